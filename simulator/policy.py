@@ -37,7 +37,7 @@ class ThreatLevel(IntEnum):
     @property
     def label(self) -> str:
         """Lower-case name used in files and on the CLI (``"medium"``)."""
-        return self.name.lower()
+        return _LEVEL_LABELS[self]
 
     @classmethod
     def parse(cls, text: str) -> ThreatLevel:
@@ -50,6 +50,8 @@ class ThreatLevel(IntEnum):
                 + ", ".join(level.label for level in cls)
             ) from None
 
+
+_LEVEL_LABELS: Final = {level: level.name.lower() for level in ThreatLevel}
 
 NOT_CONFIGURED: Final = "not_configured"
 """How files spell a policy maximum of ``None`` (Graph ``notConfigured``): no threat check."""
@@ -439,7 +441,22 @@ def decide(
     Because the offline wipe is checked first and every later denial is at most a wipe,
     wipe outranks block whichever conditions fail together.
     """
-    eff = effective_policy(policies, context, behavior.multi_policy_merge)
+    return decide_effective(
+        effective_policy(policies, context, behavior.multi_policy_merge), context, behavior
+    )
+
+
+def decide_effective(
+    eff: EffectivePolicy | None,
+    context: EvaluationContext,
+    behavior: Behavior = Behavior(),
+) -> Decision:
+    """:func:`decide` with the merged policy already computed (``None``: not targeted).
+
+    Engines call this with the effective policy cached per device and app, since
+    targeting does not change during a run; ``decide`` is exactly
+    ``decide_effective(effective_policy(...), ...)``.
+    """
     if eff is None:
         return Decision(
             Outcome.ALLOW,
