@@ -339,6 +339,7 @@ class DeviceSimulation:
                 context = self._context(app, state, t)
                 row = self._row(app, state, Trigger.LAUNCH, decision, False, context)
             if row.outcome != _ALLOW:
+                state.last_active_end = t  # the user saw the block screen: the app was used
                 self.record(row)
                 continue
             end = min(t + launch.duration, self.horizon)
