@@ -18,8 +18,9 @@ devices
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -162,14 +163,14 @@ def sort_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[order].reset_index(drop=True)
 
 
-def explain_row(row: pd.Series | dict[str, object]) -> str:
+def explain_row(row: pd.Series | Mapping[Any, Any]) -> str:
     """One sentence that says why a decision-log row came out as it did.
 
     The decision's own explanation, plus what the device's true level was, so that a
     stale signal is visible: "blocked — app knew medium (fetched 42 min ago) > max
     allowed low; action block; true level was already secured (stale signal)".
     """
-    get = row.get if isinstance(row, dict) else row.__getitem__
+    get = row.__getitem__
     text = str(get("explanation"))
     true_level = str(get("true_level"))
     known = str(get("known_level"))
@@ -209,3 +210,49 @@ def describe_time(minutes: Minutes) -> str:
 def describe_span(minutes: Minutes) -> str:
     """A span for people (re-exported for report code)."""
     return humanize_minutes(minutes)
+
+
+def explain_device(
+    decisions: pd.DataFrame,
+    device: str,
+    *,
+    at: Minutes | None = None,
+    variant: str | None = None,
+) -> list[str]:
+    """One sentence per decision-log row of ``device``, in time order.
+
+    Parameters
+    ----------
+    decisions
+        A decision log.
+    device
+        Device id (``d0000042`` or a scripted id).
+    at
+        If given, only the row at or closest before this time (per variant and app).
+    variant
+        If given, only this variant's rows.
+
+    Raises
+    ------
+    KeyError
+        If the device (or variant) has no rows.
+    """
+    rows = decisions[decisions["device"].astype(str) == device]
+    if rows.empty:
+        raise KeyError(f"no decision-log rows for device {device!r}")
+    if variant is not None:
+        rows = rows[rows["variant"].astype(str) == variant]
+        if rows.empty:
+            raise KeyError(f"no rows for device {device!r} under variant {variant!r}")
+    if at is not None:
+        before = rows[rows["time_min"] <= at]
+        if before.empty:
+            raise KeyError(f"device {device!r} has no decision at or before {at:g} min")
+        rows = before.groupby(["variant", "app"], sort=False).tail(1)
+    lines = []
+    for record in rows.sort_values("time_min", kind="stable").to_dict("records"):
+        lines.append(
+            f"{describe_time(float(record['time_min']))}  [{record['variant']}]  "
+            f"{record['app']} {record['trigger']}: {explain_row(record)}"
+        )
+    return lines
