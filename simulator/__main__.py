@@ -1,0 +1,7 @@
+"""``python -m simulator``: the ``condlaunch`` command line."""
+
+from __future__ import annotations
+
+from simulator.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Property-based tests (Hypothesis); shared strategies live in ``strategies.py``."""

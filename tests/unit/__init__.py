@@ -1,0 +1,1 @@
+"""Unit tests: exact, hand-computed cases for one module each."""
