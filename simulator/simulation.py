@@ -3,13 +3,17 @@
 :func:`simulate` is the library entry point behind ``condlaunch run``. For each chunk of
 users it draws the chunk's world once and plays it against every policy variant (common
 random numbers), so memory is bounded by the chunk and variants differ only by policy.
-Rows are put in a canonical order, so results do not depend on the chunk size.
+Chunks are independent tasks: an :class:`Executor` runs them in this process or in
+worker processes, and rows are put in a canonical order afterwards, so results do not
+depend on the chunk size or the number of workers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import concurrent.futures
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 import pandas as pd
 
@@ -23,10 +27,52 @@ from simulator.log import (
 )
 from simulator.policy import Policy
 from simulator.scenario import Scenario, variant_policies
-from simulator.world import connector_timeline, iter_world_chunks, n_users
+from simulator.world import chunk_bounds, connector_timeline, n_users, world_chunk
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (users done, users in all) after each chunk."""
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Executor(Protocol):
+    """Runs independent tasks and yields their results *in task order*.
+
+    The seam for parallel back-ends: :class:`InProcess`, :class:`LocalProcesses`; a
+    cluster back-end (e.g. Dask distributed) implements the same one method.
+    """
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        """Apply ``fn`` to every task; results in the order of ``tasks``."""
+        ...
+
+
+class InProcess:
+    """Run tasks one after another in this process."""
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        """Apply ``fn`` to every task, lazily, in order."""
+        return map(fn, tasks)
+
+
+class LocalProcesses:
+    """Run tasks in ``workers`` local processes (results still in task order)."""
+
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        self.workers = workers
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        """Apply ``fn`` to every task in a process pool; yields results in order."""
+        with concurrent.futures.ProcessPoolExecutor(max_workers=self.workers) as pool:
+            yield from pool.map(fn, tasks)
+
+
+def executor_for(workers: int) -> Executor:
+    """In-process for one worker, a local process pool for more."""
+    return InProcess() if workers <= 1 else LocalProcesses(workers)
 
 
 @dataclass(frozen=True)
@@ -67,12 +113,69 @@ def engine_settings(scenario: Scenario) -> EngineSettings:
     )
 
 
+@dataclass(frozen=True)
+class ChunkTask:
+    """One unit of work: users ``first`` … ``last - 1`` of one replication, all variants."""
+
+    scenario: Scenario
+    replication: int
+    first: int
+    last: int
+    variants: dict[str, tuple[Policy, ...]]
+
+
+@dataclass(frozen=True)
+class ChunkFrames:
+    """A chunk's rows as DataFrames (cheap to send between processes)."""
+
+    users: int
+    decisions: pd.DataFrame
+    episodes: pd.DataFrame
+    devices: pd.DataFrame
+
+
+def run_chunk(task: ChunkTask) -> ChunkFrames:
+    """Draw one chunk of the world and play it against every variant."""
+    scenario = task.scenario
+    settings = engine_settings(scenario)
+    connector = connector_timeline(scenario.model)
+    horizon = scenario.model.horizon
+    devices = world_chunk(scenario, task.replication, task.first, task.last)
+    merged = ChunkResult()
+    for name, policies in task.variants.items():
+        part = simulate_chunk(devices, policies, name, connector, horizon, settings)
+        merged.decisions.extend(part.decisions)
+        merged.episodes.extend(part.episodes)
+        merged.devices.extend(part.devices)
+    return ChunkFrames(
+        users=task.last - task.first,
+        decisions=to_frame(merged.decisions, DECISION_COLUMNS),  # type: ignore[arg-type]
+        episodes=to_frame(merged.episodes, EPISODE_COLUMNS),  # type: ignore[arg-type]
+        devices=to_frame(merged.devices, DEVICE_COLUMNS),  # type: ignore[arg-type]
+    )
+
+
+def chunk_tasks(
+    scenario: Scenario,
+    replication: int,
+    variants: dict[str, tuple[Policy, ...]],
+    chunk_size: int | None = None,
+) -> list[ChunkTask]:
+    """The chunk tasks of one replication."""
+    return [
+        ChunkTask(scenario, replication, first, last, variants)
+        for first, last in chunk_bounds(scenario, chunk_size)
+    ]
+
+
 def simulate(
     scenario: Scenario,
     *,
     replication: int = 0,
     variants: dict[str, Sequence[Policy]] | None = None,
     chunk_size: int | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
     progress: ProgressCallback | None = None,
 ) -> RunResult:
     """Simulate one replication of ``scenario`` under each policy variant.
@@ -88,49 +191,63 @@ def simulate(
         ``[[variants]]`` says otherwise).
     chunk_size
         Users per chunk (default: the scenario's ``chunk_size``). Does not change results.
+    workers
+        Local worker processes (ignored when ``executor`` is given). Does not change results.
+    executor
+        Where chunks run; default :func:`executor_for` ``(workers)``.
     progress
         Optional callback after each chunk.
     """
     chosen = {k: tuple(v) for k, v in (variants or variant_policies(scenario)).items()}
     if not chosen:
         raise ValueError("no policy variants to simulate")
-    settings = engine_settings(scenario)
-    connector = connector_timeline(scenario.model)
-    horizon = scenario.model.horizon
+    tasks = chunk_tasks(scenario, replication, chosen, chunk_size)
+    runner = executor or executor_for(workers)
     total = n_users(scenario)
     done = 0
-    merged = ChunkResult()
-    for chunk in iter_world_chunks(scenario, replication, chunk_size):
-        for name, policies in chosen.items():
-            part = simulate_chunk(chunk, policies, name, connector, horizon, settings)
-            merged.decisions.extend(part.decisions)
-            merged.episodes.extend(part.episodes)
-            merged.devices.extend(part.devices)
-        done += len({d.user for d in chunk}) if not scenario.scripted else len(chunk)
+    parts: list[ChunkFrames] = []
+    for part in runner.map(run_chunk, tasks):
+        parts.append(part)
+        done += part.users
         if progress is not None:
             progress(min(done, total), total)
-    decisions = sort_decisions(to_frame(merged.decisions, DECISION_COLUMNS))  # type: ignore[arg-type]
-    decisions = _order_variants(decisions, chosen)
-    episodes = to_frame(merged.episodes, EPISODE_COLUMNS)  # type: ignore[arg-type]
-    episodes = episodes.sort_values(
-        ["variant", "device_index", "onset_min", "episode"], kind="stable"
-    )
-    devices = to_frame(merged.devices, DEVICE_COLUMNS)  # type: ignore[arg-type]
-    devices = devices.sort_values(["variant", "device_index"], kind="stable")
+    return assemble(scenario, replication, chosen, parts)
+
+
+def assemble(
+    scenario: Scenario,
+    replication: int,
+    variants: dict[str, tuple[Policy, ...]],
+    parts: Sequence[ChunkFrames],
+) -> RunResult:
+    """Concatenate chunk results into one :class:`RunResult` in canonical order."""
+    decisions = _concat([p.decisions for p in parts], DECISION_COLUMNS)
+    episodes = _concat([p.episodes for p in parts], EPISODE_COLUMNS)
+    devices = _concat([p.devices for p in parts], DEVICE_COLUMNS)
+    decisions = _order_variants(sort_decisions(decisions), variants)
+    episodes = episodes.sort_values(["device_index", "onset_min", "episode"], kind="stable")
+    devices = devices.sort_values(["device_index"], kind="stable")
     return RunResult(
         scenario=scenario,
         replication=replication,
-        variants=chosen,
+        variants=variants,
         decisions=decisions,
-        episodes=_order_variants(episodes.reset_index(drop=True), chosen),
-        devices=_order_variants(devices.reset_index(drop=True), chosen),
+        episodes=_order_variants(episodes.reset_index(drop=True), variants),
+        devices=_order_variants(devices.reset_index(drop=True), variants),
     )
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return to_frame([], columns)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def _order_variants(frame: pd.DataFrame, variants: dict[str, tuple[Policy, ...]]) -> pd.DataFrame:
     """Group rows by variant in declaration order, keeping each variant's row order."""
     if frame.empty:
-        return frame
+        return frame.reset_index(drop=True)
     rank = {name: i for i, name in enumerate(variants)}
     key = frame["variant"].map(rank).to_numpy()
     return frame.iloc[key.argsort(kind="stable")].reset_index(drop=True)

@@ -200,14 +200,28 @@ def iter_world_chunks(
     if model.script is not None:
         yield _scripted_devices(model)
         return
-    assert model.fleet is not None
-    size = chunk_size or model.chunk_size
-    users = model.fleet.users
-    for first in range(0, users, size):
-        chunk: list[DeviceWorld] = []
-        for user in range(first, min(first + size, users)):
-            chunk.extend(user_devices(model, replication, user))
-        yield chunk
+    for first, last in chunk_bounds(scenario, chunk_size):
+        yield world_chunk(scenario, replication, first, last)
+
+
+def chunk_bounds(scenario: Scenario, chunk_size: int | None = None) -> list[tuple[int, int]]:
+    """``[first, last)`` user ranges of the chunks (one chunk for a scripted scenario)."""
+    total = n_users(scenario)
+    if scenario.model.script is not None:
+        return [(0, total)]
+    size = chunk_size or scenario.model.chunk_size
+    return [(first, min(first + size, total)) for first in range(0, total, size)]
+
+
+def world_chunk(scenario: Scenario, replication: int, first: int, last: int) -> list[DeviceWorld]:
+    """The devices of users ``first`` … ``last - 1`` (all devices of a scripted scenario)."""
+    model = scenario.model
+    if model.script is not None:
+        return _scripted_devices(model)
+    chunk: list[DeviceWorld] = []
+    for user in range(first, last):
+        chunk.extend(user_devices(model, replication, user))
+    return chunk
 
 
 def n_users(scenario: Scenario) -> int:

@@ -76,10 +76,12 @@ class DeviceState:
     episodes: list[_EpisodeState] = field(default_factory=list)
     first_redirect: Minutes = INF
     _changes: list[tuple[Minutes, DefenderState]] = field(default_factory=list)
+    _activation: Minutes = INF
 
     def __post_init__(self) -> None:
         self.episodes = [_EpisodeState(e, e.natural_end) for e in self.world.episodes]
         self._changes = sorted(self.world.defender_changes, key=lambda c: c[0])
+        self._activation = self._first_activation()
 
     # -- Defender onboarding -------------------------------------------------------
     def defender_at(self, t: Minutes) -> DefenderState:
@@ -92,6 +94,9 @@ class DeviceState:
 
     def activation_time(self) -> Minutes:
         """The first time Defender is activated (inf if not yet scheduled)."""
+        return self._activation
+
+    def _first_activation(self) -> Minutes:
         if self.world.defender_initial is DefenderState.ACTIVATED:
             return 0.0
         for at, new in self._changes:
@@ -113,6 +118,7 @@ class DeviceState:
         if activate < INF:
             self._changes.append((activate, DefenderState.ACTIVATED))
         self._changes.sort(key=lambda c: c[0])
+        self._activation = self._first_activation()
 
     # -- Levels ------------------------------------------------------------------
     def _detected_at(self, st: _EpisodeState) -> Minutes:
@@ -152,6 +158,29 @@ class DeviceState:
             if up <= t < down:
                 level = max(level, st.episode.severity)
         return level
+
+    def levels(self, t: Minutes) -> tuple[ThreatLevel, ThreatLevel, ThreatLevel]:
+        """(true, Defender, Intune) levels at ``t`` in one pass over the episodes."""
+        true = defender = intune = ThreatLevel.SECURED
+        deliver = self.connector.deliver
+        for st in self.episodes:
+            episode = st.episode
+            severity = episode.severity
+            if episode.onset > t:
+                break  # episodes are sorted by onset
+            if t < st.end and severity > true:
+                true = severity
+            detected = self._detected_at(st)
+            if detected > t:
+                continue
+            resolved = st.end + episode.resolve_delay
+            if t < resolved and severity > defender:
+                defender = severity
+            if severity > intune:
+                up = deliver(detected + episode.intune_up_delay)
+                if up <= t < deliver(resolved + episode.intune_down_delay):
+                    intune = severity
+        return true, defender, intune
 
     def nudge(self, t: Minutes) -> None:
         """A threat-level denial at ``t`` prompts the user to remediate what Defender shows."""
@@ -275,7 +304,7 @@ class DeviceSimulation:
     ) -> DecisionRow:
         t = self.env.now
         policy, max_allowed, action = self._labels[app]
-        device = self.state
+        true, defender, intune = self.state.levels(t)
         return DecisionRow(
             time_min=t,
             device_index=self.world.index,
@@ -292,9 +321,9 @@ class DeviceSimulation:
             action=action,
             known_level=_LEVEL_LABEL[state.known_level],
             known_level_age_min=t - state.last_checkin,
-            intune_level=_LEVEL_LABEL[device.intune_level(t)],
-            defender_level=_LEVEL_LABEL[device.defender_level(t)],
-            true_level=_LEVEL_LABEL[device.true_level(t)],
+            intune_level=_LEVEL_LABEL[intune],
+            defender_level=_LEVEL_LABEL[defender],
+            true_level=_LEVEL_LABEL[true],
             defender_state=context.defender._value_,
             connector=context.connector._value_,
             offline_min=context.offline_min,

@@ -161,3 +161,26 @@ def test_variants_share_the_world(scenario: Scenario) -> None:
     ]
     for other in per_variant[1:]:
         pd.testing.assert_frame_equal(per_variant[0], other)
+
+
+@settings(max_examples=15)
+@given(scenarios, st.lists(st.floats(0, 4 * 1440), min_size=1, max_size=20))
+def test_one_pass_levels_equal_the_separate_definitions(
+    scenario: Scenario, times: list[float]
+) -> None:
+    """The engine's one-pass ``levels(t)`` equals the readable separate definitions of
+    the true, Defender and Intune levels (differential check), also after nudges."""
+    from simulator.engine.reference import DeviceState
+    from simulator.world import connector_timeline, generate_world
+
+    world = generate_world(scenario)
+    connector = connector_timeline(scenario.model)
+    for device in world.devices:
+        state = DeviceState(device, connector)
+        for t in sorted(times):
+            state.nudge(t)
+            assert state.levels(t) == (
+                state.true_level(t),
+                state.defender_level(t),
+                state.intune_level(t),
+            )
