@@ -1,0 +1,576 @@
+"""Figures in :mod:`simulator.plots`, built from small hand-made tables.
+
+Each figure is checked for the content a reader relies on (axes, labels with units, one
+label per variant, legend entries, where an ECDF ends), and for staying off pyplot's
+global state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.container import ErrorbarContainer
+from matplotlib.figure import Figure
+from matplotlib.offsetbox import AnnotationBbox
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
+
+from simulator import plots
+from simulator.log import DECISION_COLUMNS, DEVICE_COLUMNS, EPISODE_COLUMNS
+
+VARIANTS = ["Level 3", "Strict wipe", "Lenient"]
+FRICTIONS = ("unneeded_blocks", "unneeded_wipes", "blocked_user_minutes")
+
+
+@pytest.fixture(autouse=True)
+def _no_pyplot_figures() -> Any:
+    """Every test must leave pyplot without figures: plotting never goes through it."""
+    assert plt.get_fignums() == []
+    yield
+    assert plt.get_fignums() == []
+
+
+# ---------------------------------------------------------------------------------------
+# Hand-made tables
+
+
+def metrics_frame(
+    points: dict[str, tuple[float, float]] | None = None, *, ci: bool = False
+) -> pd.DataFrame:
+    """Metrics rows for segment all/all (and mdm), exposure and friction per variant."""
+    points = points or {
+        "Level 3": (200.0, 11.0),
+        "Strict wipe": (200.0, 0.0),
+        "Lenient": (1500.0, 1.0),
+    }
+    rows = []
+    for segment_by, segment in (("all", "all"), ("management", "mdm")):
+        for variant, (x, y) in points.items():
+            row: dict[str, Any] = {
+                "variant": variant,
+                "segment_by": segment_by,
+                "segment": segment,
+                "launches": 1000,
+                "exposed_minutes_medium": x,
+                "unneeded_blocks": y,
+                "unneeded_wipes": y / 2,
+                "blocked_user_minutes": 100 * y + 5,
+            }
+            if ci:
+                row["exposed_minutes_medium_ci_low"] = 0.9 * x
+                row["exposed_minutes_medium_ci_high"] = 1.1 * x
+                row["blocked_user_minutes_ci_low"] = 0.8 * row["blocked_user_minutes"]
+                row["blocked_user_minutes_ci_high"] = 1.2 * row["blocked_user_minutes"]
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def outcomes_frame() -> pd.DataFrame:
+    """Level 3: 4 episodes above max, 3 protected (10 min, 2 h, 1 d), 1 never.
+    Lenient: 2 above max, both never enforced. Reporting: nothing above its max."""
+    rows = [
+        ("Level 3", "d1", "mdm", "medium", True, 10.0, False),
+        ("Level 3", "d2", "mam_we", "low", True, 120.0, False),
+        ("Level 3", "d3", "mdm", "high", True, 1440.0, False),
+        ("Level 3", "d4", "mdm", "medium", True, math.nan, True),
+        ("Lenient", "d3", "mdm", "high", True, math.nan, True),
+        ("Lenient", "d5", "mam_we", "high", True, math.nan, True),
+        ("Lenient", "d1", "mdm", "medium", False, math.nan, True),
+        ("Reporting", "d3", "mdm", "high", False, math.nan, True),
+    ]
+    columns = [
+        "variant",
+        "device",
+        "management",
+        "severity",
+        "over_max",
+        "time_to_protect_min",
+        "never_enforced",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+_DECISION_DEFAULTS: dict[str, Any] = {
+    "time_min": 0.0,
+    "device_index": 0,
+    "device": "d1",
+    "user": "u1",
+    "app": "outlook",
+    "management": "mdm",
+    "trigger": "launch",
+    "outcome": "allow",
+    "reason": "compliant",
+    "variant": "Level 3",
+    "policy": "Level 3",
+    "max_allowed": "secured",
+    "action": "block",
+    "known_level": "secured",
+    "known_level_age_min": 0.0,
+    "intune_level": "secured",
+    "defender_level": "secured",
+    "true_level": "secured",
+    "defender_state": "activated",
+    "connector": "enabled",
+    "offline_min": 0.0,
+    "fetched": True,
+    "session_end_min": 0.0,
+    "explanation": "",
+}
+
+
+def decision(**changes: Any) -> dict[str, Any]:
+    """One decision-log row with the real schema; a granted launch by default."""
+    row = {**_DECISION_DEFAULTS, **changes}
+    if "session_end_min" not in changes:
+        row["session_end_min"] = row["time_min"] + (5.0 if row["outcome"] == "allow" else 0.0)
+    return row
+
+
+def device_story() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Device d1 (outlook, teams) with a medium episode 1000 → 4000 min: threat-level
+    blocks at 1100, 3900 and 4100 (stale signal), an offline block at 5000. Device d2 is
+    busier (20 rows) but has no episode."""
+    rows = [
+        decision(time_min=100.0),
+        decision(time_min=130.0, trigger="checkin"),
+        decision(time_min=200.0, app="teams"),
+        decision(
+            time_min=1100.0,
+            outcome="block",
+            reason="threat_level_exceeded",
+            known_level="medium",
+            intune_level="medium",
+            defender_level="medium",
+            true_level="medium",
+        ),
+        decision(
+            time_min=3900.0,
+            app="teams",
+            outcome="block",
+            reason="threat_level_exceeded",
+            known_level="medium",
+            intune_level="medium",
+            defender_level="medium",
+            true_level="medium",
+        ),
+        decision(
+            time_min=4100.0,
+            intune_level="medium",
+            known_level="medium",
+            outcome="block",
+            reason="threat_level_exceeded",
+        ),
+        decision(time_min=5000.0, outcome="block", reason="offline_block"),
+        decision(time_min=6000.0),
+    ]
+    rows += [decision(time_min=10.0 * i, device="d2", device_index=1) for i in range(20)]
+    rows += [decision(time_min=50.0, device="d1", variant="Lenient")]
+    decisions = pd.DataFrame(rows, columns=DECISION_COLUMNS)
+    episodes = pd.DataFrame(
+        [
+            (
+                0,
+                "d1",
+                "Level 3",
+                "phishing-0",
+                "phishing",
+                "medium",
+                1000.0,
+                1010.0,
+                5000.0,
+                4000.0,
+                True,
+                1100.0,
+            ),
+            (
+                0,
+                "d1",
+                "Lenient",
+                "phishing-0",
+                "phishing",
+                "medium",
+                1000.0,
+                1010.0,
+                5000.0,
+                5000.0,
+                False,
+                math.inf,
+            ),
+        ],
+        columns=EPISODE_COLUMNS,
+    )
+    return decisions, episodes
+
+
+def devices_frame() -> pd.DataFrame:
+    """Four mdm devices (one never activated), two mam_we (one after the horizon)."""
+    rows = [
+        (0, "d0", "u0", "Level 3", "mdm", True, "outlook", "absent", math.inf, 2.0),
+        (1, "d1", "u1", "Level 3", "mdm", True, "outlook", "activated", math.inf, 0.0),
+        (2, "d2", "u2", "Level 3", "mdm", True, "outlook", "absent", math.inf, 300.0),
+        (3, "d3", "u3", "Level 3", "mdm", True, "outlook", "absent", math.inf, math.inf),
+        (4, "d4", "u4", "Level 3", "mam_we", False, "outlook", "absent", 10.0, 60.0),
+        (5, "d5", "u5", "Level 3", "mam_we", False, "outlook", "absent", 10.0, 99_999.0),
+        (4, "d4", "u4", "Lenient", "mam_we", False, "outlook", "absent", 10.0, math.inf),
+    ]
+    return pd.DataFrame(rows, columns=DEVICE_COLUMNS)
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+
+
+def texts(artist: Any) -> list[str]:
+    """Every text string drawn under an artist (axes, annotation box, figure)."""
+    return [t.get_text() for t in artist.findobj(Text)]
+
+
+def label_boxes(fig: Figure) -> list[AnnotationBbox]:
+    return [a for ax in fig.axes for a in ax.artists if isinstance(a, AnnotationBbox)]
+
+
+def line(ax: Any, label_start: str) -> Any:
+    (found,) = [ln for ln in ax.get_lines() if str(ln.get_label()).startswith(label_start)]
+    return found
+
+
+# ---------------------------------------------------------------------------------------
+# Colours and saving
+
+
+def test_variant_colors_are_stable_and_distinct() -> None:
+    """The same variant order gives the same hex colours; ten variants get ten colours."""
+    names = [f"v{i}" for i in range(10)]
+    first, again = plots.variant_colors(names), plots.variant_colors(list(names))
+    assert first == again
+    assert len(set(first.values())) == 10
+    assert all(c.startswith("#") and len(c) == 7 for c in first.values())
+    assert plots.variant_colors(["a", "b", "a"]) == plots.variant_colors(["a", "b"])
+
+
+def test_variant_keeps_its_colour_across_figures() -> None:
+    """A variant is drawn in the same colour in the exposure and time-to-protect figures."""
+    ef = plots.exposure_friction(
+        metrics_frame({"Level 3": (1, 1), "Lenient": (5, 2)}), friction="unneeded_blocks"
+    )
+    ttp = plots.time_to_protect(outcomes_frame())
+    expected = plots.variant_colors(["Level 3", "Lenient"])
+    scatters = [c for c in ef.axes[0].collections if isinstance(c, PathCollection)]
+    drawn = {c.get_label(): c.get_facecolor()[0] for c in scatters}
+    for variant in ("Level 3", "Lenient"):
+        assert tuple(drawn[variant][:3]) == pytest.approx(_rgb(expected[variant]))
+        assert line(ttp.axes[0], variant).get_color() == expected[variant]
+
+
+def _rgb(hex_color: str) -> tuple[float, float, float]:
+    red, green, blue = (int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return red, green, blue
+
+
+def test_save_figure_writes_png_atomically(tmp_path: Path) -> None:
+    """save_figure writes a PNG (magic bytes), replaces an existing file, leaves no temp."""
+    target = tmp_path / "sub" / "figure.png"
+    fig = plots.onboarding_funnel(devices_frame(), 1440.0)
+    assert plots.save_figure(fig, target) == target
+    first = target.read_bytes()
+    assert first.startswith(b"\x89PNG\r\n\x1a\n")
+    plots.save_figure(fig, target)
+    assert target.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert [p.name for p in target.parent.iterdir()] == ["figure.png"]
+
+
+def test_save_figure_failure_leaves_old_file_and_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If rendering fails, the previous file is untouched and the temp file removed."""
+    target = tmp_path / "figure.png"
+    target.write_bytes(b"old")
+    fig = plots.onboarding_funnel(devices_frame(), 1440.0)
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(fig, "savefig", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        plots.save_figure(fig, target)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["figure.png"]
+
+
+def test_importing_plots_does_not_import_pyplot() -> None:
+    """Importing simulator.plots neither imports pyplot nor selects a backend."""
+    code = (
+        "import sys, matplotlib; import simulator.plots; "
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
+        "print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+# ---------------------------------------------------------------------------------------
+# 1. Exposure vs friction
+
+
+def test_exposure_friction_small_multiples_with_units() -> None:
+    """One panel per friction metric, shared x, axis labels with units, title says
+    lower-left is better."""
+    fig = plots.exposure_friction(metrics_frame(), friction=FRICTIONS)
+    assert len(fig.axes) == 3
+    xlabels = {ax.get_xlabel() for ax in fig.axes}
+    assert len(xlabels) == 1
+    (xlabel,) = xlabels
+    assert "exposed minutes at ≥ medium" in xlabel
+    assert "device-minutes of granted sessions" in xlabel
+    assert "blocked user-minutes" in fig.axes[2].get_ylabel()
+    assert "unneeded blocks" in fig.axes[0].get_ylabel()
+    assert fig.axes[0].get_shared_x_axes().joined(fig.axes[0], fig.axes[2])
+    assert fig.get_suptitle() and "lower-left is better" in fig.get_suptitle()
+
+
+def test_exposure_friction_labels_each_variant_once_per_panel() -> None:
+    """Every variant's name appears exactly once in each panel; coincident points
+    (Level 3 and Strict have the same exposure and, on one panel, friction) share one
+    label box listing both."""
+    points = {"Level 3": (200.0, 3.0), "Strict wipe": (200.0, 3.0), "Lenient": (1500.0, 1.0)}
+    fig = plots.exposure_friction(metrics_frame(points), friction="unneeded_blocks")
+    (ax,) = fig.axes
+    drawn = [t for t in texts(ax) if t in points]
+    assert sorted(drawn) == sorted(points)
+    boxes = label_boxes(fig)
+    assert len(boxes) == 2
+    assert any(set(points) - {"Lenient"} <= set(texts(box)) for box in boxes)
+    assert all(len(c.get_offsets()) == 1 for c in ax.collections if isinstance(c, PathCollection))
+
+
+def test_exposure_friction_labels_do_not_overlap() -> None:
+    """Labels of a tight cluster of points (where every label at the same offset would
+    collide) are placed so that no two label boxes overlap."""
+    points = {
+        f"Variant {name}": (1000.0 + 40 * i, 500.0 + 30 * (i % 3))
+        for i, name in enumerate("ABCDEF")
+    }
+    fig = plots.exposure_friction(metrics_frame(points), friction="blocked_user_minutes")
+    fig.draw_without_rendering()
+    extents = [box.patch.get_window_extent() for box in label_boxes(fig)]
+    assert len(extents) == 6
+    for a, b in itertools.combinations(extents, 2):
+        assert not a.overlaps(b), (a, b)
+
+
+def test_exposure_friction_error_bars_only_with_ci_columns() -> None:
+    """With <metric>_ci_low/_ci_high columns, each variant gets error bars; without, none."""
+    with_ci = plots.exposure_friction(metrics_frame(ci=True), friction="blocked_user_minutes")
+    bars = [c for c in with_ci.axes[0].containers if isinstance(c, ErrorbarContainer)]
+    assert len(bars) == len(VARIANTS)
+    assert all(c.has_xerr and c.has_yerr for c in bars)
+    plain = plots.exposure_friction(metrics_frame(), friction="blocked_user_minutes")
+    assert not plain.axes[0].containers
+
+
+def test_exposure_friction_uses_legend_when_many_variants() -> None:
+    """Above eight variants the points get a legend with one entry each, not labels."""
+    points = {f"Sweep {i:02d}": (float(i), float(i % 4)) for i in range(12)}
+    fig = plots.exposure_friction(metrics_frame(points), friction="unneeded_blocks")
+    assert not label_boxes(fig)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == list(points)
+
+
+def test_exposure_friction_segment_selection_and_errors() -> None:
+    """A segment selects its rows; an absent segment, duplicate rows per variant and a
+    missing column are refused with a message that names them."""
+    fig = plots.exposure_friction(
+        metrics_frame(), friction="unneeded_blocks", segment=("management", "mdm")
+    )
+    assert "management = mdm" in str(fig.get_suptitle())
+    with pytest.raises(ValueError, match="mam_we"):
+        plots.exposure_friction(metrics_frame(), segment=("management", "mam_we"))
+    doubled = pd.concat([metrics_frame(), metrics_frame()])
+    with pytest.raises(ValueError, match="several rows per variant"):
+        plots.exposure_friction(doubled, friction="unneeded_blocks")
+    with pytest.raises(ValueError, match="wipes"):
+        plots.exposure_friction(metrics_frame(), friction="wipes")
+
+
+def test_metric_label_names_units() -> None:
+    """Axis labels carry units for exposure, friction and time metrics."""
+    assert plots.metric_label("exposed_minutes_high") == (
+        "exposed minutes at ≥ high (device-minutes of granted sessions)"
+    )
+    assert "granted launches" in plots.metric_label("exposed_launches_low")
+    assert plots.metric_label("blocked_user_minutes") == "blocked user-minutes"
+    assert plots.metric_label("time_to_restore_min").endswith("(minutes)")
+
+
+# ---------------------------------------------------------------------------------------
+# 2. Time to protect
+
+
+def test_time_to_protect_ecdf_ends_at_enforced_share() -> None:
+    """Each curve ends at 1 − never-enforced share of over-max episodes; the legend says
+    the share; a variant without over-max episodes is listed without a curve."""
+    fig = plots.time_to_protect(outcomes_frame())
+    (ax,) = fig.axes
+    assert ax.get_xscale() == "log"
+    level3 = line(ax, "Level 3")
+    assert level3.get_ydata()[-1] == pytest.approx(0.75)
+    assert "never enforced: 25%" in level3.get_label()
+    assert "n=4" in level3.get_label()
+    lenient = line(ax, "Lenient")
+    assert np.all(np.asarray(lenient.get_ydata()) == 0.0)
+    assert "never enforced: 100%" in lenient.get_label()
+    reporting = line(ax, "Reporting")
+    assert len(reporting.get_xdata()) == 0
+    assert "no episodes above its max" in reporting.get_label()
+    (legend,) = fig.legends
+    assert len(legend.get_texts()) == 3
+    assert "log scale" in ax.get_xlabel()
+
+
+def test_time_to_protect_ecdf_steps_at_each_protected_episode() -> None:
+    """The Level 3 curve rises by 1/4 at 10 min, 2 h and 1 d, and nowhere else."""
+    ax = plots.time_to_protect(outcomes_frame()).axes[0]
+    xs = np.asarray(line(ax, "Level 3").get_xdata(), dtype=float)
+    ys = np.asarray(line(ax, "Level 3").get_ydata(), dtype=float)
+    rises = xs[1:][np.diff(ys) > 0]
+    assert rises.tolist() == [10.0, 120.0, 1440.0]
+    assert ys.max() == pytest.approx(0.75)
+
+
+def test_time_to_protect_ticks_are_readable_durations() -> None:
+    """Major ticks on the log axis are labelled as durations (5m, 30m, 2h, 1d …)."""
+    fig = plots.time_to_protect(outcomes_frame())
+    fig.draw_without_rendering()
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert {"30m", "2h", "1d"} <= set(labels)
+    assert all(label[-1] in "smhd" for label in labels)
+
+
+def test_time_to_protect_without_enforced_episodes() -> None:
+    """If no variant protected any episode, the figure still builds with flat curves."""
+    outcomes = outcomes_frame()
+    outcomes["never_enforced"] = True
+    outcomes["time_to_protect_min"] = math.nan
+    ax = plots.time_to_protect(outcomes).axes[0]
+    assert np.all(np.asarray(line(ax, "Level 3").get_ydata()) == 0.0)
+    assert ax.get_xlim()[0] > 0
+
+
+def test_time_to_protect_management_filter() -> None:
+    """management= keeps only episodes on such devices (Level 3 on mam_we: 1 of 1)."""
+    ax = plots.time_to_protect(outcomes_frame(), management="mam_we").axes[0]
+    assert line(ax, "Level 3").get_ydata()[-1] == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------------------
+# 3. Device timeline
+
+
+def test_device_timeline_panels_lines_and_markers() -> None:
+    """Two panels; level lines for true, Defender, Intune and each app; the episode
+    shaded; one marker per decision row, denials in outcome colours; days on x."""
+    decisions, episodes = device_story()
+    fig = plots.device_timeline(decisions, episodes, "d1", "Level 3")
+    top, bottom = fig.axes
+    labels = [ln.get_label() for ln in top.get_lines()]
+    for start in ("true level", "Defender", "Intune", "outlook knew", "teams knew"):
+        assert any(label.startswith(start) for label in labels), start
+    assert "days" in bottom.get_xlabel()
+    assert "sampled at rows" in top.get_title(loc="left")
+    assert [t.get_text() for t in bottom.get_yticklabels()] == ["outlook", "teams"]
+    spans = [p for p in top.patches if isinstance(p, Rectangle) and "medium" in str(p.get_label())]
+    assert len(spans) == 1
+    assert any("phishing (medium)" in t for t in texts(top))
+    markers = [c for c in bottom.collections if isinstance(c, PathCollection)]
+    assert sum(len(c.get_offsets()) for c in markers) == 8
+    hollow_orange = [
+        c
+        for c in markers
+        if len(c.get_edgecolor())
+        and np.allclose(c.get_edgecolor()[0][:3], _rgb("#ff7f0e"))
+        and np.allclose(c.get_facecolor()[0][:3], (1.0, 1.0, 1.0))
+    ]
+    assert sum(len(c.get_offsets()) for c in hollow_orange) == 1  # the offline block
+
+
+def test_device_timeline_true_level_follows_episodes() -> None:
+    """The true-level line is medium from onset to end of the episode, secured outside."""
+    decisions, episodes = device_story()
+    top = plots.device_timeline(decisions, episodes, "d1", "Level 3").axes[0]
+    true = line(top, "true level")
+    xs = np.asarray(true.get_xdata(), dtype=float) * 1440.0
+    ys = np.asarray(true.get_ydata(), dtype=float)
+    offset = ys.min()  # secured (0) plus the line's small vertical offset
+
+    def level_at(t: float) -> float:
+        return float(ys[np.searchsorted(xs, t, side="right") - 1] - offset)
+
+    assert level_at(500.0) == pytest.approx(0.0)
+    assert level_at(1000.0) == pytest.approx(2.0)
+    assert level_at(3999.0) == pytest.approx(2.0)
+    assert level_at(4000.0) == pytest.approx(0.0)
+
+
+def test_device_timeline_short_window_in_hours() -> None:
+    """A window of up to two days is drawn in hours and clipped to the window."""
+    decisions, episodes = device_story()
+    fig = plots.device_timeline(
+        decisions, episodes, "d1", "Level 3", start_min=900.0, end_min=1500.0
+    )
+    bottom = fig.axes[1]
+    assert "hours" in bottom.get_xlabel()
+    assert bottom.get_xlim() == pytest.approx((15.0, 25.0))
+
+
+def test_device_timeline_refuses_unknown_device_and_empty_window() -> None:
+    """An unknown device or an empty window is refused with a ValueError."""
+    decisions, episodes = device_story()
+    with pytest.raises(ValueError, match="d9"):
+        plots.device_timeline(decisions, episodes, "d9", "Level 3")
+    with pytest.raises(ValueError, match="empty window"):
+        plots.device_timeline(decisions, episodes, "d1", "Level 3", start_min=10, end_min=10)
+
+
+def test_pick_interesting_device_prefers_threat_denials() -> None:
+    """A device with an episode and a threat-level denial wins over a busier device;
+    without such a device the busiest one is chosen; the choice is deterministic."""
+    decisions, episodes = device_story()
+    assert plots.pick_interesting_device(decisions, episodes, "Level 3") == "d1"
+    assert plots.pick_interesting_device(decisions, episodes.iloc[:0], "Level 3") == "d2"
+    shuffled = decisions.sample(frac=1.0, random_state=3)
+    assert plots.pick_interesting_device(shuffled, episodes, "Level 3") == "d1"
+    with pytest.raises(ValueError, match="Nope"):
+        plots.pick_interesting_device(decisions, episodes, "Nope")
+
+
+# ---------------------------------------------------------------------------------------
+# 4. Onboarding
+
+
+def test_onboarding_funnel_one_line_per_management() -> None:
+    """One line per management set-up, ending at the share activated by the horizon;
+    never-activated (inf) and late devices do not count; the first variant is used."""
+    for log_time in (True, False):
+        fig = plots.onboarding_funnel(devices_frame(), 1440.0, log_time=log_time)
+        (ax,) = fig.axes
+        mdm, mam_we = line(ax, "mdm"), line(ax, "mam_we")
+        assert mdm.get_ydata()[-1] == pytest.approx(0.75)
+        assert mam_we.get_ydata()[-1] == pytest.approx(0.5)
+        assert "4 devices" in mdm.get_label()
+        assert "share" in ax.get_ylabel()
+        assert "Level 3" in str(fig.get_suptitle())
+    assert ax.get_xscale() == "linear" and "days" in ax.get_xlabel()
+    lenient = plots.onboarding_funnel(devices_frame(), 1440.0, variant="Lenient").axes[0]
+    assert line(lenient, "mam_we").get_ydata()[-1] == pytest.approx(0.0)
