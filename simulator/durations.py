@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from fractions import Fraction
 from typing import Final
 
 Minutes = float
@@ -20,13 +21,14 @@ MINUTES_PER_HOUR: Final = 60.0
 MINUTES_PER_DAY: Final = 1440.0
 
 _UNIT_MINUTES: Final = {
-    "s": 1 / 60,
-    "m": 1.0,
-    "min": 1.0,
-    "h": MINUTES_PER_HOUR,
-    "d": MINUTES_PER_DAY,
-    "w": 7 * MINUTES_PER_DAY,
+    "s": Fraction(1, 60),
+    "m": Fraction(1),
+    "min": Fraction(1),
+    "h": Fraction(60),
+    "d": Fraction(1440),
+    "w": Fraction(7 * 1440),
 }
+"""Exact unit sizes: parts are added as fractions and rounded to a float once."""
 _HUMAN_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(min|s|m|h|d|w)", re.IGNORECASE)
 _HUMAN_FULL = re.compile(r"^(?:\s*\d+(?:\.\d+)?\s*(?:min|s|m|h|d|w)\s*)+$", re.IGNORECASE)
 _ISO = re.compile(
@@ -62,7 +64,10 @@ def parse_duration(value: str | float | int) -> Minutes:
     if isinstance(value, bool):
         raise DurationError(f"expected a duration such as '30m' or 'PT30M', got {value!r}")
     if isinstance(value, int | float):
-        minutes = float(value)
+        try:
+            minutes = float(value)
+        except OverflowError:
+            raise DurationError("duration is too large") from None
     elif isinstance(value, str):
         text = value.strip()
         if not text:
@@ -74,13 +79,11 @@ def parse_duration(value: str | float | int) -> Minutes:
                     f"{value!r} is not an ISO-8601 duration this tool accepts "
                     "(e.g. 'PT30M', 'PT12H', 'P90D'; years and months are ambiguous)"
                 )
-            parts = {k: float(v) for k, v in match.groupdict().items() if v is not None}
-            minutes = (
-                parts.get("w", 0.0) * 7 * MINUTES_PER_DAY
-                + parts.get("d", 0.0) * MINUTES_PER_DAY
-                + parts.get("h", 0.0) * MINUTES_PER_HOUR
-                + parts.get("m", 0.0)
-                + parts.get("s", 0.0) / 60
+            minutes = float(
+                sum(
+                    (Fraction(v) * _UNIT_MINUTES[k] for k, v in match.groupdict().items() if v),
+                    Fraction(0),
+                )
             )
         else:
             try:
@@ -91,9 +94,14 @@ def parse_duration(value: str | float | int) -> Minutes:
                         f"{value!r} is not a duration; write e.g. '30m', '12h', '90d', "
                         "'1h30m' or ISO-8601 'PT30M'"
                     ) from None
-                minutes = sum(
-                    float(num) * _UNIT_MINUTES[unit.lower()]
-                    for num, unit in _HUMAN_PART.findall(text)
+                minutes = float(
+                    sum(
+                        (
+                            Fraction(num) * _UNIT_MINUTES[unit.lower()]
+                            for num, unit in _HUMAN_PART.findall(text)
+                        ),
+                        Fraction(0),
+                    )
                 )
     else:
         raise DurationError(f"expected a duration string, got {type(value).__name__}")
@@ -105,18 +113,26 @@ def parse_duration(value: str | float | int) -> Minutes:
 def format_duration(minutes: Minutes) -> str:
     """Format minutes as the shortest exact human duration (``"30m"``, ``"12h"``, ``"90d"``).
 
-    Fractions of a minute fall back to seconds where exact, otherwise to decimal minutes.
+    Whole seconds use the largest unit that divides them (d, h, m, s); anything else is
+    written as decimal minutes with enough digits that :func:`parse_duration` gives back
+    exactly the same float.
     """
     if minutes == 0:
         return "0m"
-    for unit, size in (("d", MINUTES_PER_DAY), ("h", MINUTES_PER_HOUR), ("m", 1.0)):
-        count = minutes / size
-        if count == int(count):
-            return f"{int(count)}{unit}"
     seconds = minutes * 60
-    if seconds == int(seconds):
-        return f"{int(seconds)}s"
-    return f"{minutes:g}m"
+    whole = round(seconds)
+    if (
+        whole > 0
+        and math.isclose(seconds, whole, rel_tol=0, abs_tol=1e-9)
+        and whole / 60 == minutes
+    ):
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+            if whole % size == 0:
+                return f"{whole // size}{unit}"
+    text = repr(float(minutes))
+    if "e" in text or "E" in text:
+        text = f"{minutes:.20f}".rstrip("0")
+    return f"{text}m"
 
 
 def format_iso_duration(minutes: Minutes) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
-from typing import Final
+from typing import Final, Self
 
 from simulator.durations import Minutes, format_duration, humanize_minutes
 
@@ -81,7 +81,7 @@ class _Labelled(StrEnum):
     """A string enum whose value is the spelling used in files and on the CLI."""
 
     @classmethod
-    def parse(cls, text: str) -> _Labelled:
+    def parse(cls, text: str) -> Self:
         try:
             return cls(text.strip().lower())
         except ValueError:
@@ -382,22 +382,23 @@ def merge(
     """Merge the policies that cover one user+app into the settings in force.
 
     ``most_restrictive`` takes, setting by setting, the lowest maximum level (not
-    configured only if every policy leaves it so), wipe over block, and the shortest
-    periods. ``first_listed`` takes the first policy as it is. The result does not
-    depend on the order of ``policies`` for ``most_restrictive`` (names stay in order).
+    configured only if every policy leaves it so), wipe over block (among policies whose
+    maximum is configured: elsewhere the action is inert), and the shortest periods.
+    ``first_listed`` takes the first policy as it is. The result does not depend on the
+    order of ``policies`` for ``most_restrictive`` (names stay in order).
     """
     if not policies:
         raise ValueError("merge() needs at least one policy")
     if how is MultiPolicyMerge.FIRST_LISTED:
         policies = policies[:1]
-    first = policies[0]
+    # A policy whose max level is not configured has no threat check, so its action
+    # setting is inert and does not take part in the merge.
+    configured = [p for p in policies if p.max_threat_level is not None] or list(policies)
     return EffectivePolicy(
         policies=tuple(p.name for p in policies),
         max_threat_level=min((p.max_threat_level for p in policies), key=max_level_rank),
         threat_action=(
-            Action.WIPE
-            if any(p.threat_action is Action.WIPE for p in policies)
-            else first.threat_action
+            Action.WIPE if any(p.threat_action is Action.WIPE for p in configured) else Action.BLOCK
         ),
         recheck_after=min(p.recheck_after for p in policies),
         checkin_interval=min(p.checkin_interval for p in policies),

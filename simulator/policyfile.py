@@ -236,6 +236,26 @@ def policies_to_toml(policies: Sequence[Policy]) -> str:
         for key, value in data.items():
             if value is None:
                 continue
-            lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+            lines.append(f"{key} = {_toml_value(value)}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    """A TOML literal for a string, number, bool or list of strings (JSON-like, but with
+    every control character escaped, which TOML requires and JSON does not for DEL)."""
+    if isinstance(value, str):
+        return '"' + "".join(_toml_char(c) for c in value) + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def _toml_char(char: str) -> str:
+    if char == '"':
+        return '\\"'
+    if char == "\\":
+        return "\\\\"
+    if ord(char) < 0x20 or ord(char) == 0x7F:
+        return f"\\u{ord(char):04x}"
+    return char
