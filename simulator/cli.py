@@ -5,6 +5,10 @@ Commands (``condlaunch COMMAND --help`` for each)::
     whatif   decide one evaluation context against policy files
     table    the decision table of policy files (CSV with --out, else a summary)
     check    run a case table (CSV or TOML) against policy files
+    run      simulate a scenario; write metrics, decision log, plots (simulator.cli_run)
+    validate check a scenario file and describe it
+    schema   JSON Schema of scenario files
+    explain  one sentence per decision of a device in a run folder
 
 Exit codes: 0 success; 1 ``check`` found failing cases; 2 bad input or usage, reported as
 one line ``condlaunch: error: <file>: <field>: <message>`` on stderr.
@@ -552,6 +556,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for add in _COMMANDS:
         add(commands)
+    from simulator.cli_run import add_commands  # simulation commands, kept in their own module
+
+    add_commands(commands, _add_policy_option)
     return parser
 
 

@@ -8,13 +8,14 @@ thresholds can be compared with each other. Levels are ordered secured < low < m
 
 Counts (per event; additive across chunks of devices)
     ``devices``; ``launches``, ``checkins`` (decision rows by trigger); ``evaluations``
-    (rows whose reason is not ``previous_allow``) and ``evaluations_{allow,block,wipe}``;
-    ``reason_<r>`` for every :class:`~simulator.policy.Reason` (rows, ``previous_allow``
-    included); ``exposed_launches_{low,medium,high}`` (granted launches while the true
-    level was at least that severity); ``unneeded_blocks`` / ``unneeded_wipes``
+    (rows whose reason is neither ``previous_allow`` nor ``previous_denial``: those reuse an
+    earlier decision) and ``evaluations_{allow,block,wipe}``; ``reason_<r>`` for every
+    :class:`~simulator.policy.Reason` (rows, reuses included);
+    ``exposed_launches_{low,medium,high}`` (granted launches while the true level was at
+    least that severity); ``unneeded_blocks`` / ``unneeded_wipes``
     (threat-level denials while the true level was within the max allowed: stale signal);
-    ``onboarding_blocks`` (denials for ``mtd_not_activated``); ``wipes`` (rows with outcome
-    wipe).
+    ``onboarding_blocks`` (denials for ``mtd_not_activated``); ``wipes`` (evaluations with
+    outcome wipe).
 Durations summed over events (minutes; additive)
     ``granted_minutes`` (granted sessions, launch to session end);
     ``exposed_minutes_{low,medium,high}`` (granted-session minutes while the true level was
@@ -399,7 +400,9 @@ def _row_figures(
     allow = outcome == _OUTCOMES.index(Outcome.ALLOW)
     wipe = outcome == _OUTCOMES.index(Outcome.WIPE)
     deny = (outcome >= 0) & ~allow
-    evaluation = reason != _REASONS.index(Reason.PREVIOUS_ALLOW)
+    evaluation = (reason != _REASONS.index(Reason.PREVIOUS_ALLOW)) & (
+        reason != _REASONS.index(Reason.PREVIOUS_DENIAL)
+    )
     threat = reason == _REASONS.index(Reason.THREAT_LEVEL_EXCEEDED)
     unneeded = threat & (log.true_rank <= log.max_rank)
     granted = log.launch & allow
@@ -418,7 +421,7 @@ def _row_figures(
     figures["unneeded_blocks"] = unneeded & (outcome == _OUTCOMES.index(Outcome.BLOCK))
     figures["unneeded_wipes"] = unneeded & wipe
     figures["onboarding_blocks"] = deny & (reason == _REASONS.index(Reason.MTD_NOT_ACTIVATED))
-    figures["wipes"] = wipe
+    figures["wipes"] = wipe & evaluation  # a repeated denial wipes nothing new
 
     rows = log.by_device[granted[log.by_device]]  # sorted by device: faster lookups
     start = log.time[rows]
@@ -736,6 +739,11 @@ def check_consistency(result: RunResult, metrics: pd.DataFrame | None = None) ->
         (log.reason == _REASONS.index(Reason.PREVIOUS_ALLOW)) & ~granted,
         "with reason previous_allow that are not granted launches",
     )
+    flag(
+        (log.reason == _REASONS.index(Reason.PREVIOUS_DENIAL))
+        & ~(log.launch & (log.outcome != _OUTCOMES.index(Outcome.ALLOW))),
+        "with reason previous_denial that are not denied launches",
+    )
     flag(granted & ((end < time) | (end > horizon)), "whose session ends outside [time, horizon]")
     flag(~granted & (end != time), "denied or check-in with session_end_min != time_min")
     for rank, (name, periods) in enumerate(
@@ -773,7 +781,8 @@ def _metric_violations(metrics: pd.DataFrame) -> list[str]:
     reasons = m[[f"reason_{r}" for r in _REASONS]].sum(axis=1)
     check(outcomes == m["evaluations"], "evaluations by outcome do not sum to evaluations")
     check(reasons == rows, "rows by reason do not sum to rows")
-    check(m["evaluations"] + m["reason_previous_allow"] == rows, "evaluations + reuses != rows")
+    reuses = m["reason_previous_allow"] + m["reason_previous_denial"]
+    check(m["evaluations"] + reuses == rows, "evaluations + reuses != rows")
     check(m["wipes"] == m["evaluations_wipe"], "wipes != evaluations_wipe")
     chain = ["launches", *(f"exposed_launches_{s}" for s in SEVERITIES)]
     minutes = ["granted_minutes", *(f"exposed_minutes_{s}" for s in SEVERITIES)]

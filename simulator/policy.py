@@ -132,6 +132,9 @@ class Reason(_Labelled):
     PARTNER_UNRESPONSIVE = "partner_unresponsive"
     PREVIOUS_ALLOW = "previous_allow"
     """A launch inside the recheck window reused the previous allow (engine only)."""
+    PREVIOUS_DENIAL = "previous_denial"
+    """With ``retry_denied_at_launch`` off, a launch inside the recheck window repeated the
+    previous denial without a check-in (engine only)."""
 
 
 THREAT_REASONS: Final = frozenset(

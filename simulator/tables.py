@@ -501,8 +501,8 @@ class CaseModel(FileModel):
     @field_validator("expect_reason")
     @classmethod
     def _decidable(cls, value: Reason | None) -> Reason | None:
-        if value is Reason.PREVIOUS_ALLOW:
-            raise ValueError("previous_allow comes from the engine; decide() never returns it")
+        if value in (Reason.PREVIOUS_ALLOW, Reason.PREVIOUS_DENIAL):
+            raise ValueError(f"{value} comes from the engine; decide() never returns it")
         return value
 
     def to_case(self, where: str, source: Path) -> Case:

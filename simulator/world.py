@@ -452,8 +452,12 @@ def _scripted_devices(model: ScenarioModel) -> list[DeviceWorld]:
             for e in events
             if e.type == "threat"
         )
-        launches = tuple(
-            Launch(e.at, str(e.app), float(e.duration or 0.0)) for e in events if e.type == "launch"
+        launches = _without_overlaps(
+            [
+                Launch(e.at, str(e.app), float(e.duration or 0.0))
+                for e in events
+                if e.type == "launch"
+            ]
         )
         offline: list[tuple[float, float]] = []
         went_offline: float | None = None
@@ -487,3 +491,18 @@ def _scripted_devices(model: ScenarioModel) -> list[DeviceWorld]:
             )
         )
     return devices
+
+
+def _without_overlaps(launches: list[Launch]) -> tuple[Launch, ...]:
+    """Drop launches of an app that start during that app's previous session.
+
+    As in random worlds, relaunching an app that is still in use is the same session.
+    """
+    kept: list[Launch] = []
+    busy_until: dict[str, float] = {}
+    for launch in sorted(launches, key=lambda x: (x.start, x.app)):
+        if launch.start < busy_until.get(launch.app, -INF):
+            continue
+        kept.append(launch)
+        busy_until[launch.app] = launch.start + launch.duration
+    return tuple(kept)

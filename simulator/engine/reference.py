@@ -48,6 +48,7 @@ from simulator.world import ConnectorTimeline, DeviceWorld, Episode
 INF: Final = math.inf
 _LEVEL_LABEL: Final = {level: level.label for level in ThreatLevel}
 _ALLOW: Final = Outcome.ALLOW.value
+_VERB: Final = {Outcome.ALLOW: "allowed", Outcome.BLOCK: "blocked", Outcome.WIPE: "wiped"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,9 +363,15 @@ class DeviceSimulation:
                 row = self._evaluate(app, state, Trigger.LAUNCH, fetched)
             else:
                 assert previous is not None
-                decision = previous
-                if previous.outcome is Outcome.ALLOW:
-                    decision = reuse
+                decision = reuse
+                if previous.outcome is not Outcome.ALLOW:
+                    decision = Decision(
+                        previous.outcome,
+                        Reason.PREVIOUS_DENIAL,
+                        previous.policies,
+                        f"{_VERB[previous.outcome]} — launched within the recheck window; the "
+                        f"previous denial ({previous.reason.value}) stands without a check-in",
+                    )
                 context = self._context(app, state, t)
                 row = self._row(app, state, Trigger.LAUNCH, decision, False, context)
             if row.outcome != _ALLOW:

@@ -179,7 +179,7 @@ def test_denial_not_retried_when_the_parameter_is_off() -> None:
     got = [(r["time_min"], r["outcome"], r["reason"], r["fetched"]) for r in rows(result)]
     assert got == [
         (110.0, "block", "threat_level_exceeded", True),
-        (115.0, "block", "threat_level_exceeded", False),
+        (115.0, "block", "previous_denial", False),
     ]
 
 
@@ -356,3 +356,12 @@ def test_scripted_runs_are_deterministic() -> None:
     first = run(scripted(events)).decisions
     second = run(scripted(events)).decisions
     pd.testing.assert_frame_equal(first, second)
+
+
+def test_relaunch_during_a_session_is_the_same_session() -> None:
+    """A scripted launch of an app while its previous session is still running is part of
+    that session (as in random worlds): launch at 0 for 2 h, relaunch at 1 h → one row."""
+    result = run(scripted([launch(0, 120), launch(60, 10)]))
+    assert [(r[0], r[1]) for r in summary(result)] == [(0.0, "launch")] + [
+        (t, "checkin") for t in (30.0, 60.0, 90.0)
+    ]

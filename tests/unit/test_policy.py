@@ -392,9 +392,11 @@ def test_decide_hand_computed(case: Case) -> None:
     )
 
 
-def test_every_reason_but_previous_allow_is_covered_by_the_table() -> None:
-    """The table exercises every reason ``decide`` can return (previous_allow is engine-only)."""
-    assert {c.reason for c in CASES} == set(Reason) - {Reason.PREVIOUS_ALLOW}
+def test_every_reason_but_the_engine_only_ones_is_covered_by_the_table() -> None:
+    """The table exercises every reason ``decide`` can return (previous_allow and
+    previous_denial are engine-only: reuses of an earlier decision)."""
+    engine_only = {Reason.PREVIOUS_ALLOW, Reason.PREVIOUS_DENIAL}
+    assert {c.reason for c in CASES} == set(Reason) - engine_only
 
 
 EXPLANATIONS = [
