@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
-from typing import Final, Self
+from typing import Final, NamedTuple, Self
 
 from simulator.durations import Minutes, format_duration, humanize_minutes
 
@@ -283,9 +283,11 @@ class Policy:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True, slots=True)
-class EvaluationContext:
+class EvaluationContext(NamedTuple):
     """Everything one evaluation depends on: who, which app, and what the app knows.
+
+    An immutable record (a NamedTuple: cheap to build, as engines build one per
+    evaluation); ``context._replace(known_level=...)`` gives a variant.
 
     Attributes
     ----------
@@ -313,7 +315,7 @@ class EvaluationContext:
     app: str
     management: Management = Management.MAM_WE
     emm_passes_upn: bool = False
-    groups: frozenset[str] = field(default_factory=frozenset)
+    groups: frozenset[str] = frozenset()
     defender: DefenderState = DefenderState.ACTIVATED
     known_level: ThreatLevel = ThreatLevel.SECURED
     known_level_age_min: Minutes | None = None
@@ -343,8 +345,7 @@ class EffectivePolicy:
     offline_wipe_after: Minutes
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """The result of one evaluation.
 
     Attributes

@@ -380,7 +380,7 @@ class DeviceSimulation:
                 continue
             end = min(t + launch.duration, self.horizon)
             cut = yield from self.in_session_checkins(app, state, end, evaluated)
-            state.last_active_end = self.env.now
+            state.last_active_end = cut
             self.record(row._replace(session_end_min=cut))
 
     def in_session_checkins(
@@ -393,8 +393,6 @@ class DeviceSimulation:
         """
         eff = self.effective[app]
         if eff is None:
-            if end > self.env.now:
-                yield self.env.timeout(end - self.env.now)
             return end
         interval = eff.checkin_interval
         next_due = max(
@@ -410,8 +408,8 @@ class DeviceSimulation:
             if row.outcome != _ALLOW and self.settings.midsession_enforcement:
                 return t
             next_due = (state.last_checkin if fetched else t) + interval
-        if end > self.env.now:
-            yield self.env.timeout(end - self.env.now)
+        # Nothing happens to this app between its last check-in and the session end, and
+        # its next launch is later still: no need to wake the process at the end.
         return end
 
     # -- end-of-run tables -----------------------------------------------------------

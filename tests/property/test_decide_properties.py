@@ -89,7 +89,7 @@ def test_riskier_known_level_never_makes_outcome_more_permissive(
 ) -> None:
     """Raising the level the app knows never lowers ``Outcome.rank``."""
     policies, context, behavior = inputs
-    riskier = replace(context, known_level=max(context.known_level, level))
+    riskier = context._replace(known_level=max(context.known_level, level))
     before = decide(policies, context, behavior)
     after = decide(policies, riskier, behavior)
     assert after.outcome.rank >= before.outcome.rank, (before, after)
@@ -99,7 +99,7 @@ def test_riskier_known_level_never_makes_outcome_more_permissive(
 def test_longer_offline_never_makes_outcome_more_permissive(inputs, extra: float) -> None:
     """Staying offline longer never lowers ``Outcome.rank`` (grace periods only run out)."""
     policies, context, behavior = inputs
-    later = replace(context, offline_min=context.offline_min + extra)
+    later = context._replace(offline_min=context.offline_min + extra)
     before = decide(policies, context, behavior)
     after = decide(policies, later, behavior)
     assert after.outcome.rank >= before.outcome.rank, (before, after)
@@ -160,8 +160,7 @@ def test_level_check_denies_exactly_above_the_merged_maximum(inputs) -> None:
     The known level *equal* to the maximum is allowed.
     """
     policies, context, behavior = inputs
-    context = replace(
-        context,
+    context = context._replace(
         offline_min=0.0,
         defender=DefenderState.ACTIVATED,
         connector=ConnectorState.ENABLED,
@@ -182,8 +181,8 @@ def test_unresponsive_last_known_decides_as_if_connected(inputs) -> None:
     """unresponsive_behavior last_known keeps enforcing: same decision as connector enabled."""
     policies, context, behavior = inputs
     behavior = replace(behavior, unresponsive_behavior=UnresponsiveBehavior.LAST_KNOWN)
-    unresponsive = replace(context, connector=ConnectorState.UNRESPONSIVE)
-    enabled = replace(context, connector=ConnectorState.ENABLED)
+    unresponsive = context._replace(connector=ConnectorState.UNRESPONSIVE)
+    enabled = context._replace(connector=ConnectorState.ENABLED)
     assert decide(policies, unresponsive, behavior) == decide(policies, enabled, behavior)
 
 
@@ -232,7 +231,7 @@ def test_offline_past_wipe_period_is_a_wipe_whatever_else_fails(inputs, data) ->
     offline = eff.offline_wipe_after + extra
     if offline <= 0:
         offline = data.draw(st.sampled_from([1e-9, 1.0]), label="offline")
-    decision = decide(policies, replace(context, offline_min=offline), behavior)
+    decision = decide(policies, context._replace(offline_min=offline), behavior)
     assert (decision.outcome, decision.reason) == (Outcome.WIPE, Reason.OFFLINE_WIPE), decision
 
 
@@ -252,8 +251,8 @@ def test_offline_block_composes_with_the_online_decision_by_rank(inputs, data) -
     if low >= eff.offline_wipe_after:
         return
     offline = data.draw(st.sampled_from([low, (low + eff.offline_wipe_after) / 2]), label="offline")
-    online = decide(policies, replace(context, offline_min=0.0), behavior)
-    offline_decision = decide(policies, replace(context, offline_min=offline), behavior)
+    online = decide(policies, context._replace(offline_min=0.0), behavior)
+    offline_decision = decide(policies, context._replace(offline_min=offline), behavior)
     if online.outcome is Outcome.WIPE:
         assert offline_decision == online
     else:
@@ -267,7 +266,7 @@ def test_offline_block_composes_with_the_online_decision_by_rank(inputs, data) -
 def test_online_never_denies_for_offline_reasons(inputs) -> None:
     """Online (``offline_min == 0``) nothing is blocked or wiped for being offline."""
     policies, context, behavior = inputs
-    decision = decide(policies, replace(context, offline_min=0.0), behavior)
+    decision = decide(policies, context._replace(offline_min=0.0), behavior)
     assert decision.reason not in (Reason.OFFLINE_BLOCK, Reason.OFFLINE_WIPE), decision
 
 
@@ -325,7 +324,7 @@ def test_emm_upn_decides_like_mdm_and_its_absence_like_mam_we(inputs) -> None:
     policies, context, behavior = inputs
 
     def decided(management: Management, upn: bool) -> object:
-        changed = replace(context, management=management, emm_passes_upn=upn)
+        changed = context._replace(management=management, emm_passes_upn=upn)
         return decide(policies, changed, behavior)
 
     assert decided(Management.EMM, True) == decided(Management.MDM, False)

@@ -74,7 +74,7 @@ class Case:
 
 
 def _fields(context: EvaluationContext) -> dict[str, object]:
-    return {name: getattr(context, name) for name in context.__dataclass_fields__}
+    return context._asdict()
 
 
 ALLOW, BLOCK, WIPE = Outcome.ALLOW, Outcome.BLOCK, Outcome.WIPE
