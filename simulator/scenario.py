@@ -514,7 +514,11 @@ class ScenarioModel(FileModel):
     horizon: Duration = Field(default=30 * 1440.0, description="Simulated time span.")
     replications: int = Field(default=1, ge=1, le=10_000)
     chunk_size: int = Field(
-        default=500, ge=1, le=100_000, description="Users simulated per chunk (memory bound)."
+        default=100,
+        ge=1,
+        le=100_000,
+        description="Users simulated per chunk: bounds memory and is the unit of work "
+        "handed to worker processes. Does not change results.",
     )
     fleet: FleetModel | None = None
     apps: list[AppModel] = Field(

@@ -1,0 +1,106 @@
+"""Benchmark: decisions evaluated per second and peak memory by fleet size.
+
+Runs the baseline scenario (scenarios/baseline.toml) over 30 days for fleets of 1k, 10k
+and 100k users (``--sizes`` to change), one policy variant (Level 3) so that the figures
+are per variant, each size in a fresh process so peak memory (ru_maxrss) is its own.
+Prints one line per size and the ratio of throughputs, measured in this one run (the
+machines are shared and noisy: compare ratios, not absolute figures, across runs).
+
+Usage::
+
+    python benchmarks/bench_run.py                  # 1k, 10k, 100k users
+    python benchmarks/bench_run.py --sizes 1000 5000 --workers 2
+
+This is not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def one(users: int, workers: int, chunk: int) -> dict[str, float]:
+    """Simulate ``users`` users in this process; return the figures."""
+    sys.path.insert(0, str(ROOT))
+    from simulator.metrics import compute_metrics
+    from simulator.scenario import load_scenario
+    from simulator.simulation import simulate
+
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.toml")
+    fleet = scenario.model.fleet
+    assert fleet is not None
+    scenario = scenario.with_changes(
+        fleet=fleet.model_copy(update={"users": users}).model_dump(), chunk_size=chunk
+    )
+    level3 = [p for p in scenario.policies if p.name.startswith("Level 3")]
+    started = time.perf_counter()
+    result = simulate(scenario, variants={"Level 3": level3}, workers=workers)
+    simulated = time.perf_counter() - started
+    compute_metrics(result)
+    total = time.perf_counter() - started
+    rows = len(result.decisions)
+    launches = int((result.decisions["trigger"] == "launch").sum())
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {
+        "users": users,
+        "devices": int(result.devices.shape[0]),
+        "decisions": rows,
+        "launches": launches,
+        "simulate_s": simulated,
+        "total_s": total,
+        "decisions_per_s": rows / simulated,
+        "launches_per_s": launches / simulated,
+        "peak_mib": max(peak_mib, children),
+    }
+
+
+def main() -> None:
+    """Run each size in a subprocess and print a table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--chunk", type=int, default=500)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one is not None:
+        print(json.dumps(one(args.one, args.workers, args.chunk)))
+        return
+    print(f"baseline scenario, 30 days, 1 variant, workers={args.workers}, chunk={args.chunk}")
+    header = (
+        f"{'users':>8} {'devices':>8} {'decisions':>11} {'sim s':>8} "
+        f"{'decisions/s':>12} {'launches/s':>11} {'peak MiB':>9}"
+    )
+    print(header)
+    results = []
+    for users in args.sizes:
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", str(users), "--workers", str(args.workers),
+             "--chunk", str(args.chunk)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        results.append(r)
+        print(
+            f"{r['users']:>8} {r['devices']:>8} {r['decisions']:>11,} {r['simulate_s']:>8.1f} "
+            f"{r['decisions_per_s']:>12,.0f} {r['launches_per_s']:>11,.0f} {r['peak_mib']:>9.0f}",
+            flush=True,
+        )
+    base = results[0]["decisions_per_s"]
+    print("throughput relative to the smallest fleet: " + ", ".join(
+        f"{r['users']}: {r['decisions_per_s'] / base:.2f}x" for r in results
+    ))
+
+
+if __name__ == "__main__":
+    main()
