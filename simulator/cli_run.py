@@ -132,6 +132,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
             for p in policies
         )
         print(f"    {name}  ({settings})")
+    if model.sweep is not None:
+        from simulator.scenario import sweep_variants
+
+        _, baseline = sweep_variants(scenario)
+        print(f"  sweep     {model.sweep.replications} replications; baseline {baseline!r}")
     print("  behaviour " + json.dumps(model.behavior.model_dump(mode="json")))
     return 0
 

@@ -505,6 +505,68 @@ class VariantModel(FileModel):
     policies: list[str] = Field(min_length=1, description="Names of the policies deployed.")
 
 
+SWEEPABLE: tuple[str, ...] = (
+    "max_threat_level",
+    "threat_action",
+    "recheck_after",
+    "checkin_interval",
+    "offline_block_after",
+    "offline_wipe_after",
+    "target_management",
+)
+"""Policy fields a ``[sweep]`` grid may vary."""
+
+_SHORT: dict[str, str] = {
+    "max_threat_level": "max",
+    "threat_action": "",
+    "recheck_after": "recheck",
+    "checkin_interval": "check-in",
+    "offline_block_after": "offline block",
+    "offline_wipe_after": "offline wipe",
+    "target_management": "target",
+}
+
+
+class SweepModel(FileModel):
+    """A grid of policy variants: every combination of the listed values, applied to one
+    base policy, all played on the same world per replication (common random numbers).
+
+    Example::
+
+        [sweep]
+        base_policy = "Level 3 - Secured + block"
+        baseline = { max_threat_level = "secured", threat_action = "block" }
+        [sweep.grid]
+        max_threat_level = ["secured", "low", "medium", "high"]
+        threat_action = ["block", "wipe"]
+    """
+
+    base_policy: str | None = Field(
+        default=None, description="Name of the policy to vary; default: the first policy."
+    )
+    grid: dict[str, list[Any]] = Field(
+        min_length=1, description="Policy field → values to try (" + ", ".join(SWEEPABLE) + ")."
+    )
+    baseline: dict[str, Any] | None = Field(
+        default=None,
+        description="The grid point paired comparisons are made against; default: the "
+        "first value of every field.",
+    )
+    replications: int = Field(default=10, ge=1, le=10_000)
+
+    @field_validator("grid")
+    @classmethod
+    def _grid(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in grid.items():
+            if key not in SWEEPABLE:
+                raise ValueError(f"cannot sweep {key!r}; sweepable fields: " + ", ".join(SWEEPABLE))
+            if not values:
+                raise ValueError(f"grid.{key} needs at least one value")
+            if len(set(map(str, values))) != len(values):
+                raise ValueError(f"grid.{key} repeats a value")
+        return grid
+
+
 class ScenarioModel(FileModel):
     """A whole scenario file. See the module docstring and ``scenarios/*.toml``."""
 
@@ -543,6 +605,7 @@ class ScenarioModel(FileModel):
         default_factory=list,
         description="Policy variants to compare; omitted: each policy is a variant of its own.",
     )
+    sweep: SweepModel | None = None
     script: ScriptModel | None = None
 
     @model_validator(mode="after")
@@ -561,6 +624,8 @@ class ScenarioModel(FileModel):
         for interval in self.connector:
             if interval.start >= self.horizon:
                 raise ValueError("a connector interval starts after the horizon")
+        if self.sweep is not None and self.variants:
+            raise ValueError("a scenario has either [[variants]] or [sweep], not both")
         return self
 
 
@@ -668,6 +733,8 @@ def scenario_from_data(
         )
     check_unique_names(policies, source)
     check_variants(model, policies, source)
+    if model.sweep is not None:
+        sweep_variants(Scenario(model, policies, None), source=source)
     return Scenario(model, policies, Path(source) if source else None, hashes)
 
 
@@ -695,7 +762,10 @@ def check_variants(
 
 
 def variant_policies(scenario: Scenario) -> dict[str, tuple[Policy, ...]]:
-    """Policy sets per variant, in order: declared ``[[variants]]``, else one per policy."""
+    """Policy sets per variant, in order: the ``[sweep]`` grid, declared ``[[variants]]``,
+    else one variant per policy."""
+    if scenario.model.sweep is not None:
+        return sweep_variants(scenario)[0]
     by_name = {p.name: p for p in scenario.policies}
     if not scenario.model.variants:
         return {p.name: (p,) for p in scenario.policies}
@@ -755,3 +825,91 @@ def level_from_name(name: str) -> ThreatLevel:
 def dumps_resolved(scenario: Scenario) -> str:
     """The resolved scenario as pretty JSON."""
     return json.dumps(scenario.resolved(), indent=2, sort_keys=False)
+
+
+def _grid_value(key: str, value: Any, source: str | Path | None, where: str) -> Any:
+    """Validate one grid value as the policy field it sets; return the domain value."""
+    probe = {"name": "probe", "apps": ["probe"], key: value}
+    try:
+        model = PolicyModel.model_validate(probe)
+    except ValidationError as exc:
+        error = input_error(exc, source)
+        raise InputError(error.message, source=source, field=where) from None
+    return getattr(model.to_policy(), key)
+
+
+def _label(key: str, value: Any) -> str:
+    from simulator.durations import format_duration
+    from simulator.policy import max_level_label
+
+    if key == "max_threat_level":
+        text = max_level_label(value)
+    elif isinstance(value, float):
+        text = format_duration(value)
+    else:
+        text = str(value)
+    short = _SHORT[key]
+    return f"{short} {text}" if short else text
+
+
+def sweep_variants(
+    scenario: Scenario, source: str | Path | None = None
+) -> tuple[dict[str, tuple[Policy, ...]], str]:
+    """The variants of a ``[sweep]`` grid (in grid order) and the baseline variant's name.
+
+    Raises
+    ------
+    InputError
+        Naming ``sweep.…`` for an unknown base policy, a bad value or a baseline that is
+        not a grid point.
+    """
+    import itertools
+
+    sweep = scenario.model.sweep
+    if sweep is None:
+        raise ValueError("the scenario has no [sweep]")
+    source = source or scenario.source
+    by_name = {p.name: p for p in scenario.policies}
+    if sweep.base_policy is None:
+        base = scenario.policies[0]
+    elif sweep.base_policy in by_name:
+        base = by_name[sweep.base_policy]
+    else:
+        raise InputError(
+            f"no policy named {sweep.base_policy!r}; known: " + ", ".join(sorted(by_name)),
+            source=source,
+            field="sweep.base_policy",
+        )
+    keys = list(sweep.grid)
+    values = {
+        key: [
+            _grid_value(key, v, source, f"sweep.grid.{key}[{i}]")
+            for i, v in enumerate(sweep.grid[key])
+        ]
+        for key in keys
+    }
+    variants: dict[str, tuple[Policy, ...]] = {}
+    points: dict[str, dict[str, Any]] = {}
+    for combo in itertools.product(*(values[k] for k in keys)):
+        changes = dict(zip(keys, combo, strict=True))
+        name = " · ".join(_label(k, v) for k, v in changes.items())
+        variants[name] = (base.with_changes(name=f"{base.name} [{name}]", **changes),)
+        points[name] = changes
+    if sweep.baseline is None:
+        baseline = next(iter(variants))
+    else:
+        unknown = set(sweep.baseline) - set(keys)
+        if unknown:
+            raise InputError(
+                f"baseline sets {sorted(unknown)}, which the grid does not vary",
+                source=source,
+                field="sweep.baseline",
+            )
+        wanted = {
+            k: _grid_value(k, v, source, f"sweep.baseline.{k}") for k, v in sweep.baseline.items()
+        }
+        matches = [n for n, p in points.items() if all(p[k] == v for k, v in wanted.items())]
+        if not matches:
+            raise InputError("is not a point of the grid", source=source, field="sweep.baseline")
+        baseline = matches[0]
+    return variants, baseline

@@ -160,3 +160,63 @@ def test_world_is_independent_of_policies() -> None:
     assert generate_world(scenario) == generate_world(other)
     reseeded = scenario.with_changes(seed=scenario.model.seed + 1)
     assert generate_world(scenario) != generate_world(reseeded)
+
+
+SWEEP = (
+    GOOD
+    + """
+[sweep]
+baseline = { max_threat_level = "low" }
+[sweep.grid]
+max_threat_level = ["secured", "low"]
+threat_action = ["block", "wipe"]
+"""
+)
+
+
+def test_sweep_builds_the_grid_on_the_base_policy(tmp_path: Path) -> None:
+    """A [sweep] grid yields every combination, in grid order, on the base policy; the
+    baseline is the first grid point matching the given values."""
+    scenario = load_scenario(_write(tmp_path, SWEEP))
+    variants = variant_policies(scenario)
+    assert list(variants) == [
+        "max secured · block",
+        "max secured · wipe",
+        "max low · block",
+        "max low · wipe",
+    ]
+    (policy,) = variants["max low · wipe"]
+    assert (policy.max_threat_level.label, policy.threat_action.value) == ("low", "wipe")
+    assert policy.apps == frozenset({"outlook"})
+    from simulator.scenario import sweep_variants
+
+    assert sweep_variants(scenario)[1] == "max low · block"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (("threat_action = [", "threat_acton = ["), "sweep.grid", "cannot sweep"),
+        (('"low"]', '"lo"]'), "sweep.grid.max_threat_level[1]", "Input should be"),
+        (
+            ('{ max_threat_level = "low" }', '{ recheck_after = "1h" }'),
+            "sweep.baseline",
+            "does not vary",
+        ),
+        (
+            ('{ max_threat_level = "low" }', '{ max_threat_level = "high" }'),
+            "sweep.baseline",
+            "not a point",
+        ),
+    ],
+    ids=["unknown-field", "bad-value", "baseline-field", "baseline-value"],
+)
+def test_bad_sweeps_are_located(
+    tmp_path: Path, change: tuple[str, str], field: str, words: str
+) -> None:
+    """Sweep mistakes name the sweep field that is wrong."""
+    path = _write(tmp_path, SWEEP.replace(*change))
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    assert field in str(info.value)
+    assert words in str(info.value)
