@@ -556,9 +556,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for add in _COMMANDS:
         add(commands)
-    from simulator.cli_run import add_commands  # simulation commands, kept in their own module
+    import importlib
 
-    add_commands(commands, _add_policy_option)
+    # Simulation commands live in their own modules (simulator/cli_*.py), each with
+    # add_commands(commands, policy_option). TEMPORARY while they are being written:
+    for name in ("cli_run", "cli_experiment", "cli_diff", "cli_report"):
+        try:
+            module = importlib.import_module(f"simulator.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"simulator.{name}":
+                raise
+            continue
+        module.add_commands(commands, _add_policy_option)
     return parser
 
 
