@@ -122,7 +122,7 @@ def write_frame(frame: pd.DataFrame, path: Path) -> Path:
             frame.to_parquet(path, index=False)
             return path
         path = path.with_suffix(".csv")
-    frame.to_csv(path, index=False, float_format="%.6g")
+    frame.to_csv(path, index=False)  # full float precision: times are join keys
     return path
 
 

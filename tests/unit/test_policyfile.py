@@ -31,9 +31,9 @@ DAY = 1440.0
 
 EXPECTED = {
     # file stem: (name, max level, action, offline block period in minutes)
-    "lenient-medium-block": ("Lenient - Medium + block", ThreatLevel.MEDIUM, Action.BLOCK, DAY),
+    "lenient-medium-block": ("Lenient - Medium + block", ThreatLevel.MEDIUM, Action.BLOCK, 720.0),
     "level3-secured-block": ("Level 3 - Secured + block", ThreatLevel.SECURED, Action.BLOCK, 720.0),
-    "reporting-high": ("Reporting - High", ThreatLevel.HIGH, Action.BLOCK, DAY),
+    "reporting-high": ("Reporting - High", ThreatLevel.HIGH, Action.BLOCK, 720.0),
     "strict-secured-wipe": ("Strict - Secured + wipe", ThreatLevel.SECURED, Action.WIPE, 720.0),
 }
 
