@@ -574,7 +574,6 @@ class ScenarioModel(FileModel):
     description: str = ""
     seed: int = Field(default=0, ge=0, description="Root of every random stream.")
     horizon: Duration = Field(default=30 * 1440.0, description="Simulated time span.")
-    replications: int = Field(default=1, ge=1, le=10_000)
     chunk_size: int = Field(
         default=100,
         ge=1,
