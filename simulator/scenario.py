@@ -623,6 +623,15 @@ class ScenarioModel(FileModel):
         for interval in self.connector:
             if interval.start >= self.horizon:
                 raise ValueError("a connector interval starts after the horizon")
+        if (
+            self.script is not None
+            and "signals" in self.model_fields_set
+            and self.signals.defender_to_intune.dist != "fixed"
+        ):
+            raise ValueError(
+                "a scripted timeline needs a fixed signals.defender_to_intune delay "
+                '(e.g. { dist = "fixed", value = "10m" }); omitted, it is 0'
+            )
         if self.sweep is not None and self.variants:
             raise ValueError("a scenario has either [[variants]] or [sweep], not both")
         return self
@@ -680,9 +689,13 @@ class Scenario:
         return Scenario(model, policies, self.source, self.input_hashes)
 
     def with_changes(self, **changes: Any) -> Scenario:
-        """A copy with top-level fields replaced and re-validated (e.g. ``seed=7``)."""
-        data = self.model.model_dump(mode="python")
-        data.update(changes)
+        """A copy with fields changed and re-validated.
+
+        Tables merge: ``with_changes(behavior={"pre_onboarding_action": "allow"})`` changes
+        that one parameter and keeps the others; lists and plain values are replaced
+        (``seed=7``, ``apps=[...]``).
+        """
+        data = _merge(self.model.model_dump(mode="python"), changes)
         try:
             model = ScenarioModel.model_validate(data)
         except ValidationError as exc:
@@ -696,6 +709,17 @@ class Scenario:
             PolicyModel.from_policy(p).model_dump(mode="json") for p in self.policies
         ]
         return data
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied; nested tables (dicts) merge recursively."""
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _file_hash(path: Path) -> str:

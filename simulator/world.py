@@ -425,8 +425,11 @@ def _scripted_devices(model: ScenarioModel) -> list[DeviceWorld]:
     script = model.script
     assert script is not None
     horizon = model.horizon
+    # Scripted timelines are deterministic: a fixed signal delay, or 0 when [signals] is
+    # omitted (the scenario model refuses a random one).
     signal = model.signals.defender_to_intune
-    delay = float(signal.value) if signal.dist == "fixed" and signal.value is not None else 0.0
+    fixed_delay = "signals" in model.model_fields_set and signal.value is not None
+    delay = float(signal.value) if fixed_delay and signal.value is not None else 0.0
     devices: list[DeviceWorld] = []
     for index, spec in enumerate(script.devices):
         events = sorted(

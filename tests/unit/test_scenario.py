@@ -220,3 +220,27 @@ def test_bad_sweeps_are_located(
         load_scenario(path)
     assert field in str(info.value)
     assert words in str(info.value)
+
+
+def test_with_changes_merges_tables() -> None:
+    """with_changes on a table changes only the named fields and keeps the others."""
+    scenario = load_scenario(SCENARIOS / "baseline.toml")
+    changed = scenario.with_changes(behavior={"pre_onboarding_action": "allow"}, seed=3)
+    assert changed.model.behavior.pre_onboarding_action.value == "allow"
+    assert changed.model.behavior.partner_unresponsive_days == 7.0
+    assert changed.model.fleet == scenario.model.fleet
+    assert changed.model.seed == 3
+
+
+def test_scripted_timeline_refuses_a_random_signal_delay(tmp_path: Path) -> None:
+    """A scripted timeline is deterministic: a random Defender → Intune delay is an
+    error naming the field, not silently zero."""
+    path = SCENARIOS / "scripted_timeline.toml"
+    text = path.read_text().replace(
+        'defender_to_intune = { dist = "fixed", value = "10m" }',
+        'defender_to_intune = { dist = "exponential", mean = "10m" }',
+    )
+    bad = tmp_path / "s.toml"
+    bad.write_text(text)
+    with pytest.raises(InputError, match=r"fixed signals\.defender_to_intune"):
+        load_scenario(bad)
