@@ -67,6 +67,13 @@ def add_commands(commands: Any, policy_option: Callable[..., None]) -> None:
         help="worker processes (default: one per core, at most one per chunk); "
         "results do not depend on it",
     )
+    run.add_argument(
+        "--engine",
+        choices=["fast", "reference"],
+        default="fast",
+        help="simulation engine: fast (default) or reference (the SimPy definition); "
+        "outputs are identical, so the manifest does not record it",
+    )
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
@@ -193,7 +200,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(
         f"Simulating {scenario.name!r}: {users} {'devices' if scenario.scripted else 'users'}, "
         f"{format_duration(scenario.model.horizon)}, {len(variants)} variant(s), "
-        f"{workers} worker(s)"
+        f"{workers} worker(s), {args.engine} engine"
     )
     started = time.perf_counter()
     with tqdm(
@@ -209,7 +216,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         result = simulate(
-            scenario, replication=args.replication, workers=workers, progress=progress
+            scenario,
+            replication=args.replication,
+            workers=workers,
+            engine=args.engine,
+            progress=progress,
         )
     elapsed = time.perf_counter() - started
     metrics = compute_metrics(result)

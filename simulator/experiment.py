@@ -561,7 +561,6 @@ def run_sweep(
     del info["replication"]
     info |= {
         "kind": "sweep",
-        "engine": "reference (SimPy)" if engine == "reference" else engine,
         "replications": ran,
         "decisions_replication": 0 if collected.log_parts else None,
         "baseline": chosen,

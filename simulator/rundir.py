@@ -95,7 +95,6 @@ def manifest(
         "scenario_file": str(scenario.source) if scenario.source else None,
         "seed": scenario.model.seed,
         "replication": replication,
-        "engine": "reference (SimPy)",
         "versions": versions(),
         "input_sha256": scenario.input_hashes,
         "assumptions": scenario.resolved()["behavior"],

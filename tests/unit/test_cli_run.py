@@ -190,3 +190,14 @@ def test_validate_and_schema(scenario: Path, capsys: pytest.CaptureFixture[str])
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["title"] == "condlaunch scenario"
+
+
+def test_outputs_do_not_depend_on_the_engine(scenario: Path, tmp_path: Path) -> None:
+    """Determinism contract: the fast engine and the SimPy reference write byte-identical
+    manifest, metrics, episodes and devices files (and equal decision logs)."""
+    fast, ref = tmp_path / "fast", tmp_path / "ref"
+    base = ["run", str(scenario), "-q", "--no-plots", "--workers", "1"]
+    assert main([*base, "--out", str(fast), "--engine", "fast"]) == 0
+    assert main([*base, "--out", str(ref), "--engine", "reference"]) == 0
+    for name in ("manifest.json", "metrics.csv", "episodes.csv", "devices.csv"):
+        assert (fast / name).read_bytes() == (ref / name).read_bytes(), name
