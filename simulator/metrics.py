@@ -30,6 +30,8 @@ since an episode belongs to a device, not an app)
     horizon) — counts; ``time_to_protect_{median,p95}_min`` (onset → first threat-level
     denial, over enforced episodes) and ``time_to_restore_{median,p95}_min`` (end → next
     granted access of a targeted app, over restored episodes) — durations in minutes.
+    :func:`episode_outcomes` also gives each episode's ``exposed_minutes``: granted-session
+    minutes on its device during the episode.
 
 Chunked use: for each chunk of devices keep :func:`episode_outcomes` (one row per episode)
 and :func:`count_metrics` (additive); :func:`summarize` adds up the counts and takes the
@@ -117,7 +119,7 @@ HEADLINE_METRICS: Final = (
 OUTCOME_COLUMNS: Final = (
     *("variant", "device_index", "device", "episode", "management", "kind", "severity"),
     *("onset_min", "end_min", "detected", "over_max", "enforced", "never_enforced"),
-    *("time_to_protect_min", "never_restored", "time_to_restore_min"),
+    *("time_to_protect_min", "never_restored", "time_to_restore_min", "exposed_minutes"),
 )
 """Columns of :func:`episode_outcomes`."""
 _OUTCOME_TEXT: Final = ("variant", "device", "episode", "kind", "severity")
@@ -305,6 +307,49 @@ class _Log:
         return times
 
 
+class _SessionTime:
+    """Per device key, the minutes of given sessions before any time (sessions may overlap).
+
+    With sessions [s, e) of one device, the minutes before t are
+    Σ_{s ≤ t} (t − s) − Σ_{e ≤ t} (t − e): per device, sorted starts and ends with running
+    sums answer every query by binary search. Running sums restart at each device, so
+    their size stays that of one device's session time.
+    """
+
+    def __init__(self, log: _Log, rows: BoolArray, horizon: Minutes) -> None:
+        chosen = np.flatnonzero(rows)
+        key, start = log.key[chosen], log.time[chosen]
+        stop = np.maximum(np.minimum(log.session_end[chosen], horizon), start)
+        self._starts = self._sorted(key, start)
+        self._stops = self._sorted(key, stop)
+
+    @staticmethod
+    def _sorted(key: IntArray, time: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
+        order = np.lexsort((time, key))
+        key, time = key[order], time[order]
+        running = np.asarray(pd.Series(time).groupby(key).cumsum(), dtype=np.float64)
+        return key, time, running
+
+    @staticmethod
+    def _sum_until(
+        items: tuple[IntArray, FloatArray, FloatArray], key: IntArray, t: FloatArray
+    ) -> FloatArray:
+        """Σ (t − item) over the key's items at or before t."""
+        item_key, item_time, running = items
+        slices = _slices(item_key, key)
+        first = slices[0]
+        idx = _lookup(item_key, item_time, key, t, after=False, slices=slices)
+        found = idx >= 0
+        out = np.zeros(key.size)
+        i = idx[found]
+        out[found] = (i - first[found] + 1) * t[found] - running[i]
+        return out
+
+    def before(self, key: IntArray, t: FloatArray) -> FloatArray:
+        """Per query, the session minutes of device ``key`` before time ``t``."""
+        return self._sum_until(self._starts, key, t) - self._sum_until(self._stops, key, t)
+
+
 # -- per episode ---------------------------------------------------------------------------
 def episode_outcomes(
     decisions: pd.DataFrame,
@@ -335,6 +380,10 @@ def episode_outcomes(
         not enforced). ``time_to_restore_min``: for enforced episodes, end → the first
         allow row of a targeted app (reason not ``not_targeted``) on the device at or after
         the end, minutes (NaN, and ``never_restored``, if none before the horizon).
+        ``exposed_minutes``: minutes of granted sessions (launch to session end, any app
+        on the device, targeted or not) inside [onset, end), both clipped to the horizon;
+        summed over sessions, so two apps in use at once count twice, as in
+        ``exposed_minutes_{low,medium,high}``.
     """
     return _episode_outcomes(_Log(decisions, episodes), episodes, decisions, devices, horizon)
 
@@ -364,6 +413,12 @@ def _episode_outcomes(
     time_to_restore = np.full(key.size, np.nan)
     time_to_restore[restored] = restore[restored] - end[restored]
 
+    granted_rows = log.launch & (log.outcome == _OUTCOMES.index(Outcome.ALLOW))
+    sessions = _SessionTime(log, granted_rows, horizon)
+    stop = np.maximum(np.minimum(end, horizon), onset)
+    exposed = sessions.before(key, stop) - sessions.before(key, onset)
+    exposed[exposed < _TOLERANCE_MIN] = 0.0  # rounding residue of the running sums
+
     source = devices if devices is not None and len(devices) else decisions
     source_key = _device_keys(source, log.variants, log.stride)
     unique = ~pd.Index(source_key).duplicated()
@@ -385,6 +440,7 @@ def _episode_outcomes(
             "time_to_protect_min": np.where(enforced, denial - onset, np.nan),
             "never_restored": enforced & ~restored,
             "time_to_restore_min": time_to_restore,
+            "exposed_minutes": exposed,
         },
         columns=list(OUTCOME_COLUMNS),
     )

@@ -128,6 +128,9 @@ _TIME_TICKS: Final = (
 )
 """Tick positions (minutes) and labels for log-scaled duration axes."""
 
+_TICK_STEPS: Final = (1, 2, 2.5, 5, 10)
+"""Tick steps for count/minute axes: few enough that "15,000" labels never touch."""
+
 _TTP_FLOOR_MIN: Final = 0.5
 """Times to protect below this (minutes) are drawn at it: a log axis cannot show 0."""
 
@@ -434,6 +437,7 @@ def exposure_friction(
         ax.set_ylim(*_axis_limits(y, yerr, room=0.2, include_zero=include_zero))
         ax.set_ylabel(_wrap_label(metric_label(metric)))
         ax.set_xlabel(_wrap_label(metric_label(exposure)))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=_TICK_STEPS))
         ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.grid(True, color="#e5e5e5", linewidth=0.8, zorder=0)
@@ -663,16 +667,20 @@ def time_to_protect(
         share = float(never.mean()) if len(sub) else math.nan
         curves.append((variant, len(sub), share, enforced))
     lo, hi = _log_limits(np.concatenate([c[3] for c in curves]))
+    labels = [
+        f"{variant} (n={n}, never enforced: {never_share:.0%})"
+        if n
+        else f"{variant} (no episodes above its max)"
+        for variant, n, never_share, _ in curves
+    ]
+    columns, height = _legend_layout(labels)
 
-    fig, (ax,) = _new_figure(figsize=(8.0, 5.6))
-    for index, (variant, n, never_share, times) in enumerate(curves):
+    fig, (ax,) = _new_figure(figsize=(8.0, height))
+    for index, ((variant, n, _, times), label) in enumerate(zip(curves, labels, strict=True)):
         color = palette[variant]
         if n == 0:
-            ax.plot(
-                [], [], color=color, linewidth=2.0, label=f"{variant} (no episodes above its max)"
-            )
+            ax.plot([], [], color=color, linewidth=2.0, label=label)
             continue
-        label = f"{variant} (n={n}, never enforced: {never_share:.0%})"
         xs = np.concatenate([[lo], times, [hi]])
         ys = np.concatenate([[0.0], np.arange(1, times.size + 1) / n, [times.size / n]])
         # Earlier curves thicker and solid, later ones thinner and dashed: identical
@@ -694,17 +702,26 @@ def time_to_protect(
     ax.grid(True, color="#e5e5e5", linewidth=0.8)
     ax.set_axisbelow(True)
     ax.set_xlabel("time to protect: threat onset → first threat-level denial (log scale)")
-    ax.set_ylabel("episodes above max allowed level protected (cumulative share)")
+    ax.set_ylabel("episodes above max allowed level\nprotected (cumulative share)")
     where = "" if management is None else f" — {management} devices"
     fig.suptitle(f"Time to protect per policy variant{where}: higher and further left is better")
-    longest = max(len(t) for t in ax.get_legend_handles_labels()[1])
-    fig.legend(
-        loc="outside lower center",
-        ncols=1 if longest > 45 or len(variants) < 2 else 2,
-        fontsize="small",
-        frameon=False,
-    )
+    fig.legend(loc="outside lower center", ncols=columns, fontsize="small", frameon=False)
     return fig
+
+
+def _legend_layout(labels: Sequence[str]) -> tuple[int, float]:
+    """Legend columns for a one-axes figure 8 inches wide (two when labels are short)
+    and the figure height (inches) that keeps the axes as tall whatever the legend."""
+    longest = max((len(label) for label in labels), default=0)
+    columns = 1 if longest > 45 or len(labels) < 2 else 2
+    rows = math.ceil(len(labels) / columns)
+    return columns, _ONE_AXES_HEIGHT + _LEGEND_ROW_HEIGHT * rows
+
+
+_ONE_AXES_HEIGHT: Final = 4.9
+"""Height (inches) of a one-axes figure without its legend: title, axes, x label."""
+_LEGEND_ROW_HEIGHT: Final = 0.18
+"""Height (inches) of one row of a small-font legend."""
 
 
 _LINESTYLES: Final = ("-", (0, (5, 2)), (0, (3, 1.5, 1, 1.5)), (0, (1, 1.2)))

@@ -373,6 +373,37 @@ def test_time_to_restore_from_episode_end_to_next_targeted_allow() -> None:
     assert m["time_to_restore_p95_min"] == 30
 
 
+def test_episode_exposed_minutes_sum_granted_sessions_inside_the_episode() -> None:
+    """exposed_minutes of an episode: granted-session minutes of any app on its device
+    (targeted or not) inside [onset, end), sessions and episode clipped to the horizon;
+    overlapping sessions of two apps both count; denials, other devices and other
+    variants add nothing."""
+    horizon = 1000.0
+    rows = [
+        decision(40, session_end=60),  # e1 [50, 150): 10
+        decision(55, app="teams", session_end=70),  # overlaps outlook: 15
+        decision(100, app="edge", reason="not_targeted", session_end=110),  # untargeted: 10
+        decision(120, outcome="block", reason="threat_level_exceeded"),  # denied: 0
+        decision(140, reason="previous_allow", session_end=200),  # e1: 10; e2 [180, inf): 20
+        decision(990, session_end=1200),  # e2, clipped at the horizon: 10
+        decision(60, device=1, session_end=90),  # another device: not e1's
+        decision(60, variant="W", session_end=90),  # another variant: e1 under W only
+    ]
+    episodes = [
+        episode(0, "medium", 50, 150, name="e1"),
+        episode(0, "low", 180, INF, name="e2"),
+        episode(0, "high", 400, 420, name="e3"),  # no session inside: 0
+        episode(0, "medium", 50, 150, name="e1", variant="W"),
+    ]
+    dec, eps, dev = frames(rows, episodes)
+    outcomes = episode_outcomes(dec, eps, horizon, dev).set_index(["variant", "episode"])
+    exposed = outcomes["exposed_minutes"]
+    assert exposed[("V", "e1")] == pytest.approx(10 + 15 + 10 + 10)
+    assert exposed[("V", "e2")] == pytest.approx(20 + 10)
+    assert exposed[("V", "e3")] == 0
+    assert exposed[("W", "e1")] == pytest.approx(90 - 60)  # [60, 90) ∩ [50, 150)
+
+
 def test_segments_order_and_device_level_nan_for_apps() -> None:
     """Rows: variants in order of first appearance, then all, management (mdm, mam_we,
     emm), apps sorted; per-episode metrics are NaN for app segments and only there."""
@@ -733,6 +764,28 @@ def test_exposed_minutes_match_brute_force(
     chain = ["granted_minutes", "exposed_minutes_low", "exposed_minutes_medium"]
     values = [m[c] for c in [*chain, "exposed_minutes_high"]]
     assert all(a >= b - 1e-9 for a, b in itertools.pairwise(values))
+
+
+@settings(max_examples=60)
+@given(eps=intervals, spans=sessions)
+def test_episode_exposed_minutes_match_brute_force(
+    eps: list[tuple[str, int, int]], spans: list[tuple[int, int]]
+) -> None:
+    """Each episode's exposed_minutes equals, minute by minute, the granted session time
+    inside the episode (sessions may overlap and each counts; integer grid, horizon 150)."""
+    horizon = 150
+    episodes = [
+        episode(0, sev, onset, onset + length, name=f"e{i}")
+        for i, (sev, onset, length) in enumerate(eps)
+    ]
+    rows = [decision(start, session_end=min(start + length, horizon)) for start, length in spans]
+    rows.append(decision(149, outcome="block", reason="offline_block"))
+    outcomes = episode_outcomes(*frames(rows, episodes)[:2], float(horizon))
+    for (_, onset, length), got in zip(eps, outcomes["exposed_minutes"], strict=True):
+        inside = np.zeros(horizon, dtype=int)
+        inside[onset : min(onset + length, horizon)] = 1
+        expected = sum(int(inside[a : min(a + n, horizon)].sum()) for a, n in spans)
+        assert got == pytest.approx(expected)
 
 
 def test_count_columns_are_the_additive_ones() -> None:

@@ -26,6 +26,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from simulator import plots
+from simulator import plots_experiment as pe
 from simulator.log import DECISION_COLUMNS, DEVICE_COLUMNS, EPISODE_COLUMNS
 
 VARIANTS = ["Level 3", "Strict wipe", "Lenient"]
@@ -574,3 +575,212 @@ def test_onboarding_funnel_one_line_per_management() -> None:
     assert ax.get_xscale() == "linear" and "days" in ax.get_xlabel()
     lenient = plots.onboarding_funnel(devices_frame(), 1440.0, variant="Lenient").axes[0]
     assert line(lenient, "mam_we").get_ydata()[-1] == pytest.approx(0.0)
+
+
+# ---------------------------------------------------------------------------------------
+# 5. Choosing a variant: Pareto efficiency, the frontier, exposure tails
+
+
+def pareto_table(points: dict[str, tuple[float, ...]]) -> pd.DataFrame:
+    """One row per variant: exposure ``x``, then frictions ``f1``, ``f2`` … (wide table)."""
+    rows = []
+    for variant, (x, *frictions) in points.items():
+        rows.append(
+            {"variant": variant, "x": x, **{f"f{i + 1}": f for i, f in enumerate(frictions)}}
+        )
+    return pd.DataFrame(rows)
+
+
+def test_pareto_efficient_two_metrics_by_hand() -> None:
+    """(x, f) per variant, lower is better on both. C (3, 4) is beaten by B (2, 3); E (1, 6)
+    by A and D (1, 5: as good on x, better on f); A and D tie, so both stay efficient."""
+    table = pareto_table(
+        {"A": (1, 5), "B": (2, 3), "C": (3, 4), "D": (1, 5), "E": (1, 6), "F": (4, 1)}
+    )
+    assert pe.pareto_efficient(table, "x", ["f1"]) == ["A", "B", "D", "F"]
+    beaten = pe.dominated_by(table, "x", ["f1"])
+    assert beaten == {"A": [], "B": [], "C": ["B"], "D": [], "E": ["A", "D"], "F": []}
+
+
+def test_pareto_efficient_several_frictions_and_missing_values() -> None:
+    """With two friction metrics a variant must be matched on all three metrics to be
+    dominated: C (1; 5, 1) is beaten by A (1; 5, 0), B (2; 3, 1) is not (better on f1).
+    N has a missing exposure: not judged (not efficient) and beats nobody."""
+    table = pareto_table({"A": (1, 5, 0), "B": (2, 3, 1), "C": (1, 5, 1), "N": (math.nan, 0, 0)})
+    assert pe.pareto_efficient(table, "x", ["f1", "f2"]) == ["A", "B"]
+    assert pe.dominated_by(table, "x", ["f1", "f2"]) == {"A": [], "B": [], "C": ["A"], "N": []}
+    # On f2 alone, B (2, 1) is beaten by A (1, 0), and C (1, 1) too.
+    assert pe.pareto_efficient(table, "x", ["f2"]) == ["A"]
+
+
+def summary_frame(points: dict[str, tuple[float, float]], *, half: float = 0.1) -> pd.DataFrame:
+    """A sweep's long summary: exposure and unneeded blocks per variant, segments all and
+    mdm (mdm: the friction ordering reversed), CI ± ``half`` × value."""
+    rows = []
+    for segment_by, segment in (("all", "all"), ("management", "mdm")):
+        for variant, (x, y) in points.items():
+            y_here = y if segment == "all" else 100 - y
+            for metric, value in (("exposed_minutes_medium", x), ("unneeded_blocks", y_here)):
+                rows.append(
+                    {
+                        "variant": variant,
+                        "segment_by": segment_by,
+                        "segment": segment,
+                        "metric": metric,
+                        "mean": value,
+                        "ci_low": value * (1 - half),
+                        "ci_high": value * (1 + half),
+                        "half_width": value * half,
+                        "n": 10,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_summary_to_wide_and_pareto_on_a_long_summary() -> None:
+    """A long summary becomes one row per variant × segment with mean and CI columns, in
+    order; pareto_efficient reads it directly, segment by segment."""
+    points = {"A": (100.0, 10.0), "B": (200.0, 5.0), "C": (300.0, 20.0)}
+    summary = summary_frame(points)
+    wide = pe.summary_to_wide(summary)
+    assert list(wide["variant"]) == ["A", "B", "C", "A", "B", "C"]
+    assert list(wide.columns[:5]) == [
+        "variant",
+        "segment_by",
+        "segment",
+        "exposed_minutes_medium",
+        "exposed_minutes_medium_ci_low",
+    ]
+    assert wide.loc[1, "unneeded_blocks_ci_high"] == pytest.approx(5.5)
+    friction = ["unneeded_blocks"]
+    assert pe.pareto_efficient(summary, "exposed_minutes_medium", friction) == ["A", "B"]
+    mdm = ("management", "mdm")  # frictions 90, 95, 80: C is efficient there, B is not
+    assert pe.pareto_efficient(summary, "exposed_minutes_medium", friction, segment=mdm) == [
+        "A",
+        "C",
+    ]
+    with pytest.raises(ValueError, match="several rows per variant"):
+        pe.pareto_efficient(wide.drop(columns=["segment_by"]), "exposed_minutes_medium", friction)
+    with pytest.raises(ValueError, match="no rows for segment"):
+        pe.pareto_efficient(wide, "exposed_minutes_medium", friction, segment=("app", "x"))
+
+
+def scatter_of(ax: Any, variant: str) -> PathCollection:
+    (found,) = [
+        c for c in ax.collections if isinstance(c, PathCollection) and c.get_label() == variant
+    ]
+    return found
+
+
+def test_frontier_one_marker_per_variant_filled_when_efficient() -> None:
+    """Each panel has exactly one marker per variant, filled with its colour when the
+    variant is Pareto-efficient on all metrics shown and hollow (no face) otherwise; axes
+    carry units; the title names the efficient variants."""
+    points = {"Level 3": (200.0, 11.0), "Strict wipe": (200.0, 0.0), "Lenient": (100.0, 1.0)}
+    fig = pe.frontier(metrics_frame(points), friction=FRICTIONS)
+    colors = plots.variant_colors(points)
+    assert len(fig.axes) == 3
+    for ax in fig.axes:
+        for variant in points:
+            marker = scatter_of(ax, variant)
+            assert len(marker.get_offsets()) == 1
+        assert "(device-minutes of granted sessions)" in ax.get_xlabel()
+        assert ax.get_ylabel()
+    # (exposure; unneeded blocks, unneeded wipes, blocked minutes): Strict wipe (200; 0, 0, 5)
+    # beats Level 3 (200; 11, 5.5, 1105); Lenient (100; 1, 0.5, 105) has the least exposure.
+    strict = scatter_of(fig.axes[0], "Strict wipe").get_facecolors()[0]
+    assert tuple(strict[:3]) == pytest.approx(_rgb(colors["Strict wipe"]), abs=1e-3)
+    assert scatter_of(fig.axes[0], "Level 3").get_facecolors().size == 0  # hollow ring
+    title = str(fig.get_suptitle())
+    assert "Pareto-efficient (filled): Strict wipe, Lenient" in title
+    assert "Level 3" not in title.split("Pareto-efficient")[1]
+
+
+def test_frontier_step_line_runs_through_the_panel_frontier() -> None:
+    """The dashed step line visits the points efficient on the panel's two metrics, in
+    order of exposure: (100, 10) then (200, 5); (300, 20) is above it."""
+    points = {"A": (100.0, 10.0), "B": (200.0, 5.0), "C": (300.0, 20.0)}
+    fig = pe.frontier(summary_frame(points), friction="unneeded_blocks")
+    (ax,) = fig.axes
+    (step,) = [ln for ln in ax.get_lines() if ln.get_linestyle() not in ("None", "")]
+    xs, ys = (np.asarray(v, dtype=float) for v in step.get_data())
+    assert list(xs[1:3]) == [100.0, 200.0]
+    assert list(ys[1:3]) == [10.0, 5.0]
+    assert ys[0] > 20.0  # from the top edge …
+    assert xs[-1] > 300.0  # … to the right edge
+
+
+def test_frontier_error_bars_from_a_summary_only() -> None:
+    """A sweep summary (mean, ci_low, ci_high) gives each variant x and y error bars; a
+    plain metrics table gives points only, and the title says which."""
+    points = {"A": (100.0, 10.0), "B": (200.0, 5.0), "C": (300.0, 20.0)}
+    fig = pe.frontier(summary_frame(points), friction="unneeded_blocks")
+    bars = [c for c in fig.axes[0].containers if isinstance(c, ErrorbarContainer)]
+    assert len(bars) == 3 and all(c.has_xerr and c.has_yerr for c in bars)
+    assert "confidence intervals" in str(fig.get_suptitle())
+    plain = pe.frontier(metrics_frame(), friction="unneeded_blocks")
+    assert not plain.axes[0].containers
+    assert "no confidence intervals" in " ".join(str(plain.get_suptitle()).split())
+
+
+def test_frontier_labels_do_not_overlap_and_legend_for_many_variants() -> None:
+    """Up to six variants are labelled next to their points without overlaps; with more,
+    a legend lists each variant once and no point labels are drawn."""
+    few = {f"Variant {c}": (1000.0 + 40 * i, 5.0 + 3 * (i % 3)) for i, c in enumerate("ABCDEF")}
+    fig = pe.frontier(metrics_frame(few), friction="unneeded_blocks")
+    fig.draw_without_rendering()
+    extents = [box.patch.get_window_extent() for box in label_boxes(fig)]
+    assert len(extents) == len(few)
+    for a, b in itertools.combinations(extents, 2):
+        assert not a.overlaps(b), (a, b)
+    many = {f"Sweep {i:02d}": (float(i), float(i % 4)) for i in range(8)}
+    fig = pe.frontier(metrics_frame(many), friction="unneeded_blocks")
+    assert not label_boxes(fig)
+    named = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert [n for n in named if n in many] == list(many)
+
+
+def exposures_frame() -> pd.DataFrame:
+    """Exposed minutes per episode: V 0, 0, 10, 100 (medium, high, medium, high; the two
+    high ones over max); W 5 on one low episode."""
+    rows = [
+        ("V", "medium", False, 0.0),
+        ("V", "high", True, 0.0),
+        ("V", "medium", False, 10.0),
+        ("V", "high", True, 100.0),
+        ("W", "low", True, 5.0),
+    ]
+    return pd.DataFrame(rows, columns=["variant", "severity", "over_max", "exposed_minutes"])
+
+
+def test_exceedance_survival_curve_by_hand() -> None:
+    """V's curve is P(exposed > x): 50% (two of four episodes exposed) up to 10 minutes,
+    25% up to 100, then 0; the x axis is logarithmic in minutes and the legend gives n and
+    the share exposed."""
+    fig = pe.exceedance(exposures_frame())
+    (ax,) = fig.axes
+    assert ax.get_xscale() == "log"
+    assert "exposed minutes per episode" in ax.get_xlabel() and "log scale" in ax.get_xlabel()
+    assert "share of episodes" in ax.get_ylabel()
+    v = line(ax, "V (")
+    xs, ys = (np.asarray(a, dtype=float) for a in v.get_data())
+    assert list(ys) == [0.5, 0.25, 0.0, 0.0]
+    assert list(xs[1:3]) == [10.0, 100.0]
+    assert "n=4, any exposure: 50%" in str(v.get_label())
+    assert len([ln for ln in ax.get_lines() if str(ln.get_label()).startswith(("V", "W"))]) == 2
+
+
+def test_exceedance_filters_and_errors() -> None:
+    """over_max keeps the episodes above each variant's max; min_severity those at least
+    that severe (a variant left with none is listed as such); bad choices are refused."""
+    over = pe.exceedance(exposures_frame(), episodes="over_max")
+    assert "n=2, any exposure: 50%" in str(line(over.axes[0], "V (").get_label())
+    assert "above each variant's max" in str(over.get_suptitle())
+    high = pe.exceedance(exposures_frame(), min_severity="medium")
+    assert "W (no such episodes)" in [str(ln.get_label()) for ln in high.axes[0].get_lines()]
+    with pytest.raises(ValueError, match="episodes"):
+        pe.exceedance(exposures_frame(), episodes="some")
+    with pytest.raises(ValueError, match="min_severity"):
+        pe.exceedance(exposures_frame(), min_severity="severe")
+    with pytest.raises(ValueError, match="exposed_minutes"):
+        pe.exceedance(exposures_frame().drop(columns="exposed_minutes"))
