@@ -9,8 +9,11 @@ The public API is listed in ``__all__``; everything else is internal.
 
 from __future__ import annotations
 
+from simulator.diff import flip_counts, flipped_launches
 from simulator.durations import Minutes, format_duration, parse_duration
 from simulator.errors import InputError
+from simulator.experiment import SweepResult, load_sweep, run_sweep
+from simulator.metrics import HEADLINE_METRICS, compute_metrics, episode_outcomes
 from simulator.policy import (
     Action,
     Behavior,
@@ -35,10 +38,14 @@ from simulator.policy import (
     merge,
 )
 from simulator.policyfile import load_policies, load_policy_files, policies_to_toml
+from simulator.scenario import Scenario, load_scenario
+from simulator.simulation import RunResult, simulate
+from simulator.tables import check_cases, decision_table, load_cases
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "HEADLINE_METRICS",
     "Action",
     "Behavior",
     "ConnectorOffBehavior",
@@ -55,17 +62,31 @@ __all__ = [
     "Policy",
     "PreOnboardingAction",
     "Reason",
+    "RunResult",
+    "Scenario",
+    "SweepResult",
     "TargetManagement",
     "ThreatLevel",
     "UnresponsiveBehavior",
     "__version__",
+    "check_cases",
+    "compute_metrics",
     "covers",
     "decide",
+    "decision_table",
     "effective_policy",
+    "episode_outcomes",
+    "flip_counts",
+    "flipped_launches",
     "format_duration",
+    "load_cases",
     "load_policies",
     "load_policy_files",
+    "load_scenario",
+    "load_sweep",
     "merge",
     "parse_duration",
     "policies_to_toml",
+    "run_sweep",
+    "simulate",
 ]

@@ -9,11 +9,17 @@ Commands (``condlaunch COMMAND --help`` for each)::
     validate check a scenario file and describe it
     schema   JSON Schema of scenario files
     explain  one sentence per decision of a device in a run folder
+    sweep    variants × replications on a shared world: CIs, paired differences
+    diff     which launches flip between two runs or variants
+    report   a self-contained HTML report of a run or sweep folder
 
 Exit codes: 0 success; 1 ``check`` found failing cases; 2 bad input or usage, reported as
 one line ``condlaunch: error: <file>: <field>: <message>`` on stderr.
 
-Adding a command: write ``_add_<name>(commands)`` (its subparser, ending with
+Simulation commands live in ``simulator/cli_run.py``, ``cli_experiment.py``, ``cli_diff.py``
+and ``cli_report.py``, each exposing ``add_commands(commands, policy_option)``.
+
+Adding a policy command here: write ``_add_<name>(commands)`` (its subparser, ending with
 ``set_defaults(func=_cmd_<name>)``) and ``_cmd_<name>(args) -> int``, and list the adder in
 :data:`_COMMANDS`. Commands raise :class:`~simulator.errors.InputError` for bad input;
 :func:`main` turns it into the one-line error. No decision logic lives here.
@@ -556,17 +562,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for add in _COMMANDS:
         add(commands)
-    import importlib
+    # Simulation commands live in their own modules, each with add_commands().
+    from simulator import cli_diff, cli_experiment, cli_report, cli_run
 
-    # Simulation commands live in their own modules (simulator/cli_*.py), each with
-    # add_commands(commands, policy_option). TEMPORARY while they are being written:
-    for name in ("cli_run", "cli_experiment", "cli_diff", "cli_report"):
-        try:
-            module = importlib.import_module(f"simulator.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"simulator.{name}":
-                raise
-            continue
+    for module in (cli_run, cli_experiment, cli_diff, cli_report):
         module.add_commands(commands, _add_policy_option)
     return parser
 
