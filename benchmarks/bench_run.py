@@ -2,14 +2,17 @@
 
 Runs the baseline scenario (scenarios/baseline.toml) over 30 days for fleets of 1k, 10k
 and 100k users (``--sizes`` to change), one policy variant (Level 3) so that the figures
-are per variant, each size in a fresh process so peak memory (ru_maxrss) is its own.
-Prints one line per size and the ratio of throughputs, measured in this one run (the
-machines are shared and noisy: compare ratios, not absolute figures, across runs).
+are per variant, each size in a fresh process so peak memory (ru_maxrss, this process and
+its workers) is its own. It goes through the sweep path with one replication and no kept
+decision log — per-chunk metrics only — which is how large fleets are meant to run:
+memory is bounded by the chunk, not the fleet. Prints one line per size and the ratio of
+throughputs, measured in this one run (the machines are shared and noisy: compare
+ratios, not absolute figures, across runs).
 
 Usage::
 
     python benchmarks/bench_run.py                  # 1k, 10k, 100k users
-    python benchmarks/bench_run.py --sizes 1000 5000 --workers 2
+    python benchmarks/bench_run.py --sizes 1000 5000 --workers 2 --engine reference
 
 This is not part of the test run.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -27,38 +31,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def one(users: int, workers: int, chunk: int) -> dict[str, float]:
-    """Simulate ``users`` users in this process; return the figures."""
+def one(users: int, workers: int, chunk: int, engine: str) -> dict[str, float]:
+    """Simulate ``users`` users in this process (and its workers); return the figures."""
     sys.path.insert(0, str(ROOT))
-    from simulator.metrics import compute_metrics
+    from simulator.experiment import run_sweep
     from simulator.scenario import load_scenario
-    from simulator.simulation import simulate
 
     scenario = load_scenario(ROOT / "scenarios" / "baseline.toml")
-    fleet = scenario.model.fleet
-    assert fleet is not None
-    scenario = scenario.with_changes(
-        fleet=fleet.model_copy(update={"users": users}).model_dump(), chunk_size=chunk
-    )
+    scenario = scenario.with_changes(fleet={"users": users}, chunk_size=chunk)
     level3 = [p for p in scenario.policies if p.name.startswith("Level 3")]
+    scenario = scenario.with_policies(level3)
     started = time.perf_counter()
-    result = simulate(scenario, variants={"Level 3": level3}, workers=workers)
-    simulated = time.perf_counter() - started
-    compute_metrics(result)
-    total = time.perf_counter() - started
-    rows = len(result.decisions)
-    launches = int((result.decisions["trigger"] == "launch").sum())
+    result = run_sweep(
+        scenario, replications=1, workers=workers, keep_decisions=False, engine=engine
+    )
+    elapsed = time.perf_counter() - started
+    row = result.results[result.results["segment_by"] == "all"].iloc[0]
+    decisions = int(row["launches"] + row["checkins"])
+    launches = int(row["launches"])
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
         "users": users,
-        "devices": int(result.devices.shape[0]),
-        "decisions": rows,
+        "devices": int(row["devices"]),
+        "decisions": decisions,
         "launches": launches,
-        "simulate_s": simulated,
-        "total_s": total,
-        "decisions_per_s": rows / simulated,
-        "launches_per_s": launches / simulated,
+        "simulate_s": elapsed,
+        "decisions_per_s": decisions / elapsed,
+        "launches_per_s": launches / elapsed,
         "peak_mib": max(peak_mib, children),
     }
 
@@ -69,12 +69,16 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--chunk", type=int, default=500)
+    parser.add_argument("--engine", choices=["fast", "reference"], default="fast")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
-        print(json.dumps(one(args.one, args.workers, args.chunk)))
+        print(json.dumps(one(args.one, args.workers, args.chunk, args.engine)))
         return
-    print(f"baseline scenario, 30 days, 1 variant, workers={args.workers}, chunk={args.chunk}")
+    print(
+        f"baseline scenario, 30 days, 1 variant, engine={args.engine}, "
+        f"workers={args.workers}, chunk={args.chunk}, load {os.getloadavg()[0]:.1f}"
+    )
     header = (
         f"{'users':>8} {'devices':>8} {'decisions':>11} {'sim s':>8} "
         f"{'decisions/s':>12} {'launches/s':>11} {'peak MiB':>9}"
@@ -83,8 +87,18 @@ def main() -> None:
     results = []
     for users in args.sizes:
         out = subprocess.run(
-            [sys.executable, __file__, "--one", str(users), "--workers", str(args.workers),
-             "--chunk", str(args.chunk)],
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                str(users),
+                "--workers",
+                str(args.workers),
+                "--chunk",
+                str(args.chunk),
+                "--engine",
+                args.engine,
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -97,9 +111,10 @@ def main() -> None:
             flush=True,
         )
     base = results[0]["decisions_per_s"]
-    print("throughput relative to the smallest fleet: " + ", ".join(
-        f"{r['users']}: {r['decisions_per_s'] / base:.2f}x" for r in results
-    ))
+    print(
+        "throughput relative to the smallest fleet: "
+        + ", ".join(f"{r['users']}: {r['decisions_per_s'] / base:.2f}x" for r in results)
+    )
 
 
 if __name__ == "__main__":
