@@ -33,9 +33,9 @@ SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("exposed_minutes_high", "exposed min ≥high"),
     ("time_to_protect_median_min", "protect median min"),
     ("never_enforced", "never enforced"),
-    ("unneeded_blocks", "unneeded blocks"),
-    ("unneeded_wipes", "unneeded wipes"),
+    ("unneeded_denials", "unneeded denials"),
     ("onboarding_blocks", "onboarding blocks"),
+    ("blocked_user_minutes_threat", "blocked user-min threat"),
     ("blocked_user_minutes", "blocked user-min"),
     ("wipes", "wipes"),
 )
@@ -235,7 +235,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             ),
             folder / "manifest.json",
         )
-        metrics.to_csv(folder / "metrics.csv", index=False, float_format="%.6g")
+        write_frame(metrics, folder / "metrics.csv")  # full precision
         decisions_path = write_frame(result.decisions, folder / "decisions.parquet")
         write_frame(result.episodes, folder / "episodes.csv")
         write_frame(result.devices, folder / "devices.csv")
@@ -249,8 +249,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     print()
     print(
         "Exposure counts launches/minutes granted while the device's TRUE level was at least "
-        "that severity; unneeded = threat-level denials after the device was already within "
-        "the policy's max (stale signal)."
+        "that severity; unneeded = threat-level denials (blocks + wipes) after the device was "
+        "already within the policy's max (stale signal); blocked user-min threat = the part of "
+        "blocked user-min due to the threat-level condition (the rest: Defender onboarding, "
+        "offline)."
     )
     if problems:
         print("\nWARNING: decision-log invariants violated (please report):")
@@ -323,7 +325,10 @@ def _write_plots(
     written.append("time_to_protect.png")
     first = next(iter(result.variants))
     device = plots.pick_interesting_device(result.decisions, result.episodes, first)
-    figure = plots.device_timeline(result.decisions, result.episodes, device, first)
+    horizon = result.scenario.model.horizon
+    figure = plots.device_timeline(
+        result.decisions, result.episodes, device, first, horizon_min=horizon
+    )
     plots.save_figure(figure, folder / "device_timeline.png")
     written.append("device_timeline.png")
     return written

@@ -655,7 +655,7 @@ def load_sweep(path: str | Path) -> SweepResult:
     if info.get("decisions_replication") is not None:
         decisions = load_run(folder).decisions
         if (folder / "episodes.csv").is_file():
-            episodes = pd.read_csv(folder / "episodes.csv")
+            episodes = pd.read_csv(folder / "episodes.csv", keep_default_na=False, na_values=[""])
     precision = info.get("precision")
     return SweepResult(
         results=tables["results.csv"],

@@ -13,14 +13,25 @@ Counts (per event; additive across chunks of devices)
     :class:`~simulator.policy.Reason` (rows, reuses included);
     ``exposed_launches_{low,medium,high}`` (granted launches while the true level was at
     least that severity); ``unneeded_blocks`` / ``unneeded_wipes``
-    (threat-level denials while the true level was within the max allowed: stale signal);
-    ``onboarding_blocks`` (denials for ``mtd_not_activated``); ``wipes`` (evaluations with
-    outcome wipe).
+    (threat-level denials while the true level was within the max allowed: stale signal)
+    and ``unneeded_denials`` (their sum); ``onboarding_blocks`` (denials for
+    ``mtd_not_activated``); ``wipes`` (evaluations with outcome wipe).
 Durations summed over events (minutes; additive)
     ``granted_minutes`` (granted sessions, launch to session end);
     ``exposed_minutes_{low,medium,high}`` (granted-session minutes while the true level was
     at least that severity); ``blocked_user_minutes`` (per device+app, each streak of
-    denials from its first denial to the next allow, or the horizon).
+    denials from its first denial to the next allow, or the horizon; two apps blocked at
+    once count twice).
+    It is split by cause into ``blocked_user_minutes_threat`` (the threat-level condition:
+    ``threat_level_exceeded``, ``connector_disabled``, ``partner_unresponsive``),
+    ``blocked_user_minutes_onboarding`` (``mtd_not_activated``: Defender not activated)
+    and ``blocked_user_minutes_offline`` (``offline_block``, ``offline_wipe``): each
+    denial row starts a piece of its streak that runs to the next row of that device+app
+    (or to the horizon), and the piece goes to that row's cause; a ``previous_denial``
+    row takes the cause of the evaluation it repeats (the latest earlier row of that
+    device+app that is not a reuse). ``blocked_user_minutes`` is kept as the sum of the
+    three (threat + onboarding + offline, in that order), so they add up exactly in every
+    table :func:`count_metrics`, :func:`combine_counts` and :func:`summarize` return.
 Per threat episode (segments ``all`` and ``management`` only; NaN for ``app`` segments,
 since an episode belongs to a device, not an app)
     ``episodes``, ``undetected_episodes`` (never detected), ``episodes_over_max`` (severity
@@ -55,6 +66,7 @@ if TYPE_CHECKING:
     from simulator.simulation import RunResult
 
 __all__ = [
+    "BLOCKED_BY_CAUSE",
     "COUNT_COLUMNS",
     "DEVICE_LEVEL_METRICS",
     "HEADLINE_METRICS",
@@ -89,12 +101,17 @@ DECISION_COUNTS: Final = (
     *(f"evaluations_{o}" for o in _OUTCOMES),
     *(f"reason_{r}" for r in _REASONS),
     *(f"exposed_launches_{s}" for s in SEVERITIES),
-    *("unneeded_blocks", "unneeded_wipes", "onboarding_blocks", "wipes"),
+    *("unneeded_blocks", "unneeded_wipes", "unneeded_denials", "onboarding_blocks", "wipes"),
 )
+BLOCKED_CAUSES: Final = ("threat", "onboarding", "offline")
+"""Causes :data:`BLOCKED_BY_CAUSE` splits ``blocked_user_minutes`` into."""
+BLOCKED_BY_CAUSE: Final = tuple(f"blocked_user_minutes_{c}" for c in BLOCKED_CAUSES)
+"""``blocked_user_minutes_{threat,onboarding,offline}``: they sum to blocked_user_minutes."""
 DECISION_MINUTES: Final = (
     "granted_minutes",
     *(f"exposed_minutes_{s}" for s in SEVERITIES),
     "blocked_user_minutes",
+    *BLOCKED_BY_CAUSE,
 )
 EPISODE_COUNTS: Final = (
     *("episodes", "undetected_episodes", "episodes_over_max", "episodes_enforced"),
@@ -112,10 +129,11 @@ DEVICE_LEVEL_METRICS: Final = (*EPISODE_COUNTS, *EPISODE_QUANTILES)
 """Per-episode metrics: NaN for ``app`` segments."""
 HEADLINE_METRICS: Final = (
     *("launches", "exposed_launches_medium", "exposed_minutes_high"),
-    *("time_to_protect_median_min", "never_enforced", "unneeded_blocks", "unneeded_wipes"),
-    *("onboarding_blocks", "blocked_user_minutes", "wipes"),
+    *("time_to_protect_median_min", "never_enforced", "unneeded_denials"),
+    *("onboarding_blocks", "blocked_user_minutes_threat", "blocked_user_minutes", "wipes"),
 )
-"""The few metrics a summary table shows."""
+"""The few metrics a summary table shows (``unneeded_denials``: blocks and wipes together;
+``wipes`` tells which)."""
 OUTCOME_COLUMNS: Final = (
     *("variant", "device_index", "device", "episode", "management", "kind", "severity"),
     *("onset_min", "end_min", "detected", "over_max", "enforced", "never_enforced"),
@@ -474,8 +492,10 @@ def _row_figures(
     for rank, name in enumerate(LEVELS):
         if rank:
             figures[f"exposed_launches_{name}"] = granted & (log.true_rank >= rank)
-    figures["unneeded_blocks"] = unneeded & (outcome == _OUTCOMES.index(Outcome.BLOCK))
+    unneeded_blocks = unneeded & (outcome == _OUTCOMES.index(Outcome.BLOCK))
+    figures["unneeded_blocks"] = unneeded_blocks
     figures["unneeded_wipes"] = unneeded & wipe
+    figures["unneeded_denials"] = unneeded_blocks | (unneeded & wipe)
     figures["onboarding_blocks"] = deny & (reason == _REASONS.index(Reason.MTD_NOT_ACTIVATED))
     figures["wipes"] = wipe & evaluation  # a repeated denial wipes nothing new
 
@@ -486,7 +506,8 @@ def _row_figures(
     for name, periods in _at_least(episodes, log.variants, log.stride, horizon).items():
         minutes = periods.overlap(log.key[rows], start, stop)
         figures[f"exposed_minutes_{name}"] = _spread(rows, np.maximum(minutes, 0.0), log.time.size)
-    figures["blocked_user_minutes"] = _blocked_minutes(log, deny, horizon)
+    # blocked_user_minutes itself is the sum of these, formed per table (_as_counts)
+    figures.update(_blocked_minutes(log, deny, horizon))
     return figures
 
 
@@ -496,22 +517,51 @@ def _spread(rows: IntArray, values: FloatArray, size: int) -> FloatArray:
     return out
 
 
-def _blocked_minutes(log: _Log, deny: BoolArray, horizon: Minutes) -> FloatArray:
-    """Per row: at the first denial of a streak (per device+app), minutes until the next
-    allow row of that device+app, or the horizon; 0 elsewhere."""
+_CAUSE_OF_REASON: Final = {
+    Reason.THREAT_LEVEL_EXCEEDED: 0,
+    Reason.CONNECTOR_DISABLED: 0,
+    Reason.PARTNER_UNRESPONSIVE: 0,
+    Reason.MTD_NOT_ACTIVATED: 1,
+    Reason.OFFLINE_BLOCK: 2,
+    Reason.OFFLINE_WIPE: 2,
+}
+"""Reason → index in :data:`BLOCKED_CAUSES`; ``previous_denial`` inherits (see below)."""
+
+
+def _blocked_minutes(log: _Log, deny: BoolArray, horizon: Minutes) -> dict[str, FloatArray]:
+    """Per row and cause (:data:`BLOCKED_BY_CAUSE`): at a denial, the minutes until the next
+    row of that device+app, or the horizon, under the denial's cause; 0 elsewhere.
+
+    Summed over a streak of denials the pieces run from its first denial to the next
+    allow (or the horizon). A ``previous_denial`` row takes the cause of the latest earlier
+    row of its device+app that is not a reuse (the evaluation it repeats); without one,
+    and for a denial with any other reason, the cause is threat.
+    """
     app = log.app[0]
     group_all = log.key * (len(log.app[1]) + 1) + app
     order = log.by_device[np.argsort(group_all[log.by_device], kind="stable")]
     group, denied, time = group_all[order], deny[order], log.time[order]
     n = order.size
     new_group = np.r_[True, group[1:] != group[:-1]] if n else np.zeros(0, dtype=bool)
-    starts = denied & (new_group | ~np.r_[False, denied[:-1]])
-    following = np.minimum.accumulate(np.where(~denied, np.arange(n), n)[::-1])[::-1]
-    j = np.minimum(following, max(n - 1, 0))
-    same = (following < n) & (group[j] == group)
-    stop = np.where(same, time[j], horizon)
-    out = np.zeros(n)
-    out[order] = np.where(starts, np.maximum(stop - time, 0.0), 0.0)
+    last_in_group = np.r_[new_group[1:], True] if n else np.zeros(0, dtype=bool)
+    stop = np.where(last_in_group, horizon, np.r_[time[1:], horizon] if n else time)
+    piece = np.where(denied, np.maximum(stop - time, 0.0), 0.0)
+
+    by_reason = np.zeros(len(_REASONS) + 1, dtype=np.int64)  # last slot: invalid (-1)
+    for reason, cause_code in _CAUSE_OF_REASON.items():
+        by_reason[_REASONS.index(reason)] = cause_code
+    for reuse in (Reason.PREVIOUS_ALLOW, Reason.PREVIOUS_DENIAL):
+        by_reason[_REASONS.index(reuse)] = -1
+    own = by_reason[log.reason[order]]
+    source = np.where((own >= 0) | new_group, np.arange(n), 0)
+    cause = own[np.maximum.accumulate(source)] if n else own
+    cause = np.where(cause < 0, 0, cause)  # a group that opens with a reuse
+
+    out: dict[str, FloatArray] = {}
+    for code, name in enumerate(BLOCKED_BY_CAUSE):
+        values = np.zeros(n)
+        values[order] = np.where(cause == code, piece, 0.0)
+        out[name] = values
     return out
 
 
@@ -672,7 +722,10 @@ _COUNT_TYPES: Final = {
 
 
 def _as_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Keys as text, counts as integers; minutes and NaN-bearing columns stay float."""
+    """Keys as text, counts as integers; minutes and NaN-bearing columns stay float;
+    ``blocked_user_minutes`` the sum of its causes (so that they add up exactly)."""
+    threat, onboarding, offline = (frame[name] for name in BLOCKED_BY_CAUSE)
+    frame = frame.assign(blocked_user_minutes=threat + onboarding + offline)
     return frame.astype(_COUNT_TYPES).reset_index(drop=True)
 
 
@@ -825,8 +878,8 @@ def _metric_violations(metrics: pd.DataFrame) -> list[str]:
     problems: list[str] = []
     eps = _TOLERANCE_MIN
 
-    def check(ok: pd.Series, text: str) -> None:
-        for _, row in metrics[~ok.to_numpy(dtype=bool)].iterrows():
+    def check(ok: pd.Series | BoolArray, text: str) -> None:
+        for _, row in metrics[~np.asarray(ok, dtype=bool)].iterrows():
             problems.append(
                 f"variant {row['variant']!r}, {row['segment_by']}={row['segment']}: {text}"
             )
@@ -852,6 +905,16 @@ def _metric_violations(metrics: pd.DataFrame) -> list[str]:
     )
     check(m["onboarding_blocks"] <= m["reason_mtd_not_activated"], "onboarding_blocks too many")
     check(m["blocked_user_minutes"] >= 0, "negative blocked_user_minutes")
+    causes = m[list(BLOCKED_BY_CAUSE)]
+    check((causes >= 0).all(axis=1), "negative blocked_user_minutes by cause")
+    check(
+        np.isclose(causes.sum(axis=1), m["blocked_user_minutes"], rtol=1e-9, atol=eps),
+        "blocked_user_minutes by cause do not sum to blocked_user_minutes",
+    )
+    check(
+        m["unneeded_denials"] == m["unneeded_blocks"] + m["unneeded_wipes"],
+        "unneeded_denials != unneeded_blocks + unneeded_wipes",
+    )
     per_app = m["segment_by"] == "app"  # per-episode metrics are NaN there by definition
     check(per_app | (m["undetected_episodes"] <= m["episodes"]), "undetected_episodes > episodes")
     check(per_app | (m["episodes_over_max"] <= m["episodes"]), "episodes_over_max > episodes")

@@ -48,6 +48,7 @@ from simulator.log import Trigger
 from simulator.policy import Management, Outcome, Reason, ThreatLevel
 
 __all__ = [
+    "DEFAULT_FRICTION",
     "device_timeline",
     "exposure_friction",
     "metric_label",
@@ -103,6 +104,11 @@ _MANAGEMENT_COLORS: Final = {
     Management.MAM_WE.value: "#d55e00",
     Management.EMM.value: "#009e73",
 }
+
+DEFAULT_FRICTION: Final = ("unneeded_denials", "blocked_user_minutes_threat", "wipes")
+"""Default friction metrics of :func:`exposure_friction` (and of the frontier in
+:mod:`simulator.plots_experiment`): those the threshold itself causes. Total
+``blocked_user_minutes`` is mostly Defender onboarding, the same under every threshold."""
 
 _MAX_DIRECT_LABELS: Final = 8
 """Above this many variants, :func:`exposure_friction` uses a legend, not labels."""
@@ -254,8 +260,12 @@ _METRIC_LABELS: Final = {
     "launches": "launches (count)",
     "unneeded_blocks": "unneeded blocks (threat-level blocks, true level within max)",
     "unneeded_wipes": "unneeded wipes (threat-level wipes, true level within max)",
+    "unneeded_denials": "unneeded denials (threat-level blocks + wipes, true level within max)",
     "onboarding_blocks": "onboarding blocks (count)",
     "blocked_user_minutes": "blocked user-minutes",
+    "blocked_user_minutes_threat": "user-minutes blocked for threat level",
+    "blocked_user_minutes_onboarding": "user-minutes blocked for Defender onboarding",
+    "blocked_user_minutes_offline": "user-minutes blocked for being offline",
     "wipes": "wipes (count)",
     "time_to_protect_median_min": "median time to protect (minutes)",
     "time_to_protect_p95_min": "95th-percentile time to protect (minutes)",
@@ -331,7 +341,7 @@ def exposure_friction(
     metrics: pd.DataFrame,
     *,
     exposure: str = "exposed_minutes_medium",
-    friction: str | Sequence[str] = ("unneeded_blocks", "unneeded_wipes", "blocked_user_minutes"),
+    friction: str | Sequence[str] = DEFAULT_FRICTION,
     segment: tuple[str, str] = ("all", "all"),
     colors: Mapping[str, Color] | None = None,
     include_zero: bool = True,
@@ -349,6 +359,8 @@ def exposure_friction(
         The exposure metric for the x axis (risk that got through; per run).
     friction
         One friction metric, or several for small multiples: one panel each, shared x.
+        Default :data:`DEFAULT_FRICTION`: unneeded denials, user-minutes blocked for
+        threat level, wipes — the friction the threshold itself causes.
     segment
         ``(segment_by, segment)`` to plot, e.g. ``("management", "mam_we")``.
     colors
@@ -813,6 +825,7 @@ def device_timeline(
     *,
     start_min: Minutes | None = None,
     end_min: Minutes | None = None,
+    horizon_min: Minutes | None = None,
 ) -> Figure:
     """One device's story under one variant: threat levels, episodes, launches, decisions.
 
@@ -841,7 +854,13 @@ def device_timeline(
         The policy variant.
     start_min, end_min
         Window on the simulation clock, minutes; default from 0 to the device's last
-        event. Windows up to two days are drawn in hours, longer ones in days.
+        event (decision row, session end, episode onset or finite episode end), never past
+        the horizon. Windows up to two days are drawn in hours, longer ones in days.
+    horizon_min
+        End of the simulated time, minutes (the scenario's horizon): the default window
+        stops there, although an episode's recorded end may lie beyond it. Without it the
+        default window stops at the device's last decision row or session end, or its last
+        episode onset, whichever is later (episode ends count only up to that point).
 
     Raises
     ------
@@ -856,13 +875,10 @@ def device_timeline(
     eps = eps.sort_values("onset_min", kind="stable")
     start = 0.0 if start_min is None else float(start_min)
     if end_min is None:
-        ends = [
-            rows["time_min"].max(),
-            rows["session_end_min"].max(),
-            *eps["onset_min"],
-            *(e for e in eps["end_min"] if math.isfinite(e)),
-        ]
-        end = float(max(ends))
+        last = max(rows["time_min"].max(), rows["session_end_min"].max(), *eps["onset_min"])
+        limit = float(last) if horizon_min is None else float(horizon_min)
+        ends = [last, *(e for e in eps["end_min"] if math.isfinite(e))]
+        end = min(float(max(ends)), limit)
     else:
         end = float(end_min)
     if not end > start:

@@ -4,7 +4,8 @@ Two questions an architect asks of a run or a sweep:
 
 * *Which variants are worth considering at all?* A variant is **Pareto-efficient** when no
   other variant is at least as good on every metric considered and strictly better on
-  one (all metrics here are lower-is-better). :func:`pareto_efficient` computes the set
+  one (all metrics here are lower-is-better; means that differ only by rounding, within a
+  relative 1e-9, count as equal). :func:`pareto_efficient` computes the set
   from a table of means; :func:`frontier` draws exposure against each friction metric,
   efficient variants filled, dominated ones hollow, each panel's efficient frontier as a
   step line.
@@ -41,6 +42,7 @@ from simulator.plots import (
     _SINGLE_PANEL_WIDTH,
     _TICK_STEPS,
     _VARIANT_PALETTE,
+    DEFAULT_FRICTION,
     Color,
     _axis_limits,
     _coincident_points,
@@ -72,9 +74,14 @@ __all__ = [
 ]
 
 DEFAULT_EXPOSURE: Final = "exposed_minutes_medium"
-"""The exposure metric the frontier is drawn against by default."""
-DEFAULT_FRICTION: Final = ("unneeded_blocks", "blocked_user_minutes", "wipes")
-"""The friction metrics of the default frontier: one panel each."""
+"""The exposure metric the frontier is drawn against by default. The default friction
+metrics, one panel each, are :data:`DEFAULT_FRICTION` (re-exported from
+:mod:`simulator.plots`): unneeded denials, user-minutes blocked for threat level, wipes."""
+REL_TOLERANCE: Final = 1e-9
+"""Means within this share of the larger magnitude (plus :data:`ABS_TOLERANCE`) count as
+equal when judging dominance: sums of equal figures differ by rounding (~1e-11)."""
+ABS_TOLERANCE: Final = 1e-9
+"""Absolute part of the tolerance of :data:`REL_TOLERANCE`."""
 
 _MAX_FRONTIER_LABELS: Final = 6
 """Above this many variants, :func:`frontier` names them in a legend, not next to points:
@@ -153,8 +160,10 @@ def dominated_by(
     """For each variant, the variants that dominate it on means (all lower-is-better).
 
     ``w`` dominates ``v`` when ``w`` is at least as good (≤) as ``v`` on the exposure and
-    every friction metric, and strictly better (<) on at least one. A variant with a
-    missing (NaN) value neither dominates nor is dominated: it cannot be judged.
+    every friction metric, and strictly better (<) on at least one. Values within
+    :data:`REL_TOLERANCE` × the larger magnitude + :data:`ABS_TOLERANCE` count as equal
+    (sums of figures equal in theory differ by rounding). A variant with a missing (NaN)
+    value neither dominates nor is dominated: it cannot be judged.
 
     Parameters
     ----------
@@ -174,14 +183,26 @@ def dominated_by(
     metrics = [exposure, *friction_metrics]
     rows = _segment_rows(table, metrics, segment)
     names = [str(v) for v in rows["variant"]]
-    values = rows[metrics].to_numpy(dtype=float)
-    finite = np.isfinite(values).all(axis=1)
-    no_worse = (values[:, None, :] <= values[None, :, :]).all(axis=2)  # [w, v]: w ≤ v
-    better = (values[:, None, :] < values[None, :, :]).any(axis=2)
-    dominates = no_worse & better & finite[:, None] & finite[None, :]
+    dominates = _dominates(rows[metrics].to_numpy(dtype=float))
     return {
         name: [names[w] for w in np.flatnonzero(dominates[:, v])] for v, name in enumerate(names)
     }
+
+
+def _dominates(values: np.ndarray) -> np.ndarray:
+    """``[w, v]``: row ``w`` dominates row ``v`` (lower is better on every column).
+
+    Values within :data:`REL_TOLERANCE` of the larger magnitude plus
+    :data:`ABS_TOLERANCE` count as equal; a row with a NaN neither dominates nor is
+    dominated.
+    """
+    w, v = values[:, None, :], values[None, :, :]
+    tolerance = REL_TOLERANCE * np.maximum(np.abs(w), np.abs(v)) + ABS_TOLERANCE
+    no_worse = (w <= v + tolerance).all(axis=2)
+    better = (w < v - tolerance).any(axis=2)
+    finite = np.isfinite(values).all(axis=1)
+    dominates: np.ndarray = no_worse & better & finite[:, None] & finite[None, :]
+    return dominates
 
 
 def pareto_efficient(
@@ -194,7 +215,8 @@ def pareto_efficient(
     """The Pareto-efficient variants on means: no other variant is at least as good on
     every metric and strictly better on one (lower is better on every metric).
 
-    Variants with equal values on every metric are all efficient (or all dominated).
+    Variants with equal values on every metric (within the tolerance of
+    :func:`dominated_by`) are all efficient (or all dominated).
     A variant with a missing (NaN) value is left out: it cannot be judged.
 
     Parameters
@@ -414,9 +436,7 @@ def _panel_efficient(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Indices of the points efficient on (x, y), sorted by x then y (NaN left out)."""
     values = np.column_stack([x, y])
     finite = np.isfinite(values).all(axis=1)
-    no_worse = (values[:, None, :] <= values[None, :, :]).all(axis=2)
-    better = (values[:, None, :] < values[None, :, :]).any(axis=2)
-    dominated = (no_worse & better & finite[:, None]).any(axis=0)
+    dominated = _dominates(values).any(axis=0)
     chosen = np.flatnonzero(finite & ~dominated)
     return chosen[np.lexsort((y[chosen], x[chosen]))]
 

@@ -230,8 +230,9 @@ def _recommendation(
     lines.append(
         tag(
             "p",
-            f"{basis} Time to protect, never-enforced episodes and onboarding blocks are in "
-            "the tables but not part of this comparison. Rates, delays and shares are "
+            f"{basis} Time to protect, never-enforced episodes, onboarding blocks and "
+            "blocked minutes for other reasons (onboarding, offline) are in the tables but "
+            "not part of this comparison. Rates, delays and shares are "
             "illustrative unless the scenario replaced them (see Assumptions): this compares "
             "policy settings under a model; it does not measure your fleet.",
             cls="note",
@@ -245,7 +246,9 @@ _PHRASES: Final = {
     "exposed_minutes_high": "exposed session-minutes at true level high",
     "unneeded_blocks": "unneeded blocks",
     "unneeded_wipes": "unneeded wipes",
+    "unneeded_denials": "unneeded denials",
     "blocked_user_minutes": "blocked user-minutes",
+    "blocked_user_minutes_threat": "user-minutes blocked for threat level",
     "wipes": "wipes",
 }
 

@@ -40,11 +40,11 @@ EXPOSURE_METRICS: Final = (
 )
 """Metric, short header, unit: the exposure and protection columns (lower is better)."""
 FRICTION_METRICS: Final = (
-    ("unneeded_blocks", "unneeded blocks", "count"),
-    ("unneeded_wipes", "unneeded wipes", "count"),
-    ("onboarding_blocks", "onboarding blocks", "count"),
-    ("blocked_user_minutes", "blocked", "user-min"),
+    ("unneeded_denials", "unneeded denials", "count"),
+    ("blocked_user_minutes_threat", "blocked for threat level", "user-min"),
     ("wipes", "wipes", "count"),
+    ("onboarding_blocks", "onboarding blocks", "count"),
+    ("blocked_user_minutes", "blocked, any reason", "user-min"),
 )
 """The friction columns: what users pay (lower is better)."""
 HEADLINE: Final = (*EXPOSURE_METRICS, *FRICTION_METRICS)
@@ -64,20 +64,23 @@ _DEFINITIONS: Final = {
     "time_to_protect_p95_min": "The same, 95th percentile.",
     "never_enforced": "Episodes above the max allowed level that ended with no threat-level "
     "denial on the device.",
-    "unneeded_blocks": "Threat-level blocks while the true level was already within the max "
-    "(a stale signal, e.g. after remediation).",
-    "unneeded_wipes": "The same for wipes.",
+    "unneeded_denials": "Threat-level blocks and wipes while the true level was already "
+    "within the max (a stale signal, e.g. after remediation).",
+    "blocked_user_minutes_threat": "The part of the blocked user-minutes due to the "
+    "threat-level condition (level above the max, connector disabled, partner "
+    "unresponsive): the friction the threshold itself causes.",
     "onboarding_blocks": "Denials because Defender was not activated on the device.",
     "blocked_user_minutes": "Per device and app, from the first denial of a streak to the "
-    "next granted access (or the end of the run), summed.",
+    "next granted access (or the end of the run), summed, whatever the reason: threat "
+    "level, Defender not activated (onboarding) or offline too long.",
     "wipes": "Evaluations whose outcome was a selective wipe of the app's organisation data.",
 }
 MANAGEMENT_METRICS: Final = (
     "exposed_minutes_medium",
     "never_enforced",
-    "unneeded_blocks",
+    "unneeded_denials",
+    "blocked_user_minutes_threat",
     "onboarding_blocks",
-    "blocked_user_minutes",
 )
 
 

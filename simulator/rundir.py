@@ -160,7 +160,7 @@ def load_run(path: str | Path) -> LoadedRun:
             raise InputError("reading decisions.parquet needs pyarrow", source=parquet)
         decisions = pd.read_parquet(parquet)
     elif csv.is_file():
-        decisions = pd.read_csv(csv)
+        decisions = _read_csv(csv)
     else:
         raise InputError("no decision log (decisions.parquet or decisions.csv)", source=folder)
     missing = [c for c in DECISION_COLUMNS if c not in decisions.columns]
@@ -172,6 +172,12 @@ def load_run(path: str | Path) -> LoadedRun:
         path=folder,
         manifest=info,
         decisions=decisions,
-        metrics=pd.read_csv(metrics_path) if metrics_path.is_file() else None,
-        episodes=pd.read_csv(episodes_path) if episodes_path.is_file() else None,
+        metrics=_read_csv(metrics_path) if metrics_path.is_file() else None,
+        episodes=_read_csv(episodes_path) if episodes_path.is_file() else None,
     )
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A run table: only empty cells are missing, so a variant or device named "NA",
+    "null" or "nan" stays that name."""
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])

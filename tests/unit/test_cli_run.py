@@ -201,3 +201,32 @@ def test_outputs_do_not_depend_on_the_engine(scenario: Path, tmp_path: Path) -> 
     assert main([*base, "--out", str(ref), "--engine", "reference"]) == 0
     for name in ("manifest.json", "metrics.csv", "episodes.csv", "devices.csv"):
         assert (fast / name).read_bytes() == (ref / name).read_bytes(), name
+
+
+def test_run_folder_keeps_full_precision_and_a_variant_named_na(
+    scenario: Path, tmp_path: Path
+) -> None:
+    """metrics.csv holds every metric to full float precision (equal to compute_metrics of
+    the same run, not rounded to 6 digits), and load_run reads a variant named "NA" back as
+    that name, not as a missing value."""
+    from simulator.metrics import compute_metrics
+    from simulator.rundir import load_run
+    from simulator.scenario import load_scenario
+    from simulator.simulation import simulate
+
+    named = tmp_path / "named.toml"
+    named.write_text(scenario.read_text().replace('name = "lenient"', 'name = "NA"'))
+    out = tmp_path / "out"
+    assert main(["run", str(named), "--out", str(out), "-q", "--no-plots", "--workers", "1"]) == 0
+    run = load_run(out)
+    assert run.metrics is not None and run.episodes is not None
+    for table in (run.decisions, run.metrics, run.episodes):
+        assert set(table["variant"]) == {"strict", "NA"}
+    expected = compute_metrics(simulate(load_scenario(named)))
+    pd.testing.assert_frame_equal(
+        run.metrics.drop(columns=list(("variant", "segment_by", "segment"))),
+        expected.drop(columns=list(("variant", "segment_by", "segment"))),
+        check_exact=True,
+        check_dtype=False,
+    )
+    assert (run.metrics["variant"] == expected["variant"]).all()

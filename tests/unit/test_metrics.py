@@ -314,6 +314,7 @@ def test_unneeded_denials_are_threat_denials_within_the_max() -> None:
     ]
     m = pick(metrics_of(rows))
     assert (m["unneeded_blocks"], m["unneeded_wipes"], m["wipes"]) == (1, 1, 2)
+    assert m["unneeded_denials"] == 2
 
 
 def test_onboarding_blocks_count_mtd_not_activated_denials() -> None:
@@ -346,6 +347,35 @@ def test_blocked_user_minutes_run_from_first_denial_to_next_allow_per_app() -> N
     assert pick(metrics, "app", "outlook")["blocked_user_minutes"] == 40 + 930 + 905
     assert pick(metrics, "app", "teams")["blocked_user_minutes"] == 5 + 910
     assert pick(metrics)["blocked_user_minutes"] == 40 + 930 + 905 + 5 + 910
+
+
+def test_blocked_user_minutes_split_by_the_cause_of_each_piece() -> None:
+    """Each denial row starts a piece of its streak, up to the next row of that device+app
+    (or the horizon), counted under its own cause; previous_denial inherits the cause of
+    the evaluation it repeats (threat when there is none); the three causes sum exactly
+    to blocked_user_minutes."""
+    rows = [
+        decision(10, outcome="block", reason="threat_level_exceeded"),  # threat 10 → 20
+        decision(20, outcome="block", reason="offline_block"),  # offline 20 → 25
+        decision(25, outcome="block", reason="previous_denial"),  # offline again 25 → 50
+        decision(50),
+        decision(70, trigger="checkin", outcome="wipe", reason="connector_disabled"),  # 930
+        decision(60, app="teams", outcome="block", reason="mtd_not_activated"),  # 60 → 65
+        decision(65, app="teams"),
+        decision(90, app="teams", outcome="block", reason="mtd_not_activated"),  # 90 → 95
+        decision(95, app="teams", outcome="block", reason="previous_denial"),  # 95 → 1000
+        decision(95, device=1, outcome="block", reason="previous_denial"),  # no origin: 905
+    ]
+    metrics = metrics_of(rows)
+    causes = ["blocked_user_minutes_threat", "blocked_user_minutes_onboarding"]
+    causes.append("blocked_user_minutes_offline")
+    assert pick(metrics, "app", "outlook")[causes].tolist() == [10 + 930 + 905, 0, 5 + 25]
+    assert pick(metrics, "app", "teams")[causes].tolist() == [0, 5 + 5 + 905, 0]
+    whole = pick(metrics)
+    assert whole[causes].tolist() == [1845, 915, 30]
+    assert whole["blocked_user_minutes"] == 40 + 930 + 5 + 910 + 905
+    totals = metrics[causes[0]] + metrics[causes[1]] + metrics[causes[2]]
+    assert (totals == metrics["blocked_user_minutes"]).all()
 
 
 def test_time_to_restore_from_episode_end_to_next_targeted_allow() -> None:
@@ -692,6 +722,51 @@ def test_metrics_add_up_to_the_log(result: RunResult) -> None:
         for lower, higher in (("low", "medium"), ("medium", "high")):
             assert m[f"exposed_launches_{higher}"] <= m[f"exposed_launches_{lower}"]
             assert m[f"exposed_minutes_{higher}"] <= m[f"exposed_minutes_{lower}"] + 1e-9
+        by_cause = blocked_by_cause(rows, result.scenario.model.horizon)
+        for cause, minutes in by_cause.items():
+            assert m[f"blocked_user_minutes_{cause}"] == pytest.approx(minutes, abs=1e-6)
+    assert_blocked_causes_add_up(metrics)
+    assert (
+        metrics["unneeded_denials"] == metrics["unneeded_blocks"] + metrics["unneeded_wipes"]
+    ).all()
+
+
+_CAUSES = {
+    "threat_level_exceeded": "threat",
+    "connector_disabled": "threat",
+    "partner_unresponsive": "threat",
+    "mtd_not_activated": "onboarding",
+    "offline_block": "offline",
+    "offline_wipe": "offline",
+}
+
+
+def blocked_by_cause(rows: pd.DataFrame, horizon: float) -> dict[str, float]:
+    """Blocked minutes by cause, row by row: each denial → the next row of its device+app
+    (or the horizon) under its reason's cause; a previous_denial under the cause of the
+    last earlier evaluation of that device+app."""
+    out = dict.fromkeys(("threat", "onboarding", "offline"), 0.0)
+    ordered = rows.sort_values("time_min", kind="stable")
+    for _, group in ordered.groupby(["device_index", "app"], sort=False):
+        records = group.to_dict("records")
+        cause = "threat"
+        for i, row in enumerate(records):
+            if row["reason"] not in ("previous_allow", "previous_denial"):
+                cause = _CAUSES.get(row["reason"], "threat")
+            if row["outcome"] != "allow":
+                stop = records[i + 1]["time_min"] if i + 1 < len(records) else horizon
+                out[cause] += max(stop - row["time_min"], 0.0)
+    return out
+
+
+def assert_blocked_causes_add_up(metrics: pd.DataFrame) -> None:
+    """threat + onboarding + offline == blocked_user_minutes, exactly, on every row."""
+    total = (
+        metrics["blocked_user_minutes_threat"]
+        + metrics["blocked_user_minutes_onboarding"]
+        + metrics["blocked_user_minutes_offline"]
+    )
+    assert (total == metrics["blocked_user_minutes"]).all()
 
 
 @settings(max_examples=15)
@@ -721,6 +796,8 @@ def test_counts_are_additive_over_chunks_of_devices(result: RunResult, cut: int)
         pd.concat([count_metrics(d, e, v, horizon) for d, e, v in parts]), outcomes
     )
     pd.testing.assert_frame_equal(summarized, compute_metrics(result), check_exact=False)
+    for table in (whole, combined, summarized):
+        assert_blocked_causes_add_up(table)
 
 
 intervals = st.lists(
@@ -826,3 +903,10 @@ def test_check_consistency_reports_broken_logs() -> None:
     assert "session_end_min != time_min" in text
     assert "without a valid reason" in text
     assert "rows by reason do not sum to rows" in text
+
+    metrics = compute_metrics(result)
+    metrics.loc[0, "blocked_user_minutes_offline"] += 7.0
+    metrics.loc[0, "unneeded_denials"] += 1
+    text = "\n".join(check_consistency(result, metrics))
+    assert "blocked_user_minutes by cause do not sum to blocked_user_minutes" in text
+    assert "unneeded_denials != unneeded_blocks + unneeded_wipes" in text

@@ -66,6 +66,9 @@ def metrics_frame(
                 "unneeded_blocks": y,
                 "unneeded_wipes": y / 2,
                 "blocked_user_minutes": 100 * y + 5,
+                "unneeded_denials": 1.5 * y,
+                "blocked_user_minutes_threat": 10 * y,
+                "wipes": y / 2,
             }
             if ci:
                 row["exposed_minutes_medium_ci_low"] = 0.9 * x
@@ -401,8 +404,19 @@ def test_exposure_friction_segment_selection_and_errors() -> None:
     doubled = pd.concat([metrics_frame(), metrics_frame()])
     with pytest.raises(ValueError, match="several rows per variant"):
         plots.exposure_friction(doubled, friction="unneeded_blocks")
-    with pytest.raises(ValueError, match="wipes"):
-        plots.exposure_friction(metrics_frame(), friction="wipes")
+    with pytest.raises(ValueError, match="never_enforced"):
+        plots.exposure_friction(metrics_frame(), friction="never_enforced")
+
+
+def test_exposure_friction_defaults_to_the_thresholds_own_friction() -> None:
+    """By default the panels are unneeded denials, minutes blocked for threat level and
+    wipes (not total blocked minutes, mostly onboarding), each with a unit label."""
+    fig = plots.exposure_friction(metrics_frame())
+    assert plots.DEFAULT_FRICTION == ("unneeded_denials", "blocked_user_minutes_threat", "wipes")
+    assert pe.DEFAULT_FRICTION == plots.DEFAULT_FRICTION
+    labels = [" ".join(ax.get_ylabel().split()) for ax in fig.axes]  # unwrapped
+    assert labels == [plots.metric_label(m) for m in plots.DEFAULT_FRICTION]
+    assert "threat level" in labels[1]
 
 
 def test_metric_label_names_units() -> None:
@@ -535,6 +549,27 @@ def test_device_timeline_short_window_in_hours() -> None:
     assert bottom.get_xlim() == pytest.approx((15.0, 25.0))
 
 
+def test_device_timeline_stops_at_the_horizon() -> None:
+    """An episode whose recorded end lies past the horizon (20000 min; another never
+    ends) does not stretch the x axis: it stops at horizon_min when given, else at the
+    device's last decision row or session end (about 6000 min)."""
+    decisions, episodes = device_story()
+    late = episodes.iloc[[0, 0]].assign(
+        episode=["late-0", "late-1"],
+        onset_min=[5500.0, 5800.0],
+        natural_end_min=[20000.0, math.inf],
+        end_min=[20000.0, math.inf],
+    )
+    episodes = pd.concat([episodes, late], ignore_index=True)
+    fig = plots.device_timeline(decisions, episodes, "d1", "Level 3", horizon_min=8000.0)
+    assert fig.axes[1].get_xlim() == pytest.approx((0.0, 8000.0 / 1440.0))
+    fig = plots.device_timeline(decisions, episodes, "d1", "Level 3")
+    own = decisions[(decisions["device"] == "d1") & (decisions["variant"] == "Level 3")]
+    last = max(own["time_min"].max(), own["session_end_min"].max())
+    assert 6000.0 <= last < 6100.0
+    assert fig.axes[1].get_xlim() == pytest.approx((0.0, last / 1440.0))
+
+
 def test_device_timeline_refuses_unknown_device_and_empty_window() -> None:
     """An unknown device or an empty window is refused with a ValueError."""
     decisions, episodes = device_story()
@@ -600,6 +635,25 @@ def test_pareto_efficient_two_metrics_by_hand() -> None:
     assert pe.pareto_efficient(table, "x", ["f1"]) == ["A", "B", "D", "F"]
     beaten = pe.dominated_by(table, "x", ["f1"])
     assert beaten == {"A": [], "B": [], "C": ["B"], "D": [], "E": ["A", "D"], "F": []}
+
+
+def test_pareto_ignores_rounding_noise() -> None:
+    """Means equal in theory but apart by summation noise (~1e-11 relative) count as equal:
+    Block (10; 5, 0) and Wipe (10 + 1e-7; 5, 1) — the wipe's extra exposure is rounding —
+    so Wipe is dominated (worse on f2), and two near-copies both stay efficient. A real
+    gap (1e-6 relative) still counts."""
+    x = 5_603_498.7
+    table = pareto_table(
+        {
+            "Block": (x, 5, 0),
+            "Wipe": (x + 1e-7, 5, 1),
+            "Copy": (x - 1e-8, 5 + 1e-12, 0),
+            "Real": (x * (1 - 1e-6), 7, 1),
+        }
+    )
+    assert pe.pareto_efficient(table, "x", ["f1", "f2"]) == ["Block", "Copy", "Real"]
+    beaten = pe.dominated_by(table, "x", ["f1", "f2"])
+    assert beaten == {"Block": [], "Wipe": ["Block", "Copy"], "Copy": [], "Real": []}
 
 
 def test_pareto_efficient_several_frictions_and_missing_values() -> None:

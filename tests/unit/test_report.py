@@ -91,8 +91,10 @@ def _metrics_for(level: int, wipe: bool) -> dict[str, float]:
         "never_enforced": [166, 150, 9, 0][level],
         "unneeded_blocks": 0 if wipe else [120, 60, 16, 0][level],
         "unneeded_wipes": [123, 61, 15, 0][level] if wipe else 0,
+        "unneeded_denials": [123, 61, 15, 0][level] if wipe else [120, 60, 16, 0][level],
         "onboarding_blocks": 11631 + 130 * (level >= 2),
         "blocked_user_minutes": [5.6e6, 5.4e6, 5.05e6, 4.98e6][level] + 2e4 * wipe,
+        "blocked_user_minutes_threat": [6.2e5, 4.2e5, 7e4, 0][level] + 2e4 * wipe,
         "wipes": [1198, 700, 200, 0][level] if wipe else 0,
     }
 
@@ -364,6 +366,18 @@ def test_sweep_recommendation_names_efficient_and_dominated_variants(sweep_html:
     efficient = text.split("are:")[1].split("</p>")[0]
     assert "“max secured · block”" in efficient and "“max high · wipe”" not in efficient
     assert "means over 3 replications" in text
+
+
+def test_friction_is_the_thresholds_own(report: str) -> None:
+    """The comparison and the friction columns use the friction the threshold causes —
+    unneeded denials, user-minutes blocked for threat level, wipes — and the tables still
+    show total blocked minutes (mostly onboarding) beside them."""
+    box = re.search(r'<div class="recommendation">(.*?)</div>', report, re.S)
+    assert box is not None
+    assert "(unneeded denials, user-minutes blocked for threat level, wipes)" in box.group(1)
+    for header in ("unneeded denials", "blocked for threat level", "blocked, any reason"):
+        assert header in report, header
+    assert "unneeded blocks" not in report
 
 
 def test_policy_settings_survive_an_older_manifest(sweep_folder: Path) -> None:
