@@ -337,6 +337,32 @@ class _Point(NamedTuple):
     members: list[tuple[str, Color]]
 
 
+def _error_bar(
+    ax: Axes,
+    i: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    xerr: np.ndarray | None,
+    yerr: np.ndarray | None,
+    color: Color,
+) -> None:
+    """Variant ``i``'s confidence-interval bars (nothing when neither axis has any)."""
+    if xerr is None and yerr is None:
+        return
+    ax.errorbar(
+        x[i],
+        y[i],
+        xerr=None if xerr is None else xerr[:, i : i + 1],
+        yerr=None if yerr is None else yerr[:, i : i + 1],
+        fmt="none",
+        ecolor=color,
+        elinewidth=1.0,
+        capsize=3,
+        alpha=0.8,
+        zorder=2,
+    )
+
+
 def exposure_friction(
     metrics: pd.DataFrame,
     *,
@@ -421,19 +447,7 @@ def exposure_friction(
         segments_per_axis.append(_error_segments(x, y, xerr, yerr))
         for i, variant in enumerate(variants):
             color = palette[variant]
-            if xerr is not None or yerr is not None:
-                ax.errorbar(
-                    x[i],
-                    y[i],
-                    xerr=None if xerr is None else xerr[:, i : i + 1],
-                    yerr=None if yerr is None else yerr[:, i : i + 1],
-                    fmt="none",
-                    ecolor=color,
-                    elinewidth=1.0,
-                    capsize=3,
-                    alpha=0.8,
-                    zorder=2,
-                )
+            _error_bar(ax, i, x, y, xerr, yerr, color)
             ax.scatter(
                 [x[i]],
                 [y[i]],

@@ -48,6 +48,7 @@ from simulator.plots import (
     _coincident_points,
     _colors_for,
     _duration_ticks,
+    _error_bar,
     _error_segments,
     _errors,
     _format_minutes,
@@ -395,19 +396,7 @@ def _draw_variant(
     filled: bool,
 ) -> None:
     """One variant's error bars (if any) and marker: filled if efficient, else hollow."""
-    if xerr is not None or yerr is not None:
-        ax.errorbar(
-            x[i],
-            y[i],
-            xerr=None if xerr is None else xerr[:, i : i + 1],
-            yerr=None if yerr is None else yerr[:, i : i + 1],
-            fmt="none",
-            ecolor=color,
-            elinewidth=1.0,
-            capsize=3,
-            alpha=0.8,
-            zorder=2,
-        )
+    _error_bar(ax, i, x, y, xerr, yerr, color)
     # A hollow ring has no face and is drawn larger, above the filled markers: a dominated
     # variant never hides an efficient one at the same place (common when variants
     # differ only in an action that never triggers).
