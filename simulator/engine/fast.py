@@ -19,10 +19,8 @@ is played on its own, with its own tiny event loop instead of one SimPy environm
   always ``target`` in floating point; rows carry these times, so the loop computes wake
   times the same way (and every other time with the reference's expression, in the
   reference's order of operations).
-* **The start.** SimPy's clock starts at the *int* ``0``; an evaluation at the very
-  start carries that int in its row (``time_min``, and ``known_level_age_min`` after a
-  fetch at 0), and a table whose every row is at time 0 has integer columns. The loop
-  starts its clock at ``0`` too.
+* **The start.** The reference starts SimPy's clock at the float ``0.0`` (SimPy's default
+  is the int ``0``, which leaked into rows at the very start); the loop does the same.
 * **Ties.** SimPy runs events at equal times by priority, then in the order they were
   scheduled (an event id). The heap keys are the same ``(time, priority, id)``: the app
   processes start at time 0 in sorted app order (SimPy's urgent ``Initialize`` events,
@@ -49,8 +47,7 @@ is played on its own, with its own tiny event loop instead of one SimPy environm
   fields (Defender state, known level, its age, connector state, offline minutes).
   Online evaluations fetch first, so age and offline minutes are both 0 and the memo
   almost always hits; offline evaluations key on the exact floats. (Keys equal as
-  numbers — the int ``0`` of the start and ``0.0`` — give equal decisions: the function
-  only compares and formats them.)
+  numbers give equal decisions: the function only compares and formats them.)
 * **Rows.** Built directly as tuples; a granted launch's row is completed with its
   session end when the session ends, as the reference does with ``_replace``.
 
@@ -512,7 +509,7 @@ class _ChunkRunner:
             app: _Protection, launches: list[tuple[Minutes, Minutes]]
         ) -> Generator[Minutes, Minutes, None]:
             """``DeviceSimulation.app_sessions`` with ``in_session_checkins`` inlined."""
-            now: Minutes = 0  # SimPy's clock starts at the int 0, not 0.0
+            now: Minutes = 0.0  # as the reference's Environment(initial_time=0.0)
             known = _SECURED
             last_checkin = 0.0
             last_active_end = -INF

@@ -471,7 +471,7 @@ def simulate_chunk(
     settings: EngineSettings,
 ) -> ChunkResult:
     """Simulate a chunk of devices in one SimPy environment (devices are independent)."""
-    env = simpy.Environment()
+    env = simpy.Environment(initial_time=0.0)  # a float clock: time columns stay float
     result = ChunkResult()
     sims = [
         DeviceSimulation(

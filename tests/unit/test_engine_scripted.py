@@ -365,3 +365,13 @@ def test_relaunch_during_a_session_is_the_same_session() -> None:
     assert [(r[0], r[1]) for r in summary(result)] == [(0.0, "launch")] + [
         (t, "checkin") for t in (30.0, 60.0, 90.0)
     ]
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_time_columns_are_floats_even_at_time_zero(engine: str) -> None:
+    """The clock starts at 0.0: a log whose only row is at the start still has float
+    time columns (SimPy's default int clock leaked an int64 column)."""
+    result = simulate(scripted([launch(0, 5)]), engine=engine)
+    assert result.decisions["time_min"].dtype == "float64"
+    assert result.decisions["known_level_age_min"].dtype == "float64"
+    assert isinstance(rows(result)[0]["time_min"], float)
