@@ -363,6 +363,22 @@ def _error_bar(
     )
 
 
+def _step_curve(
+    ax: Axes, xs: np.ndarray, ys: np.ndarray, color: Color, index: int, label: str
+) -> None:
+    """One variant's step curve. Earlier curves thicker and solid, later ones thinner and
+    dashed: identical curves (common when variants differ only in action) stay visible."""
+    ax.step(
+        xs,
+        ys,
+        where="post",
+        color=color,
+        linewidth=max(1.2, 3.4 - 0.7 * index),
+        linestyle=_LINESTYLES[index % len(_LINESTYLES)],
+        label=label,
+    )
+
+
 def exposure_friction(
     metrics: pd.DataFrame,
     *,
@@ -709,17 +725,7 @@ def time_to_protect(
             continue
         xs = np.concatenate([[lo], times, [hi]])
         ys = np.concatenate([[0.0], np.arange(1, times.size + 1) / n, [times.size / n]])
-        # Earlier curves thicker and solid, later ones thinner and dashed: identical
-        # curves (common when variants differ only in action) stay visible.
-        ax.step(
-            xs,
-            ys,
-            where="post",
-            color=color,
-            linewidth=max(1.2, 3.4 - 0.7 * index),
-            linestyle=_LINESTYLES[index % len(_LINESTYLES)],
-            label=label,
-        )
+        _step_curve(ax, xs, ys, color, index, label)
     ax.set_xscale("log")
     ax.set_xlim(lo, hi)
     _duration_ticks(ax, lo, hi)

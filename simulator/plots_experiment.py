@@ -36,7 +36,6 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from simulator.plots import (
-    _LINESTYLES,
     _PANEL_SIZE,
     _POINT_MARKERS,
     _SINGLE_PANEL_WIDTH,
@@ -58,6 +57,7 @@ from simulator.plots import (
     _ordered_unique,
     _place_labels,
     _require_columns,
+    _step_curve,
     _thousands,
     _wrap_label,
     metric_label,
@@ -563,15 +563,7 @@ def exceedance(
         top = max(top, k / n)
         xs = np.concatenate([[lo], values, [hi]])
         ys = np.concatenate([[k], k - np.arange(1, k + 1), [0]]) / n
-        ax.step(
-            xs,
-            ys,
-            where="post",
-            color=color,
-            linewidth=max(1.2, 3.4 - 0.7 * index),
-            linestyle=_LINESTYLES[index % len(_LINESTYLES)],
-            label=label,
-        )
+        _step_curve(ax, xs, ys, color, index, label)
     ax.set_xscale("log")
     ax.set_xlim(lo, hi)
     _duration_ticks(ax, lo, hi)
