@@ -33,11 +33,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulator.engine import simulate_chunk, simulate_chunk_fast
-from simulator.engine.reference import ChunkResult
-from simulator.scenario import Scenario, load_scenario, variant_policies
-from simulator.simulation import RunResult, engine_settings, simulate
-from simulator.world import connector_timeline, n_users, world_chunk
+from simulator.scenario.load import Scenario, load_scenario, variant_policies
+from simulator.sim.engine.fast import simulate_chunk_fast
+from simulator.sim.engine.reference import simulate_chunk
+from simulator.sim.engine.types import ChunkResult
+from simulator.sim.run import RunResult, engine_settings, simulate
+from simulator.sim.world import connector_timeline, n_users, world_chunk
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def one(users: int, workers: int, chunk: int, engine: str) -> dict[str, float]:
     """Simulate ``users`` users in this process (and its workers); return the figures."""
     sys.path.insert(0, str(ROOT))
-    from simulator.experiment import run_sweep
-    from simulator.scenario import load_scenario
+    from simulator.analysis.sweep import run_sweep
+    from simulator.scenario.load import load_scenario
 
     scenario = load_scenario(ROOT / "scenarios" / "baseline.toml")
     scenario = scenario.with_changes(fleet={"users": users}, chunk_size=chunk)

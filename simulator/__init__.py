@@ -9,38 +9,51 @@ The public API is listed in ``__all__``; everything else is internal.
 
 from __future__ import annotations
 
-from simulator.diff import flip_counts, flipped_launches
+from simulator.analysis.diff import flip_counts, flipped_launches
+from simulator.analysis.metrics import HEADLINE_METRICS, compute_metrics, episode_outcomes
+from simulator.analysis.sweep import SweepResult, run_sweep
 from simulator.durations import Minutes, format_duration, parse_duration
 from simulator.errors import InputError
-from simulator.experiment import SweepResult, load_sweep, run_sweep
-from simulator.metrics import HEADLINE_METRICS, compute_metrics, episode_outcomes
-from simulator.policy import (
-    Action,
+from simulator.folders import LoadedRun, load_run, load_sweep, write_sweep
+from simulator.policy.behavior import (
     Behavior,
     ConnectorOffBehavior,
-    ConnectorState,
+    MultiPolicyMerge,
+    PreOnboardingAction,
+    UnresponsiveBehavior,
+)
+from simulator.policy.decide import (
     Decision,
-    DefenderState,
     EffectivePolicy,
     EvaluationContext,
-    Management,
-    MultiPolicyMerge,
-    Outcome,
     Policy,
-    PreOnboardingAction,
-    Reason,
-    TargetManagement,
-    ThreatLevel,
-    UnresponsiveBehavior,
     covers,
     decide,
     effective_policy,
     merge,
 )
-from simulator.policyfile import load_policies, load_policy_files, policies_to_toml
-from simulator.scenario import Scenario, load_scenario
-from simulator.simulation import RunResult, simulate
-from simulator.tables import check_cases, decision_table, load_cases
+from simulator.policy.files import load_policies, load_policy_files, policies_to_toml
+from simulator.policy.levels import (
+    Action,
+    ConnectorState,
+    DefenderState,
+    Management,
+    Outcome,
+    Reason,
+    TargetManagement,
+    ThreatLevel,
+)
+from simulator.policy.tables import (
+    check_cases,
+    compare_tables,
+    decision_table,
+    lattice_shape,
+    load_cases,
+    summarize_table,
+)
+from simulator.scenario.load import Scenario, load_scenario, scenario_from_data
+from simulator.sim.log import explain_device
+from simulator.sim.run import RunResult, simulate
 
 __version__ = "0.1.0"
 
@@ -55,6 +68,7 @@ __all__ = [
     "EffectivePolicy",
     "EvaluationContext",
     "InputError",
+    "LoadedRun",
     "Management",
     "Minutes",
     "MultiPolicyMerge",
@@ -70,23 +84,30 @@ __all__ = [
     "UnresponsiveBehavior",
     "__version__",
     "check_cases",
+    "compare_tables",
     "compute_metrics",
     "covers",
     "decide",
     "decision_table",
     "effective_policy",
     "episode_outcomes",
+    "explain_device",
     "flip_counts",
     "flipped_launches",
     "format_duration",
+    "lattice_shape",
     "load_cases",
     "load_policies",
     "load_policy_files",
+    "load_run",
     "load_scenario",
     "load_sweep",
     "merge",
     "parse_duration",
     "policies_to_toml",
     "run_sweep",
+    "scenario_from_data",
     "simulate",
+    "summarize_table",
+    "write_sweep",
 ]

@@ -1,7 +1,7 @@
 """pytest helpers: pin policy semantics with case tables, one test per row.
 
 A policy engineer writes the decisions they expect in a case table (CSV or TOML; columns in
-:mod:`simulator.tables`) and lets pytest run every row as its own test::
+:mod:`simulator.policy.tables`) and lets pytest run every row as its own test::
 
     # tests/test_level3_policy.py
     from pathlib import Path
@@ -42,8 +42,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from simulator.policy import Behavior, Policy
-from simulator.tables import Case, CaseResult, case_policies, check_case, load_cases
+from simulator.policy.behavior import Behavior
+from simulator.policy.decide import Policy
+from simulator.policy.tables import Case, CaseResult, case_policies, check_case, load_cases
 
 if TYPE_CHECKING:
     from _pytest.mark.structures import ParameterSet
@@ -125,7 +126,7 @@ def case_table_params(
 def assert_case(case: BoundCase) -> CaseResult:
     """Check one bound case; raise :class:`AssertionError` with the readable diff if it fails.
 
-    Returns the :class:`~simulator.tables.CaseResult` so a test can assert more
+    Returns the :class:`~simulator.policy.tables.CaseResult` so a test can assert more
     (e.g. on ``result.decision.policies``).
     """
     __tracebackhide__ = True

@@ -50,22 +50,22 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from simulator.durations import MINUTES_PER_DAY
-from simulator.policy import (
-    Action,
+from simulator.policy.behavior import (
     Behavior,
     ConnectorOffBehavior,
+    MultiPolicyMerge,
+    PreOnboardingAction,
+    UnresponsiveBehavior,
+)
+from simulator.policy.decide import EvaluationContext, Policy, covers
+from simulator.policy.levels import (
+    Action,
     ConnectorState,
     DefenderState,
-    EvaluationContext,
     Management,
     MaxThreatLevel,
-    MultiPolicyMerge,
-    Policy,
-    PreOnboardingAction,
     TargetManagement,
     ThreatLevel,
-    UnresponsiveBehavior,
-    covers,
 )
 
 APPS: Final = ("outlook", "teams", "edge")

@@ -13,29 +13,33 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simulator.durations import format_duration, format_iso_duration, parse_duration
-from simulator.policy import (
-    THREAT_REASONS,
-    Action,
+from simulator.policy.behavior import (
     Behavior,
     ConnectorOffBehavior,
-    ConnectorState,
+    MultiPolicyMerge,
+    UnresponsiveBehavior,
+)
+from simulator.policy.decide import (
     Decision,
-    DefenderState,
     EffectivePolicy,
     EvaluationContext,
-    Management,
-    MultiPolicyMerge,
-    Outcome,
     Policy,
-    Reason,
-    ThreatLevel,
-    UnresponsiveBehavior,
     covers,
     decide,
     decide_effective,
     effective_policy,
-    max_level_rank,
     merge,
+)
+from simulator.policy.levels import (
+    THREAT_REASONS,
+    Action,
+    ConnectorState,
+    DefenderState,
+    Management,
+    Outcome,
+    Reason,
+    ThreatLevel,
+    max_level_rank,
 )
 from tests.property import strategies as cst
 

@@ -1,7 +1,7 @@
 """Differential tests: the fast engine writes exactly the reference engine's rows.
 
-The reference engine (SimPy, :mod:`simulator.engine.reference`) is the definition of the
-semantics; the fast engine (:mod:`simulator.engine.fast`) must give the same decision log,
+The reference engine (SimPy, :mod:`simulator.sim.engine.reference`) is the definition of the
+semantics; the fast engine (:mod:`simulator.sim.engine.fast`) must give the same decision log,
 episodes and devices — identical floats and strings, not approximately equal ones — on
 any world. Three sources of worlds:
 
@@ -33,11 +33,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.durations import MINUTES_PER_DAY
-from simulator.engine import simulate_chunk, simulate_chunk_fast
-from simulator.log import DecisionRow
-from simulator.scenario import Scenario, load_scenario, scenario_from_data, variant_policies
-from simulator.simulation import RunResult, engine_settings, simulate
-from simulator.world import generate_world
+from simulator.scenario.load import Scenario, load_scenario, scenario_from_data, variant_policies
+from simulator.sim.engine.fast import simulate_chunk_fast
+from simulator.sim.engine.reference import simulate_chunk
+from simulator.sim.log import DecisionRow
+from simulator.sim.run import RunResult, engine_settings, simulate
+from simulator.sim.world import generate_world
 from tests.unit.test_engine_scripted import POLICY, launch, scripted, threat
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +74,7 @@ def _typed(rows: Sequence[tuple[Any, ...]]) -> list[tuple[tuple[type, Any], ...]
 
 
 def _canonical(rows: list[DecisionRow]) -> list[DecisionRow]:
-    """Decision rows in :func:`simulator.log.sort_decisions` order (stable)."""
+    """Decision rows in :func:`simulator.sim.log.sort_decisions` order (stable)."""
     return sorted(rows, key=lambda r: (r.time_min, r.device_index, r.app, r.trigger != "launch"))
 
 

@@ -12,8 +12,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.scenario import Scenario, scenario_from_data
-from simulator.simulation import simulate
+from simulator.scenario.load import Scenario, scenario_from_data
+from simulator.sim.run import simulate
 
 LEVELS = ["secured", "low", "medium", "high"]
 
@@ -120,7 +120,7 @@ def test_stricter_max_level_never_lets_more_risk_through(scenario: Scenario) -> 
 def test_every_launch_has_exactly_one_row_with_one_outcome(scenario: Scenario) -> None:
     """Every launch of the world appears once per variant in the log, with a single
     outcome among allow/block/wipe, whatever the policy."""
-    from simulator.world import generate_world
+    from simulator.sim.world import generate_world
 
     world = generate_world(scenario)
     expected = sum(
@@ -170,8 +170,8 @@ def test_one_pass_levels_equal_the_separate_definitions(
 ) -> None:
     """The engine's one-pass ``levels(t)`` equals the readable separate definitions of
     the true, Defender and Intune levels (differential check), also after nudges."""
-    from simulator.engine.reference import DeviceState
-    from simulator.world import connector_timeline, generate_world
+    from simulator.sim.engine.reference import DeviceState
+    from simulator.sim.world import connector_timeline, generate_world
 
     world = generate_world(scenario)
     connector = connector_timeline(scenario.model)

@@ -1,16 +1,17 @@
-"""Architecture rules of STYLE.md and DESIGN.md, checked by reading the source with ``ast``.
+"""Architecture rules of STYLE.md and docs/architecture.md, checked by reading the source.
 
 Every ``simulator/**/*.py`` file is found by globbing, so a module added later is checked
 without editing this file. The rules:
 
-* **One-way dependencies.** ``scenario → policy → world → engine → metrics → experiment →
-  plots/report → cli``: a module in a lower layer (:data:`LAYERS`) never imports one in a
-  higher layer, and ``simulator.policy`` imports nothing from the package but
-  ``durations`` and ``errors``.
-* **No presentation in the core.** Every module except the presentation layer
-  (:data:`PRESENTATION`: plots, report, cli and ``cli_*.py`` etc.) and the layers above
-  metrics (:data:`ABOVE_METRICS`) never imports matplotlib, argparse, or a presentation
-  module. A new module that needs them must join one of those families on purpose.
+* **Layers.** The subpackages are ranked (:data:`LAYERS`: policy → scenario → sim →
+  analysis → folders → plots → report → cli); a module never imports one of a higher rank.
+  The decision semantics (``policy.levels``/``behavior``/``decide``) import nothing from
+  the package but ``durations`` and ``errors``; every module has a layer; at most eight
+  modules sit at the top of ``simulator/``; the fast path never loads SimPy.
+* **No presentation in the core.** Every module outside plots, report and cli
+  (:data:`PRESENTATION`) never imports matplotlib, argparse, or a presentation module.
+* **Pure core.** ``sim``, ``analysis`` and the decision semantics use neither pydantic nor
+  files (:data:`SIMULATION_CORE`).
 * **No global random state.** No ``random`` module, no ``*.seed(...)`` call, and from
   ``numpy.random`` only ``default_rng``, ``Generator``, ``SeedSequence`` and bit generators.
 * **Data, never code.** No ``eval``/``exec``/``__import__``, no pickle (or its cousins).
@@ -34,65 +35,64 @@ ROOT: Final = Path(__file__).resolve().parents[2]
 PACKAGE_DIR: Final = ROOT / "simulator"
 
 LAYERS: Final = {
-    # rank: a module may import modules of its own rank or lower, never higher.
-    "durations": 0,
-    "errors": 0,
-    "_validation": 0,
-    "policy": 1,
-    "policyfile": 2,
-    "graph": 2,
-    "scenario": 3,
-    "world": 4,
-    "engine": 5,
-    "log": 5,
-    "metrics": 6,
-    "experiment": 7,
-    "plots": 8,
-    "report": 8,
-    "cli": 9,
-    "__main__": 9,
+    # rank: a module may import modules of its own rank or lower, never higher. The
+    # longest prefix names the rank: ``simulator.sim.engine.fast`` has the rank of
+    # ``simulator.sim.engine``.
+    "simulator.durations": 0,
+    "simulator.errors": 0,
+    "simulator._validation": 1,
+    "simulator.policy.levels": 2,
+    "simulator.policy.behavior": 3,
+    "simulator.policy.decide": 4,
+    "simulator.policy.reuse": 4,
+    "simulator.policy": 5,  # files, graph, tables: the file side of policies
+    "simulator.scenario": 6,
+    "simulator.sim.world": 7,
+    "simulator.sim.log": 7,
+    "simulator.sim.engine": 8,
+    "simulator.sim.run": 9,
+    "simulator.sim": 9,
+    "simulator.analysis.stats": 10,
+    "simulator.analysis": 11,
+    "simulator.folders": 12,
+    "simulator.testing": 12,
+    "simulator.plots": 13,
+    "simulator.report": 14,
+    "simulator.cli": 15,
+    "simulator.__main__": 15,
 }
-"""Layer rank of the module families DESIGN.md names (see :func:`_family`).
+"""Layer rank of every part of the package, by longest module-name prefix (see :func:`_rank`).
 
-Modules not listed (helpers such as ``tables``, ``testing``, ``simulation``, ``rundir``)
-are not ranked but still obey every other rule.
+The subpackages are the layers of ``docs/architecture.md``: policy → scenario → sim →
+analysis → folders → plots → report → cli. A module without a rank (none today) would
+fail :func:`test_every_module_has_a_layer`.
 """
 
-PRESENTATION: Final = frozenset({"plots", "report", "cli", "__main__"})
-"""Families allowed to import matplotlib / argparse and each other."""
-
-ABOVE_METRICS: Final = frozenset({"experiment"})
-"""Layers above metrics: not bound by the core rule (STYLE.md: "nothing below metrics")."""
-
-_SPLIT_FAMILIES: Final = ("cli", "plots", "report", "experiment")
-"""Families that may be split over several modules: ``cli_run.py`` belongs to ``cli``."""
+PRESENTATION: Final = ("simulator.plots", "simulator.report", "simulator.cli", "simulator.__main__")
+"""Parts allowed to import matplotlib / argparse and each other."""
 
 FORBIDDEN_LIBRARIES: Final = ("matplotlib", "argparse")
 
 
-def _family(name: str) -> str | None:
-    """The family of a ``simulator`` module: ``simulator.engine.fast`` → ``engine``.
-
-    ``simulator.cli_run`` → ``cli`` (see :data:`_SPLIT_FAMILIES`); the package root and
-    modules outside ``simulator`` have no family.
-    """
-    parts = name.split(".")
-    if parts[0] != "simulator" or len(parts) < 2:
-        return None
-    top = parts[1]
-    for family in _SPLIT_FAMILIES:
-        if top.startswith(family + "_"):
-            return family
-    return top
-
-
 SIMULATION_CORE: Final = (
-    "simulator.policy",
+    "simulator.policy.levels",
+    "simulator.policy.behavior",
+    "simulator.policy.decide",
+    "simulator.policy.reuse",
     "simulator.durations",
-    "simulator.world",
-    "simulator.engine",
+    "simulator.sim",
+    "simulator.analysis",
 )
-"""Pure simulation modules: no pydantic (that is the file boundary) and no file I/O."""
+"""The pure core: no pydantic (that is the file boundary) and no file I/O. Files are read
+by ``policy.files``, ``policy.tables``, ``scenario`` and written by ``folders``."""
+
+PURE_POLICY: Final = (
+    "simulator.policy.levels",
+    "simulator.policy.behavior",
+    "simulator.policy.decide",
+    "simulator.policy.reuse",
+)
+"""The decision semantics: standard library plus durations/errors and each other only."""
 
 NUMPY_RANDOM_ALLOWED: Final = frozenset(
     {
@@ -189,22 +189,55 @@ def _is_within(name: str, prefix: str) -> bool:
 
 
 def _rank(name: str) -> int | None:
-    family = _family(name)
-    return None if family is None else LAYERS.get(family)
+    """The layer of a ``simulator`` module name (longest matching prefix), else None."""
+    best: tuple[int, int] | None = None
+    for prefix, rank in LAYERS.items():
+        if _is_within(name, prefix) and (best is None or len(prefix) > best[0]):
+            best = (len(prefix), rank)
+    return None if best is None else best[1]
+
+
+def _is_presentation(name: str) -> bool:
+    return any(_is_within(name, p) for p in PRESENTATION)
 
 
 def _is_core(module: Module) -> bool:
-    return _family(module.name) not in PRESENTATION | ABOVE_METRICS
+    return not _is_presentation(module.name)
 
 
 CORE: Final = [m for m in MODULES if _is_core(m)]
 RANKED: Final = [m for m in MODULES if _rank(m.name) is not None]
 
 
+def test_every_module_has_a_layer() -> None:
+    """Every module but the package root belongs to a layer of :data:`LAYERS`."""
+    unranked = [m.name for m in MODULES if m.name != "simulator" and _rank(m.name) is None]
+    assert not unranked, unranked
+
+
+def test_at_most_eight_modules_at_the_top() -> None:
+    """The tree shows the architecture: few modules beside the subpackages."""
+    top = sorted(p.name for p in PACKAGE_DIR.glob("*.py"))
+    assert len(top) <= 8, top
+
+
+def test_the_fast_path_never_imports_simpy() -> None:
+    """Running with the fast engine never loads SimPy (the reference engine's library)."""
+    code = (
+        "import sys\n"
+        "import simulator.sim.engine.fast, simulator.sim.run, simulator.analysis.sweep\n"
+        "assert 'simpy' not in sys.modules, 'simpy imported'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_the_package_is_found() -> None:
     """The glob sees the package and the modules every other rule relies on."""
     names = {m.name for m in MODULES}
-    assert {"simulator", "simulator.policy", "simulator.durations"} <= names
+    assert {"simulator", "simulator.policy.decide", "simulator.sim.engine.fast"} <= names
 
 
 @pytest.mark.parametrize("module", CORE, ids=[m.name for m in CORE])
@@ -213,8 +246,7 @@ def test_core_never_imports_presentation(module: Module) -> None:
     bad = [
         f"{module.where(node)} imports {name}"
         for name, node in _imports(module)
-        if any(_is_within(name, lib) for lib in FORBIDDEN_LIBRARIES)
-        or _family(name) in PRESENTATION
+        if any(_is_within(name, lib) for lib in FORBIDDEN_LIBRARIES) or _is_presentation(name)
     ]
     assert not bad, "\n".join(bad)
 
@@ -232,20 +264,19 @@ def test_dependencies_point_one_way(module: Module) -> None:
     assert not bad, "\n".join(bad)
 
 
-def test_policy_depends_only_on_the_standard_library_durations_and_errors() -> None:
-    """simulator.policy is pure: stdlib plus simulator.durations / simulator.errors only."""
-    [policy] = [m for m in MODULES if m.name == "simulator.policy"]
-    allowed = ("simulator.durations", "simulator.errors")
+@pytest.mark.parametrize("name", PURE_POLICY)
+def test_policy_depends_only_on_the_standard_library_durations_and_errors(name: str) -> None:
+    """The decision semantics are pure: stdlib plus durations / errors / each other only."""
+    [policy] = [m for m in MODULES if m.name == name]
+    allowed = ("simulator.durations", "simulator.errors", *PURE_POLICY)
     bad = []
-    for name, node in _imports(policy):
-        top = name.partition(".")[0]
+    for imported, node in _imports(policy):
+        top = imported.partition(".")[0]
         if top == "simulator":
-            if name != "simulator" and not any(_is_within(name, a) for a in allowed):
-                bad.append(f"{policy.where(node)} imports {name}")
-            elif name == "simulator":
-                bad.append(f"{policy.where(node)} imports the package root")
+            if imported == "simulator" or not any(_is_within(imported, a) for a in allowed):
+                bad.append(f"{policy.where(node)} imports {imported}")
         elif top not in sys.stdlib_module_names and top != "__future__":
-            bad.append(f"{policy.where(node)} imports third-party {name}")
+            bad.append(f"{policy.where(node)} imports third-party {imported}")
     assert not bad, "\n".join(bad)
 
 
@@ -391,8 +422,8 @@ def test_every_name_in_all_exists_and_no_plotting_at_the_root() -> None:
         "import sys, simulator\n"
         "missing = [n for n in simulator.__all__ if not hasattr(simulator, n)]\n"
         "assert not missing, missing\n"
-        "heavy = sorted(m for m in ('matplotlib', 'argparse', 'simulator.plots',"
-        " 'simulator.report', 'simulator.cli') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('matplotlib', 'argparse', 'simulator.plots.run',"
+        " 'simulator.report.page', 'simulator.cli.main') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
     )
     result = subprocess.run(

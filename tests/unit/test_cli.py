@@ -1,4 +1,4 @@
-"""The condlaunch command line (simulator.cli): outputs, exit codes and one-line errors."""
+"""The condlaunch command line (simulator.cli.main): outputs, exit codes and one-line errors."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulator.cli import build_parser, main
-from simulator.policyfile import load_policies
-from simulator.tables import compare_tables, decision_table
+from simulator.cli.main import build_parser, main
+from simulator.policy.files import load_policies
+from simulator.policy.tables import compare_tables, decision_table
 
 ROOT = Path(__file__).resolve().parents[2]
 LEVEL3 = str(ROOT / "scenarios" / "policies" / "level3-secured-block.toml")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulator.cli import main
+from simulator.cli.main import main
 
 SMALL = """
 # Covers: a tiny fleet for CLI tests.
@@ -159,7 +159,7 @@ def test_a_failed_run_keeps_the_previous_folder(
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("simulator.rundir.write_frame", boom)
+    monkeypatch.setattr("simulator.folders.write_frame", boom)
     with pytest.raises(OSError, match="disk full"):
         main(["run", str(scenario), "--out", str(out), "-q", "--no-plots", "--seed", "1"])
     assert (out / "metrics.csv").read_bytes() == before
@@ -209,10 +209,10 @@ def test_run_folder_keeps_full_precision_and_a_variant_named_na(
     """metrics.csv holds every metric to full float precision (equal to compute_metrics of
     the same run, not rounded to 6 digits), and load_run reads a variant named "NA" back as
     that name, not as a missing value."""
-    from simulator.metrics import compute_metrics
-    from simulator.rundir import load_run
-    from simulator.scenario import load_scenario
-    from simulator.simulation import simulate
+    from simulator.analysis.metrics import compute_metrics
+    from simulator.folders import load_run
+    from simulator.scenario.load import load_scenario
+    from simulator.sim.run import simulate
 
     named = tmp_path / "named.toml"
     named.write_text(scenario.read_text().replace('name = "lenient"', 'name = "NA"'))

@@ -1,4 +1,4 @@
-"""``condlaunch diff`` and :mod:`simulator.diff`: which launches change fate between variants.
+"""``condlaunch diff`` and simulator.analysis.diff: which launches change fate between variants.
 
 Run folders come from the real CLI on a small scenario (30 users, 4 days, frequent
 phishing so that the policies disagree), written once per module; a hand-made decision log
@@ -19,8 +19,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from simulator.cli import main
-from simulator.diff import (
+from simulator.analysis.diff import (
     COUNT_COLUMNS,
     FLIP_COLUMNS,
     NotComparableError,
@@ -30,9 +29,10 @@ from simulator.diff import (
     same_world,
     select_variant,
 )
+from simulator.cli.main import main
 from simulator.errors import InputError
-from simulator.log import DECISION_COLUMNS
-from simulator.rundir import load_run
+from simulator.folders import load_run
+from simulator.sim.log import DECISION_COLUMNS
 
 SCENARIO = """\
 # Small world for the diff tests: frequent phishing so that the policies disagree.

@@ -12,8 +12,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from simulator.scenario import Scenario, scenario_from_data
-from simulator.simulation import RunResult, simulate
+from simulator.scenario.load import Scenario, scenario_from_data
+from simulator.sim.log import explain_row
+from simulator.sim.run import RunResult, simulate
 
 POLICY: dict[str, Any] = {
     "name": "P",
@@ -292,7 +293,7 @@ def test_nudged_remediation_and_stale_signal() -> None:
     assert episode["end_min"] == 130.0
     assert bool(episode["nudged"]) is True
     assert episode["first_threat_denial_min"] == 110.0
-    assert "stale signal" in __import__("simulator.log").log.explain_row(rows(result)[1])
+    assert "stale signal" in explain_row(rows(result)[1])
 
 
 def test_without_nudge_the_episode_runs_to_its_natural_end() -> None:

@@ -1,4 +1,4 @@
-"""Sweeps (simulator.experiment): common random numbers, paired intervals, determinism across
+"""Sweeps (simulator.analysis.sweep): common random numbers, paired intervals, determinism across
 workers, precision mode's stopping rule, the sweep folder and the ``sweep`` command."""
 
 from __future__ import annotations
@@ -13,23 +13,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.cli import main
-from simulator.experiment import (
-    SWEEP_FILES,
+from simulator.analysis.metrics import METRIC_COLUMNS, compute_metrics
+from simulator.analysis.sweep import (
     SweepResult,
-    load_sweep,
     paired_differences,
     precision_check,
     run_sweep,
     summarize_replications,
-    write_sweep,
 )
-from simulator.experiment_tables import complete_results
-from simulator.metrics import METRIC_COLUMNS, compute_metrics
-from simulator.policyfile import load_policy_files
-from simulator.scenario import Scenario, load_scenario
-from simulator.simulation import simulate
-from simulator.world import generate_world
+from simulator.analysis.sweep_tables import complete_results
+from simulator.cli.main import main
+from simulator.folders import SWEEP_FILES, load_sweep, write_sweep
+from simulator.policy.files import load_policy_files
+from simulator.scenario.load import Scenario, load_scenario
+from simulator.sim.run import simulate
+from simulator.sim.world import generate_world
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEEP = ROOT / "scenarios" / "threshold_sweep.toml"
@@ -414,7 +412,7 @@ def test_report_flag_asks_the_report_module_by_name(
     tmp_path: Path,
     available: bool,
 ) -> None:
-    """``--report`` calls ``simulator.report.write_report(folder)`` after the folder is
+    """``--report`` calls ``simulator.report.page.write_report(folder)`` after the folder is
     written; without that module the sweep still succeeds and says the report is not
     available."""
     calls: list[Path] = []
@@ -424,9 +422,9 @@ def test_report_flag_asks_the_report_module_by_name(
         calls.append(folder)
         return folder / "report.html"
 
-    fake = types.ModuleType("simulator.report")
+    fake = types.ModuleType("simulator.report.page")
     fake.write_report = write_report  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "simulator.report", fake if available else None)
+    monkeypatch.setitem(sys.modules, "simulator.report.page", fake if available else None)
     out = tmp_path / "sweep"
     code = main(
         ["sweep", str(SCRIPTED), "--out", str(out), "-q", "--replications", "2", "--report"]

@@ -1,4 +1,4 @@
-"""Microsoft Graph ``iosManagedAppProtection`` import/export (:mod:`simulator.graph`)."""
+"""Microsoft Graph ``iosManagedAppProtection`` import/export (:mod:`simulator.policy.graph`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simulator.errors import InputError
-from simulator.graph import (
+from simulator.policy.behavior import (
+    DEFAULT_CHECKIN_INTERVAL,
+    DEFAULT_OFFLINE_BLOCK_AFTER,
+    DEFAULT_OFFLINE_WIPE_AFTER,
+    DEFAULT_RECHECK_AFTER,
+)
+from simulator.policy.decide import Policy
+from simulator.policy.files import load_policies
+from simulator.policy.graph import (
     ALL_USERS_TARGET,
     APP_IDENTIFIER_TYPE,
     BUNDLE_IDS,
@@ -23,17 +31,7 @@ from simulator.graph import (
     policies_to_graph,
     policy_to_graph,
 )
-from simulator.policy import (
-    DEFAULT_CHECKIN_INTERVAL,
-    DEFAULT_OFFLINE_BLOCK_AFTER,
-    DEFAULT_OFFLINE_WIPE_AFTER,
-    DEFAULT_RECHECK_AFTER,
-    Action,
-    Policy,
-    TargetManagement,
-    ThreatLevel,
-)
-from simulator.policyfile import load_policies
+from simulator.policy.levels import Action, TargetManagement, ThreatLevel
 
 SAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "policies" / "graph-level3.json"
 

@@ -23,16 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.log import (
-    DECISION_COLUMNS,
-    DEVICE_COLUMNS,
-    EPISODE_COLUMNS,
-    DecisionRow,
-    DeviceRow,
-    EpisodeRow,
-    to_frame,
-)
-from simulator.metrics import (
+from simulator.analysis.metrics import (
     COUNT_COLUMNS,
     DEVICE_LEVEL_METRICS,
     HEADLINE_METRICS,
@@ -47,9 +38,18 @@ from simulator.metrics import (
     summarize,
     to_long,
 )
-from simulator.policy import Reason
-from simulator.scenario import Scenario, scenario_from_data
-from simulator.simulation import RunResult, simulate
+from simulator.policy.levels import Reason
+from simulator.scenario.load import Scenario, scenario_from_data
+from simulator.sim.log import (
+    DECISION_COLUMNS,
+    DEVICE_COLUMNS,
+    EPISODE_COLUMNS,
+    DecisionRow,
+    DeviceRow,
+    EpisodeRow,
+    to_frame,
+)
+from simulator.sim.run import RunResult, simulate
 
 INF = math.inf
 HORIZON = 1000.0

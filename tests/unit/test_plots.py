@@ -1,4 +1,4 @@
-"""Figures in :mod:`simulator.plots`, built from small hand-made tables.
+"""Figures in :mod:`simulator.plots.run`, built from small hand-made tables.
 
 Each figure is checked for the content a reader relies on (axes, labels with units, one
 label per variant, legend entries, where an ECDF ends), and for staying off pyplot's
@@ -25,9 +25,9 @@ from matplotlib.offsetbox import AnnotationBbox
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from simulator import plots
-from simulator import plots_experiment as pe
-from simulator.log import DECISION_COLUMNS, DEVICE_COLUMNS, EPISODE_COLUMNS
+from simulator.plots import run as plots
+from simulator.plots import sweep as pe
+from simulator.sim.log import DECISION_COLUMNS, DEVICE_COLUMNS, EPISODE_COLUMNS
 
 VARIANTS = ["Level 3", "Strict wipe", "Lenient"]
 FRICTIONS = ("unneeded_blocks", "unneeded_wipes", "blocked_user_minutes")
@@ -312,9 +312,9 @@ def test_save_figure_failure_leaves_old_file_and_no_temp(
 
 
 def test_importing_plots_does_not_import_pyplot() -> None:
-    """Importing simulator.plots neither imports pyplot nor selects a backend."""
+    """Importing simulator.plots.run neither imports pyplot nor selects a backend."""
     code = (
-        "import sys, matplotlib; import simulator.plots; "
+        "import sys, matplotlib; import simulator.plots.run; "
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
         "print('ok')"
     )

@@ -9,34 +9,38 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from simulator.policy import (
+from simulator.policy.behavior import (
     DEFAULT_OFFLINE_BLOCK_AFTER,
     DEFAULT_OFFLINE_WIPE_AFTER,
-    NOT_CONFIGURED,
-    THREAT_REASONS,
-    Action,
     Behavior,
     ConnectorOffBehavior,
-    ConnectorState,
+    MultiPolicyMerge,
+    PreOnboardingAction,
+    UnresponsiveBehavior,
+)
+from simulator.policy.decide import (
     Decision,
-    DefenderState,
     EffectivePolicy,
     EvaluationContext,
-    Management,
-    MultiPolicyMerge,
-    Outcome,
     Policy,
-    PreOnboardingAction,
-    Reason,
-    TargetManagement,
-    ThreatLevel,
-    UnresponsiveBehavior,
     covers,
     decide,
     effective_policy,
+    merge,
+)
+from simulator.policy.levels import (
+    NOT_CONFIGURED,
+    THREAT_REASONS,
+    Action,
+    ConnectorState,
+    DefenderState,
+    Management,
+    Outcome,
+    Reason,
+    TargetManagement,
+    ThreatLevel,
     max_level_label,
     max_level_rank,
-    merge,
     parse_max_level,
 )
 

@@ -13,13 +13,14 @@ import pytest
 from hypothesis import given
 
 from simulator.errors import InputError
-from simulator.policy import Action, Policy, TargetManagement, ThreatLevel
-from simulator.policyfile import (
+from simulator.policy.decide import Policy
+from simulator.policy.files import (
     load_policies,
     load_policy_files,
     policies_from_data,
     policies_to_toml,
 )
+from simulator.policy.levels import Action, TargetManagement, ThreatLevel
 from tests.property import strategies as cst
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "policies"

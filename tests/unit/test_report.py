@@ -1,4 +1,4 @@
-"""The HTML report (:mod:`simulator.report`) and ``condlaunch report``.
+"""The HTML report (:mod:`simulator.report.page`) and ``condlaunch report``.
 
 A small real run folder (made by ``condlaunch run`` on a tiny scenario whose names are
 hostile HTML) and a sweep folder written by hand from made-up numbers (so these tests do
@@ -18,13 +18,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.cli import main
+from simulator.analysis.metrics import OUTCOME_COLUMNS
+from simulator.cli.main import main
 from simulator.errors import InputError
-from simulator.metrics import OUTCOME_COLUMNS
-from simulator.report import render_report, write_report
-from simulator.report_scenario import value_text, variant_policy_settings
-from simulator.rundir import manifest, write_json
-from simulator.scenario import BehaviorModel, load_scenario, sweep_variants
+from simulator.folders import write_json
+from simulator.report.inputs import value_text, variant_policy_settings
+from simulator.report.page import render_report, write_report
+from simulator.scenario.load import load_scenario
+from simulator.scenario.models import BehaviorModel
+from simulator.scenario.variants import sweep_variants
+from simulator.sim.run import run_manifest as manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 EVIL = "<script>alert(1)</script>"

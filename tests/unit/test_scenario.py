@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from simulator.errors import InputError
-from simulator.log import explain_device
-from simulator.scenario import load_scenario, scenario_json_schema, variant_policies
-from simulator.simulation import simulate
-from simulator.world import generate_world
+from simulator.scenario.load import load_scenario, scenario_json_schema, variant_policies
+from simulator.sim.log import explain_device
+from simulator.sim.run import simulate
+from simulator.sim.world import generate_world
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 BUNDLED = sorted(SCENARIOS.glob("*.toml"))
@@ -188,7 +188,7 @@ def test_sweep_builds_the_grid_on_the_base_policy(tmp_path: Path) -> None:
     (policy,) = variants["max low · wipe"]
     assert (policy.max_threat_level.label, policy.threat_action.value) == ("low", "wipe")
     assert policy.apps == frozenset({"outlook"})
-    from simulator.scenario import sweep_variants
+    from simulator.scenario.variants import sweep_variants
 
     assert sweep_variants(scenario)[1] == "max low · block"
 

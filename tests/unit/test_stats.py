@@ -1,4 +1,4 @@
-"""Confidence intervals of simulator.stats: the t quantile against scipy, hand-computed CIs."""
+"""Confidence intervals (analysis.stats): the t quantile against scipy, hand-computed CIs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from simulator.stats import (
+from simulator.analysis.stats import (
     half_widths,
     mean_interval,
     t_quantile,

@@ -1,4 +1,4 @@
-"""Decision tables, case tables and the pytest helper (simulator.tables, simulator.testing)."""
+"""Decision tables, case tables and the pytest helper (simulator.policy.tables, .testing)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,18 @@ import pandas as pd
 import pytest
 
 from simulator.errors import InputError
-from simulator.policy import (
+from simulator.policy.behavior import Behavior, ConnectorOffBehavior, PreOnboardingAction
+from simulator.policy.decide import EvaluationContext, Policy
+from simulator.policy.files import load_policies
+from simulator.policy.levels import (
     Action,
-    Behavior,
-    ConnectorOffBehavior,
-    EvaluationContext,
     Management,
     Outcome,
-    Policy,
-    PreOnboardingAction,
     Reason,
     TargetManagement,
     ThreatLevel,
 )
-from simulator.policyfile import load_policies
-from simulator.tables import (
+from simulator.policy.tables import (
     BEHAVIOR_COLUMNS,
     TABLE_COLUMNS,
     Case,

@@ -1,0 +1,949 @@
+"""Metrics: from the decision log, episodes and devices to tidy tables (SEMANTICS.md §7).
+
+Pure functions of the tables a run records (:mod:`simulator.sim.log`); no plotting, no files.
+Every figure is per policy variant and per *segment*: ``segment_by`` is ``"all"``
+(``segment`` ``"all"``), ``"management"`` (``mdm``, ``mam_we``, ``emm``) or ``"app"``
+(``outlook`` …). Exposure is measured against the device's **true** level, so that
+thresholds can be compared with each other. Levels are ordered secured < low < medium < high.
+
+Counts (per event; additive across chunks of devices)
+    ``devices``; ``launches``, ``checkins`` (decision rows by trigger); ``evaluations``
+    (rows whose reason is neither ``previous_allow`` nor ``previous_denial``: those reuse an
+    earlier decision) and ``evaluations_{allow,block,wipe}``; ``reason_<r>`` for every
+    :class:`~simulator.policy.Reason` (rows, reuses included);
+    ``exposed_launches_{low,medium,high}`` (granted launches while the true level was at
+    least that severity); ``unneeded_blocks`` / ``unneeded_wipes``
+    (threat-level denials while the true level was within the max allowed: stale signal)
+    and ``unneeded_denials`` (their sum); ``onboarding_blocks`` (denials for
+    ``mtd_not_activated``); ``wipes`` (evaluations with outcome wipe).
+Durations summed over events (minutes; additive)
+    ``granted_minutes`` (granted sessions, launch to session end);
+    ``exposed_minutes_{low,medium,high}`` (granted-session minutes while the true level was
+    at least that severity); ``blocked_user_minutes`` (per device+app, each streak of
+    denials from its first denial to the next allow, or the horizon; two apps blocked at
+    once count twice).
+    It is split by cause into ``blocked_user_minutes_threat`` (the threat-level condition:
+    ``threat_level_exceeded``, ``connector_disabled``, ``partner_unresponsive``),
+    ``blocked_user_minutes_onboarding`` (``mtd_not_activated``: Defender not activated)
+    and ``blocked_user_minutes_offline`` (``offline_block``, ``offline_wipe``): each
+    denial row starts a piece of its streak that runs to the next row of that device+app
+    (or to the horizon), and the piece goes to that row's cause; a ``previous_denial``
+    row takes the cause of the evaluation it repeats (the latest earlier row of that
+    device+app that is not a reuse). ``blocked_user_minutes`` is kept as the sum of the
+    three (threat + onboarding + offline, in that order), so they add up exactly in every
+    table :func:`count_metrics`, :func:`combine_counts` and :func:`summarize` return.
+Per threat episode (segments ``all`` and ``management`` only; NaN for ``app`` segments,
+since an episode belongs to a device, not an app)
+    ``episodes``, ``undetected_episodes`` (never detected), ``episodes_over_max`` (severity
+    above the strictest max allowed level in force on the device), ``episodes_enforced``
+    (those with a threat-level denial on the device during the episode), ``never_enforced``,
+    ``never_restored`` (enforced, but no granted access from the episode's end to the
+    horizon) — counts; ``time_to_protect_{median,p95}_min`` (onset → first threat-level
+    denial, over enforced episodes) and ``time_to_restore_{median,p95}_min`` (end → next
+    granted access of a targeted app, over restored episodes) — durations in minutes.
+    :func:`episode_outcomes` also gives each episode's ``exposed_minutes``: granted-session
+    minutes on its device during the episode.
+
+Chunked use: for each chunk of devices keep :func:`episode_outcomes` (one row per episode)
+and :func:`count_metrics` (additive); :func:`summarize` adds up the counts and takes the
+quantiles from the concatenated outcomes. :func:`compute_metrics` does it for a whole run.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from simulator.durations import Minutes
+from simulator.policy.levels import Management, Outcome, Reason, ThreatLevel
+
+if TYPE_CHECKING:
+    from simulator.sim.run import RunResult
+
+__all__ = [
+    "BLOCKED_BY_CAUSE",
+    "COUNT_COLUMNS",
+    "DEVICE_LEVEL_METRICS",
+    "HEADLINE_METRICS",
+    "KEY_COLUMNS",
+    "METRIC_COLUMNS",
+    "OUTCOME_COLUMNS",
+    "check_consistency",
+    "combine_counts",
+    "compute_metrics",
+    "count_metrics",
+    "episode_outcomes",
+    "summarize",
+    "to_long",
+]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+LEVELS: Final = tuple(level.label for level in ThreatLevel)
+"""Threat levels in order: secured, low, medium, high."""
+SEVERITIES: Final = LEVELS[1:]
+"""The severities exposure is measured at: low, medium, high."""
+KEY_COLUMNS: Final = ("variant", "segment_by", "segment")
+SEGMENT_BYS: Final = ("all", "management", "app")
+_OUTCOMES: Final = tuple(outcome.value for outcome in Outcome)
+_REASONS: Final = tuple(reason.value for reason in Reason)
+_MANAGEMENTS: Final = tuple(m.value for m in Management)
+
+DECISION_COUNTS: Final = (
+    *("launches", "checkins", "evaluations"),
+    *(f"evaluations_{o}" for o in _OUTCOMES),
+    *(f"reason_{r}" for r in _REASONS),
+    *(f"exposed_launches_{s}" for s in SEVERITIES),
+    *("unneeded_blocks", "unneeded_wipes", "unneeded_denials", "onboarding_blocks", "wipes"),
+)
+BLOCKED_CAUSES: Final = ("threat", "onboarding", "offline")
+"""Causes :data:`BLOCKED_BY_CAUSE` splits ``blocked_user_minutes`` into."""
+BLOCKED_BY_CAUSE: Final = tuple(f"blocked_user_minutes_{c}" for c in BLOCKED_CAUSES)
+"""``blocked_user_minutes_{threat,onboarding,offline}``: they sum to blocked_user_minutes."""
+DECISION_MINUTES: Final = (
+    "granted_minutes",
+    *(f"exposed_minutes_{s}" for s in SEVERITIES),
+    "blocked_user_minutes",
+    *BLOCKED_BY_CAUSE,
+)
+EPISODE_COUNTS: Final = (
+    *("episodes", "undetected_episodes", "episodes_over_max", "episodes_enforced"),
+    *("never_enforced", "never_restored"),
+)
+EPISODE_QUANTILES: Final = (
+    *("time_to_protect_median_min", "time_to_protect_p95_min"),
+    *("time_to_restore_median_min", "time_to_restore_p95_min"),
+)
+COUNT_COLUMNS: Final = ("devices", *DECISION_COUNTS, *DECISION_MINUTES, *EPISODE_COUNTS)
+"""The additive columns of :func:`count_metrics`, after :data:`KEY_COLUMNS`."""
+METRIC_COLUMNS: Final = (*COUNT_COLUMNS, *EPISODE_QUANTILES)
+"""Every metric column of :func:`summarize`, in order."""
+DEVICE_LEVEL_METRICS: Final = (*EPISODE_COUNTS, *EPISODE_QUANTILES)
+"""Per-episode metrics: NaN for ``app`` segments."""
+HEADLINE_METRICS: Final = (
+    *("launches", "exposed_launches_medium", "exposed_minutes_high"),
+    *("time_to_protect_median_min", "never_enforced", "unneeded_denials"),
+    *("onboarding_blocks", "blocked_user_minutes_threat", "blocked_user_minutes", "wipes"),
+)
+"""The few metrics a summary table shows (``unneeded_denials``: blocks and wipes together;
+``wipes`` tells which)."""
+OUTCOME_COLUMNS: Final = (
+    *("variant", "device_index", "device", "episode", "management", "kind", "severity"),
+    *("onset_min", "end_min", "detected", "over_max", "enforced", "never_enforced"),
+    *("time_to_protect_min", "never_restored", "time_to_restore_min", "exposed_minutes"),
+)
+"""Columns of :func:`episode_outcomes`."""
+_OUTCOME_TEXT: Final = ("variant", "device", "episode", "kind", "severity")
+
+
+# -- encoding and lookups --------------------------------------------------------------------
+Encoded = tuple[IntArray, list[str]]
+"""A string column as integer codes (-1: missing) and its distinct values, first seen first."""
+
+
+def _encode(values: pd.Series) -> Encoded:
+    """Factorize once (fast for Arrow strings and categoricals); map to vocabularies after."""
+    codes, uniques = pd.factorize(values)
+    return np.asarray(codes, dtype=np.int64), [str(u) for u in uniques]
+
+
+def _recode(encoded: Encoded, vocabulary: Sequence[str]) -> IntArray:
+    """Codes in ``vocabulary`` (-1: missing, or not in it)."""
+    codes, uniques = encoded
+    position = {name: i for i, name in enumerate(vocabulary)}
+    table = np.array([position.get(u, -1) for u in uniques] + [-1], dtype=np.int64)
+    recoded: IntArray = table[codes]
+    return recoded
+
+
+def _codes(values: pd.Series, vocabulary: Sequence[str]) -> IntArray:
+    """Codes of a column in ``vocabulary`` (-1: missing, or not in it)."""
+    return _recode(_encode(values), vocabulary)
+
+
+def _first_seen(*uniques: Iterable[str]) -> list[str]:
+    """Distinct values in order of first appearance across the lists."""
+    return list(dict.fromkeys(itertools.chain(*uniques)))
+
+
+def _managements(values: Iterable[str]) -> list[str]:
+    """Management set-ups in their documented order (mdm, mam_we, emm), others sorted."""
+    present = set(values)
+    return [m for m in _MANAGEMENTS if m in present] + sorted(present - set(_MANAGEMENTS))
+
+
+def _stride(*frames: pd.DataFrame) -> int:
+    """One more than the largest device index: device keys are variant × stride + index."""
+    top = [int(f["device_index"].max()) for f in frames if len(f)]
+    return max(top, default=0) + 1
+
+
+def _device_keys(frame: pd.DataFrame, variants: Sequence[str], stride: int) -> IntArray:
+    """One integer per (variant, device) of each row."""
+    index = frame["device_index"].to_numpy(dtype=np.int64)
+    keys: IntArray = _codes(frame["variant"], variants) * stride + index
+    return keys
+
+
+def _lookup(
+    item_key: IntArray,
+    item_time: FloatArray,
+    key: IntArray,
+    time: FloatArray,
+    *,
+    after: bool,
+    slices: tuple[IntArray, IntArray] | None = None,
+) -> IntArray:
+    """Per query (key, time), the index of the first item of that key at or after ``time``
+    (``after``), or of the last one at or before it; -1 if none.
+
+    Items must be sorted by (key, time). A binary search within each key's slice, run for all
+    queries at once: O(queries × log(items per key)). ``slices`` (:func:`_slices`) may be
+    passed when several lookups share the queries' keys.
+    """
+    first, limit = _slices(item_key, key) if slices is None else slices
+    lo, hi = first.copy(), limit.copy()
+    active = np.flatnonzero(lo < hi)
+    while active.size:
+        mid = (lo[active] + hi[active]) // 2
+        right = item_time[mid] < time[active] if after else item_time[mid] <= time[active]
+        lo[active] = np.where(right, mid + 1, lo[active])
+        hi[active] = np.where(right, hi[active], mid)
+        active = active[lo[active] < hi[active]]
+    found: IntArray = np.where(lo < limit, lo, -1) if after else np.where(lo > first, lo - 1, -1)
+    return found
+
+
+def _slices(item_key: IntArray, key: IntArray) -> tuple[IntArray, IntArray]:
+    """Per query key, the items [first, limit) with that key (items sorted by key)."""
+    return np.searchsorted(item_key, key, "left"), np.searchsorted(item_key, key, "right")
+
+
+def _quantiles(values: pd.Series) -> tuple[float, float]:
+    """Median and 95th percentile (linear interpolation), NaN when empty."""
+    data = values.dropna().to_numpy(dtype=np.float64)
+    if data.size == 0:
+        return (np.nan, np.nan)
+    median, p95 = np.quantile(data, [0.5, 0.95])
+    return (float(median), float(p95))
+
+
+class _Periods:
+    """Per device key, the union of intervals [start, end) as sorted, disjoint intervals."""
+
+    def __init__(self, key: IntArray, start: FloatArray, end: FloatArray) -> None:
+        keep = end > start
+        order = np.lexsort((start[keep], key[keep]))
+        key, start, end = key[keep][order], start[keep][order], end[keep][order]
+        reach = pd.Series(end).groupby(key).cummax().to_numpy(dtype=np.float64)
+        new_key = np.r_[True, key[1:] != key[:-1]] if key.size else np.zeros(0, dtype=bool)
+        new_block = new_key.copy()
+        new_block[1:] |= start[1:] > reach[:-1]
+        firsts = np.flatnonzero(new_block)
+        self.key, self.start = key[firsts], start[firsts]
+        self.end = np.maximum.reduceat(end, firsts) if firsts.size else end
+        lengths = self.end - self.start
+        before = np.cumsum(lengths) - lengths
+        key_first = np.maximum.accumulate(np.where(new_key[firsts], np.arange(firsts.size), 0))
+        self._before = before - before[key_first]  # length of the key's earlier intervals
+
+    def overlap(self, key: IntArray, start: FloatArray, stop: FloatArray) -> FloatArray:
+        """Minutes of [start, stop) inside the key's union (queries sorted by key run faster)."""
+        slices = _slices(self.key, key)
+        return self._covered(key, stop, slices) - self._covered(key, start, slices)
+
+    def _covered(
+        self, key: IntArray, t: FloatArray, slices: tuple[IntArray, IntArray]
+    ) -> FloatArray:
+        """Minutes of the key's union before ``t``."""
+        idx = _lookup(self.key, self.start, key, t, after=False, slices=slices)
+        ok = idx >= 0
+        i = idx[ok]
+        out = np.zeros(key.size)
+        out[ok] = self._before[i] + np.minimum(t[ok], self.end[i]) - self.start[i]
+        return out
+
+    def contains(self, key: IntArray, t: FloatArray) -> BoolArray:
+        """Whether ``t`` lies in the key's union."""
+        idx = _lookup(self.key, self.start, key, t, after=False)
+        inside = np.zeros(key.size, dtype=bool)
+        inside[idx >= 0] = t[idx >= 0] < self.end[idx[idx >= 0]]
+        return inside
+
+
+def _at_least(
+    episodes: pd.DataFrame, variants: Sequence[str], stride: int, horizon: Minutes
+) -> dict[str, _Periods]:
+    """Per severity, when each device's true level was at least that severity."""
+    key = _device_keys(episodes, variants, stride)
+    severity = _codes(episodes["severity"], LEVELS)
+    start = episodes["onset_min"].to_numpy(dtype=np.float64)
+    end = np.minimum(episodes["end_min"].to_numpy(dtype=np.float64), horizon)
+    return {
+        name: _Periods(key[severity >= rank], start[severity >= rank], end[severity >= rank])
+        for rank, name in enumerate(LEVELS)
+        if rank
+    }
+
+
+class _Log:
+    """The decision log as arrays: each string column encoded once, rows indexed by device."""
+
+    def __init__(
+        self, decisions: pd.DataFrame, episodes: pd.DataFrame, variants: Sequence[str] = ()
+    ) -> None:
+        self.variant, self.management, self.app = (
+            _encode(decisions[name]) for name in ("variant", "management", "app")
+        )
+        self.variants = _first_seen(variants, self.variant[1], _encode(episodes["variant"])[1])
+        self.stride = _stride(decisions, episodes)
+        index = decisions["device_index"].to_numpy(dtype=np.int64)
+        self.key = _recode(self.variant, self.variants) * self.stride + index
+        self.time = decisions["time_min"].to_numpy(dtype=np.float64)
+        self.session_end = decisions["session_end_min"].to_numpy(dtype=np.float64)
+        self.launch = _codes(decisions["trigger"], ("launch",)) == 0
+        self.checkin = _codes(decisions["trigger"], ("checkin",)) == 0
+        self.outcome = _codes(decisions["outcome"], _OUTCOMES)
+        self.reason = _codes(decisions["reason"], _REASONS)
+        self.true_rank = _codes(decisions["true_level"], LEVELS)
+        self.max_rank = _codes(decisions["max_allowed"], LEVELS)  # -1: no threat check
+        self.by_device = np.lexsort((self.time, self.key))  # rows by (device, time)
+
+    def first_row(self, mask: BoolArray, key: IntArray, at: FloatArray) -> FloatArray:
+        """Per query, the time of the device's first ``mask`` row at or after ``at`` (inf: none)."""
+        rows = self.by_device[mask[self.by_device]]
+        idx = _lookup(self.key[rows], self.time[rows], key, at, after=True)
+        times = np.full(key.size, np.inf)
+        times[idx >= 0] = self.time[rows[idx[idx >= 0]]]
+        return times
+
+
+class _SessionTime:
+    """Per device key, the minutes of given sessions before any time (sessions may overlap).
+
+    With sessions [s, e) of one device, the minutes before t are
+    Σ_{s ≤ t} (t − s) − Σ_{e ≤ t} (t − e): per device, sorted starts and ends with running
+    sums answer every query by binary search. Running sums restart at each device, so
+    their size stays that of one device's session time.
+    """
+
+    def __init__(self, log: _Log, rows: BoolArray, horizon: Minutes) -> None:
+        chosen = np.flatnonzero(rows)
+        key, start = log.key[chosen], log.time[chosen]
+        stop = np.maximum(np.minimum(log.session_end[chosen], horizon), start)
+        self._starts = self._sorted(key, start)
+        self._stops = self._sorted(key, stop)
+
+    @staticmethod
+    def _sorted(key: IntArray, time: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
+        order = np.lexsort((time, key))
+        key, time = key[order], time[order]
+        running = np.asarray(pd.Series(time).groupby(key).cumsum(), dtype=np.float64)
+        return key, time, running
+
+    @staticmethod
+    def _sum_until(
+        items: tuple[IntArray, FloatArray, FloatArray], key: IntArray, t: FloatArray
+    ) -> FloatArray:
+        """Σ (t − item) over the key's items at or before t."""
+        item_key, item_time, running = items
+        slices = _slices(item_key, key)
+        first = slices[0]
+        idx = _lookup(item_key, item_time, key, t, after=False, slices=slices)
+        found = idx >= 0
+        out = np.zeros(key.size)
+        i = idx[found]
+        out[found] = (i - first[found] + 1) * t[found] - running[i]
+        return out
+
+    def before(self, key: IntArray, t: FloatArray) -> FloatArray:
+        """Per query, the session minutes of device ``key`` before time ``t``."""
+        return self._sum_until(self._starts, key, t) - self._sum_until(self._stops, key, t)
+
+
+# -- per episode ---------------------------------------------------------------------------
+def episode_outcomes(
+    decisions: pd.DataFrame,
+    episodes: pd.DataFrame,
+    horizon: Minutes,
+    devices: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """What happened to each threat episode under each variant (concatenable across chunks).
+
+    Parameters
+    ----------
+    decisions, episodes
+        The decision log and episodes table of the same devices (all variants).
+    horizon
+        End of the simulated time, minutes.
+    devices
+        The devices table, for each episode's ``management`` (else taken from the
+        device's decision rows; missing if it has none).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variant × episode, columns :data:`OUTCOME_COLUMNS`. ``over_max``: the
+        severity exceeds the strictest max allowed level of the device's decision rows
+        (devices with no targeted row, or only ``not_configured``, have none).
+        ``enforced``: over max, and a ``threat_level_exceeded`` row on the device in
+        [onset, end); ``time_to_protect_min`` = that row's time − onset, minutes (NaN if
+        not enforced). ``time_to_restore_min``: for enforced episodes, end → the first
+        allow row of a targeted app (reason not ``not_targeted``) on the device at or after
+        the end, minutes (NaN, and ``never_restored``, if none before the horizon).
+        ``exposed_minutes``: minutes of granted sessions (launch to session end, any app
+        on the device, targeted or not) inside [onset, end), both clipped to the horizon;
+        summed over sessions, so two apps in use at once count twice, as in
+        ``exposed_minutes_{low,medium,high}``.
+    """
+    return _episode_outcomes(_Log(decisions, episodes), episodes, decisions, devices, horizon)
+
+
+def _episode_outcomes(
+    log: _Log,
+    episodes: pd.DataFrame,
+    decisions: pd.DataFrame,
+    devices: pd.DataFrame | None,
+    horizon: Minutes,
+) -> pd.DataFrame:
+    key = _device_keys(episodes, log.variants, log.stride)
+    onset = episodes["onset_min"].to_numpy(dtype=np.float64)
+    end = episodes["end_min"].to_numpy(dtype=np.float64)
+    limited = log.max_rank >= 0
+    strictest = pd.Series(log.max_rank[limited]).groupby(log.key[limited]).min()
+    device_max = strictest.reindex(key).to_numpy(dtype=np.float64)  # NaN: no threat check
+    over_max = _codes(episodes["severity"], LEVELS) > device_max
+
+    denial = log.first_row(log.reason == _REASONS.index(Reason.THREAT_LEVEL_EXCEEDED), key, onset)
+    enforced = over_max & (denial < end)
+    granted = (log.outcome == _OUTCOMES.index(Outcome.ALLOW)) & (
+        log.reason != _REASONS.index(Reason.NOT_TARGETED)
+    )
+    restore = log.first_row(granted, key, end)
+    restored = enforced & (restore < horizon)
+    time_to_restore = np.full(key.size, np.nan)
+    time_to_restore[restored] = restore[restored] - end[restored]
+
+    granted_rows = log.launch & (log.outcome == _OUTCOMES.index(Outcome.ALLOW))
+    sessions = _SessionTime(log, granted_rows, horizon)
+    stop = np.maximum(np.minimum(end, horizon), onset)
+    exposed = sessions.before(key, stop) - sessions.before(key, onset)
+    exposed[exposed < _TOLERANCE_MIN] = 0.0  # rounding residue of the running sums
+
+    source = devices if devices is not None and len(devices) else decisions
+    source_key = _device_keys(source, log.variants, log.stride)
+    unique = ~pd.Index(source_key).duplicated()
+    managements = pd.Series(
+        source["management"].to_numpy(dtype=object)[unique], index=source_key[unique]
+    )
+    text = {name: episodes[name].to_numpy(dtype=object) for name in _OUTCOME_TEXT}
+    text["management"] = managements.reindex(key).to_numpy(dtype=object)
+    frame = pd.DataFrame(
+        {
+            **text,
+            "device_index": episodes["device_index"].to_numpy(dtype=np.int64),
+            "onset_min": onset,
+            "end_min": end,
+            "detected": episodes["detected_min"].to_numpy(dtype=np.float64) < np.inf,
+            "over_max": over_max,
+            "enforced": enforced,
+            "never_enforced": over_max & ~enforced,
+            "time_to_protect_min": np.where(enforced, denial - onset, np.nan),
+            "never_restored": enforced & ~restored,
+            "time_to_restore_min": time_to_restore,
+            "exposed_minutes": exposed,
+        },
+        columns=list(OUTCOME_COLUMNS),
+    )
+    return frame.astype(dict.fromkeys([*_OUTCOME_TEXT, "management"], "str"))
+
+
+# -- per decision row ----------------------------------------------------------------------
+def _row_figures(
+    log: _Log, episodes: pd.DataFrame, horizon: Minutes
+) -> dict[str, FloatArray | BoolArray]:
+    """Per decision row, its contribution to every additive decision metric."""
+    outcome, reason = log.outcome, log.reason
+    allow = outcome == _OUTCOMES.index(Outcome.ALLOW)
+    wipe = outcome == _OUTCOMES.index(Outcome.WIPE)
+    deny = (outcome >= 0) & ~allow
+    evaluation = (reason != _REASONS.index(Reason.PREVIOUS_ALLOW)) & (
+        reason != _REASONS.index(Reason.PREVIOUS_DENIAL)
+    )
+    threat = reason == _REASONS.index(Reason.THREAT_LEVEL_EXCEEDED)
+    unneeded = threat & (log.true_rank <= log.max_rank)
+    granted = log.launch & allow
+    figures: dict[str, FloatArray | BoolArray] = {
+        "launches": log.launch,
+        "checkins": log.checkin,
+        "evaluations": evaluation,
+    }
+    for code, name in enumerate(_OUTCOMES):
+        figures[f"evaluations_{name}"] = evaluation & (outcome == code)
+    for code, name in enumerate(_REASONS):
+        figures[f"reason_{name}"] = reason == code
+    for rank, name in enumerate(LEVELS):
+        if rank:
+            figures[f"exposed_launches_{name}"] = granted & (log.true_rank >= rank)
+    unneeded_blocks = unneeded & (outcome == _OUTCOMES.index(Outcome.BLOCK))
+    figures["unneeded_blocks"] = unneeded_blocks
+    figures["unneeded_wipes"] = unneeded & wipe
+    figures["unneeded_denials"] = unneeded_blocks | (unneeded & wipe)
+    figures["onboarding_blocks"] = deny & (reason == _REASONS.index(Reason.MTD_NOT_ACTIVATED))
+    figures["wipes"] = wipe & evaluation  # a repeated denial wipes nothing new
+
+    rows = log.by_device[granted[log.by_device]]  # sorted by device: faster lookups
+    start = log.time[rows]
+    stop = np.maximum(np.minimum(log.session_end[rows], horizon), start)
+    figures["granted_minutes"] = _spread(rows, stop - start, log.time.size)
+    for name, periods in _at_least(episodes, log.variants, log.stride, horizon).items():
+        minutes = periods.overlap(log.key[rows], start, stop)
+        figures[f"exposed_minutes_{name}"] = _spread(rows, np.maximum(minutes, 0.0), log.time.size)
+    # blocked_user_minutes itself is the sum of these, formed per table (_as_counts)
+    figures.update(_blocked_minutes(log, deny, horizon))
+    return figures
+
+
+def _spread(rows: IntArray, values: FloatArray, size: int) -> FloatArray:
+    out = np.zeros(size)
+    out[rows] = values
+    return out
+
+
+_CAUSE_OF_REASON: Final = {
+    Reason.THREAT_LEVEL_EXCEEDED: 0,
+    Reason.CONNECTOR_DISABLED: 0,
+    Reason.PARTNER_UNRESPONSIVE: 0,
+    Reason.MTD_NOT_ACTIVATED: 1,
+    Reason.OFFLINE_BLOCK: 2,
+    Reason.OFFLINE_WIPE: 2,
+}
+"""Reason → index in :data:`BLOCKED_CAUSES`; ``previous_denial`` inherits (see below)."""
+
+
+def _blocked_minutes(log: _Log, deny: BoolArray, horizon: Minutes) -> dict[str, FloatArray]:
+    """Per row and cause (:data:`BLOCKED_BY_CAUSE`): at a denial, the minutes until the next
+    row of that device+app, or the horizon, under the denial's cause; 0 elsewhere.
+
+    Summed over a streak of denials the pieces run from its first denial to the next
+    allow (or the horizon). A ``previous_denial`` row takes the cause of the latest earlier
+    row of its device+app that is not a reuse (the evaluation it repeats); without one,
+    and for a denial with any other reason, the cause is threat.
+    """
+    app = log.app[0]
+    group_all = log.key * (len(log.app[1]) + 1) + app
+    order = log.by_device[np.argsort(group_all[log.by_device], kind="stable")]
+    group, denied, time = group_all[order], deny[order], log.time[order]
+    n = order.size
+    new_group = np.r_[True, group[1:] != group[:-1]] if n else np.zeros(0, dtype=bool)
+    last_in_group = np.r_[new_group[1:], True] if n else np.zeros(0, dtype=bool)
+    stop = np.where(last_in_group, horizon, np.r_[time[1:], horizon] if n else time)
+    piece = np.where(denied, np.maximum(stop - time, 0.0), 0.0)
+
+    by_reason = np.zeros(len(_REASONS) + 1, dtype=np.int64)  # last slot: invalid (-1)
+    for reason, cause_code in _CAUSE_OF_REASON.items():
+        by_reason[_REASONS.index(reason)] = cause_code
+    for reuse in (Reason.PREVIOUS_ALLOW, Reason.PREVIOUS_DENIAL):
+        by_reason[_REASONS.index(reuse)] = -1
+    own = by_reason[log.reason[order]]
+    source = np.where((own >= 0) | new_group, np.arange(n), 0)
+    cause = own[np.maximum.accumulate(source)] if n else own
+    cause = np.where(cause < 0, 0, cause)  # a group that opens with a reuse
+
+    out: dict[str, FloatArray] = {}
+    for code, name in enumerate(BLOCKED_BY_CAUSE):
+        values = np.zeros(n)
+        values[order] = np.where(cause == code, piece, 0.0)
+        out[name] = values
+    return out
+
+
+# -- per segment ---------------------------------------------------------------------------
+class _Segments:
+    """Sums of figures per variant × segment, for each ``segment_by``.
+
+    Rows are first summed per (variant, management, app) cell — every segment is a union of
+    cells — with one more slot per dimension for a missing value (counted in ``all`` only).
+    """
+
+    def __init__(self, variants: list[str], managements: list[str], apps: list[str]) -> None:
+        self.names = {"all": ["all"], "management": managements, "app": apps}
+        self.variants = variants
+        self.shape = (len(variants), len(managements) + 1, len(apps) + 1)
+        self.sums: dict[str, dict[str, FloatArray]] = {by: {} for by in SEGMENT_BYS}
+
+    def cells(
+        self, variant: IntArray, management: IntArray | None = None, app: IntArray | None = None
+    ) -> IntArray:
+        """Each row's cell (-1: no variant); a dimension not given is the missing slot."""
+        _, nm, na = self.shape
+        m = np.full(variant.size, nm - 1) if management is None else management
+        a = np.full(variant.size, na - 1) if app is None else app
+        cell = (variant * nm + np.where(m < 0, nm - 1, m)) * na + np.where(a < 0, na - 1, a)
+        found: IntArray = np.where(variant < 0, -1, cell)
+        return found
+
+    def add(
+        self,
+        name: str,
+        cells: IntArray,
+        weights: FloatArray | BoolArray | None = None,
+        into: Sequence[str] = SEGMENT_BYS,
+    ) -> None:
+        """Count rows (bool ``weights``: the rows flagged) or sum ``weights`` per segment."""
+        if weights is not None and weights.dtype == np.bool_:
+            cells, weights = cells[weights], None
+        ok = cells >= 0
+        w = None if weights is None else weights[ok]
+        size = self.shape[0] * self.shape[1] * self.shape[2]
+        fine = np.bincount(cells[ok], weights=w, minlength=size).reshape(self.shape)
+        sums = {
+            "all": fine.sum(axis=(1, 2))[:, None],
+            "management": fine.sum(axis=2)[:, :-1],
+            "app": fine.sum(axis=1)[:, :-1],
+        }
+        for segment_by in into:
+            self.sums[segment_by][name] = sums[segment_by].astype(np.float64)
+
+    def frame(self) -> pd.DataFrame:
+        """:data:`KEY_COLUMNS` and :data:`COUNT_COLUMNS` (NaN where not added), one row
+        per segment with a row, a device or an episode in it."""
+        parts = []
+        for segment_by, names in self.names.items():
+            sums = self.sums[segment_by]
+            blank = np.full((len(self.variants), len(names)), np.nan)
+            seen = sums["rows"] + sums["devices"] + np.nan_to_num(sums.get("episodes", blank))
+            frame = pd.DataFrame({c: sums.get(c, blank).reshape(-1) for c in COUNT_COLUMNS})
+            segments = np.tile(np.asarray(names, dtype=object), len(self.variants))
+            frame.insert(0, "segment", segments)
+            frame.insert(0, "segment_by", segment_by)
+            variants = np.repeat(np.asarray(self.variants, dtype=object), len(names))
+            frame.insert(0, "variant", variants)
+            parts.append(frame[seen.reshape(-1) > 0])
+        return _as_counts(pd.concat(parts, ignore_index=True))
+
+
+def count_metrics(
+    decisions: pd.DataFrame,
+    episodes: pd.DataFrame,
+    devices: pd.DataFrame,
+    horizon: Minutes,
+    *,
+    outcomes: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Additive metrics per variant × segment, for one chunk of devices or a whole run.
+
+    Parameters
+    ----------
+    decisions, episodes, devices
+        The three tables of the same devices (:mod:`simulator.sim.log` schemas).
+    horizon
+        End of the simulated time, minutes.
+    outcomes
+        :func:`episode_outcomes` of the same tables, if already computed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`KEY_COLUMNS` then :data:`COUNT_COLUMNS`: counts (per event) and summed
+        durations (minutes). Rows with the same keys add up across disjoint chunks
+        (:func:`combine_counts`); per-episode counts are NaN for ``app`` segments. There is
+        a row for each segment with a device, a decision row or an episode in it.
+    """
+    return _counts(decisions, episodes, devices, horizon, outcomes)[0]
+
+
+def _counts(
+    decisions: pd.DataFrame,
+    episodes: pd.DataFrame,
+    devices: pd.DataFrame,
+    horizon: Minutes,
+    outcomes: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`count_metrics` and :func:`episode_outcomes`, reading the log once."""
+    device_variant, device_management = (
+        _encode(devices[name]) for name in ("variant", "management")
+    )
+    log = _Log(decisions, episodes, device_variant[1])
+    if outcomes is None:
+        outcomes = _episode_outcomes(log, episodes, decisions, devices, horizon)
+    outcome_variant, outcome_management = (
+        _encode(outcomes[name]) for name in ("variant", "management")
+    )
+    listed = pd.Series(devices["apps"].fillna("").to_numpy(dtype=str)).str.split(",").explode()
+    device_apps = listed[listed != ""]  # indexed by the device's position
+    variants = _first_seen(log.variants, outcome_variant[1])
+    managements = _managements(
+        _first_seen(log.management[1], device_management[1], outcome_management[1])
+    )
+    apps = sorted(_first_seen(log.app[1], device_apps))
+    segments = _Segments(variants, managements, apps)
+
+    cells = segments.cells(
+        _recode(log.variant, variants),
+        _recode(log.management, managements),
+        _recode(log.app, apps),
+    )
+    segments.add("rows", cells)
+    for name, values in _row_figures(log, episodes, horizon).items():
+        segments.add(name, cells, values)
+
+    device_variants = _recode(device_variant, variants)
+    by_device = segments.cells(device_variants, _recode(device_management, managements))
+    segments.add("devices", by_device, into=("all", "management"))
+    owners = device_variants[device_apps.index.to_numpy(dtype=np.int64)]
+    by_app = segments.cells(owners, app=_codes(device_apps, apps))
+    segments.add("devices", by_app, into=("app",))
+
+    by_episode = segments.cells(
+        _recode(outcome_variant, variants), _recode(outcome_management, managements)
+    )
+    device_level = ("all", "management")
+    segments.add("episodes", by_episode, into=device_level)
+    undetected = ~outcomes["detected"].to_numpy(dtype=bool)
+    segments.add("undetected_episodes", by_episode, undetected, into=device_level)
+    for name in EPISODE_COUNTS[2:]:
+        flags = outcomes[name.removeprefix("episodes_")].to_numpy(dtype=bool)
+        segments.add(name, by_episode, flags, into=device_level)
+    return segments.frame(), outcomes
+
+
+_COUNT_TYPES: Final = {
+    **dict.fromkeys(KEY_COLUMNS, "str"),
+    **dict.fromkeys(("devices", *DECISION_COUNTS), "int64"),
+}
+
+
+def _as_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Keys as text, counts as integers; minutes and NaN-bearing columns stay float;
+    ``blocked_user_minutes`` the sum of its causes (so that they add up exactly)."""
+    threat, onboarding, offline = (frame[name] for name in BLOCKED_BY_CAUSE)
+    frame = frame.assign(blocked_user_minutes=threat + onboarding + offline)
+    return frame.astype(_COUNT_TYPES).reset_index(drop=True)
+
+
+def combine_counts(counts: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Add up :func:`count_metrics` tables of disjoint chunks (same keys add; NaN stays NaN)."""
+    frame = pd.concat(list(counts), ignore_index=True)
+    summed = frame.groupby(list(KEY_COLUMNS), sort=False).sum(min_count=1).reset_index()
+    return _as_counts(_ordered(summed[[*KEY_COLUMNS, *COUNT_COLUMNS]]))
+
+
+def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in canonical order: variants as first seen; all, management, app; segments in
+    management order / sorted."""
+    variants = _first_seen(frame["variant"])
+    managements = _managements(frame.loc[frame["segment_by"] == "management", "segment"])
+    seg_rank = {("all", "all"): 0}
+    seg_rank |= {("management", m): 1 + i for i, m in enumerate(managements)}
+    apps = sorted(frame.loc[frame["segment_by"] == "app", "segment"].astype(str))
+    seg_rank |= {("app", a): 1 + len(managements) + i for i, a in enumerate(apps)}
+    rank = [
+        seg_rank[(b, str(s))] for b, s in zip(frame["segment_by"], frame["segment"], strict=True)
+    ]
+    order = np.lexsort((np.asarray(rank), _codes(frame["variant"], variants)))
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def summarize(counts: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The final metrics table: one row per variant × segment_by × segment.
+
+    Parameters
+    ----------
+    counts
+        :func:`count_metrics` of one run, or of its chunks concatenated (same keys add).
+    outcomes
+        :func:`episode_outcomes` of the same devices (chunks concatenated).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`KEY_COLUMNS` then :data:`METRIC_COLUMNS`; the quantile columns are durations
+        in minutes (median and 95th percentile over enforced / restored episodes), NaN when
+        there are none and for ``app`` segments.
+    """
+    table = combine_counts([counts])
+    for name in EPISODE_QUANTILES:
+        table[name] = np.nan
+    groups = {
+        "all": outcomes.assign(segment="all").groupby(["variant", "segment"], sort=False),
+        "management": outcomes.groupby(["variant", "management"], sort=False),
+    }
+    for segment_by, grouped in groups.items():
+        for (variant, segment), part in grouped:
+            row = (table["variant"] == variant) & (table["segment_by"] == segment_by)
+            row &= table["segment"] == segment
+            protect = _quantiles(part["time_to_protect_min"])
+            restore = _quantiles(part["time_to_restore_min"])
+            table.loc[row, list(EPISODE_QUANTILES)] = [*protect, *restore]
+    return table
+
+
+def compute_metrics(result: RunResult) -> pd.DataFrame:
+    """:func:`summarize` of a whole run (see the module docstring for every metric)."""
+    horizon = result.scenario.model.horizon
+    counts, outcomes = _counts(result.decisions, result.episodes, result.devices, horizon, None)
+    return summarize(counts, outcomes)
+
+
+def to_long(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The metrics table in long form: variant, segment_by, segment, metric, value.
+
+    One row per metric of each input row, in the input's row order then metric order;
+    ``value`` is float (NaN where a metric does not apply).
+    """
+    names = [m for m in METRIC_COLUMNS if m in metrics.columns]
+    n = len(metrics)
+    long = {k: np.repeat(metrics[k].to_numpy(), len(names)) for k in KEY_COLUMNS}
+    long["metric"] = np.tile(np.asarray(names, dtype=object), n)
+    long["value"] = metrics[names].to_numpy(dtype=np.float64).reshape(-1)
+    return pd.DataFrame(long)
+
+
+# -- invariants ----------------------------------------------------------------------------
+_TOLERANCE_MIN: Final = 1e-6
+
+
+def check_consistency(result: RunResult, metrics: pd.DataFrame | None = None) -> list[str]:
+    """Violations of the decision log's invariants, one readable sentence each (empty: fine).
+
+    Checks the rows (valid trigger, outcome and reason; one row per launch; previous-allow
+    rows are granted launches; session ends within [time, horizon], equal to the time for
+    denials and check-ins; the recorded true level agrees with the episodes table), the
+    episodes (onset ≤ end ≤ natural end) and the metrics (outcomes and reasons add up to
+    rows; exposure monotone in severity and bounded by launches / granted minutes;
+    management segments add up to ``all``; launches equal across variants, which share a
+    world). ``metrics``: :func:`compute_metrics` of ``result``, if already computed.
+    """
+    horizon = result.scenario.model.horizon
+    rows, episodes = result.decisions, result.episodes
+    problems: list[str] = []
+
+    def flag(mask: BoolArray | pd.Series, what: str, frame: pd.DataFrame = rows) -> None:
+        bad = np.asarray(mask, dtype=bool)
+        if bad.any():
+            first = frame[bad].iloc[0]
+            where = f"variant {first['variant']!r}, device {first['device']!r}"
+            problems.append(f"{int(bad.sum())} row(s) {what} (first: {where})")
+
+    log = _Log(rows, episodes)
+    time, end = log.time, log.session_end
+    granted = log.launch & (log.outcome == _OUTCOMES.index(Outcome.ALLOW))
+    flag(~(log.launch | log.checkin), "with a trigger other than launch/checkin")
+    flag(log.outcome < 0, "without a valid outcome")
+    flag(log.reason < 0, "without a valid reason")
+    launches = pd.DataFrame({"key": log.key, "app": log.app[0], "time": time})[log.launch]
+    flag(
+        _spread(np.flatnonzero(log.launch), launches.duplicated().to_numpy(), time.size) > 0,
+        "repeating a launch (one row per launch)",
+    )
+    flag(
+        (log.reason == _REASONS.index(Reason.PREVIOUS_ALLOW)) & ~granted,
+        "with reason previous_allow that are not granted launches",
+    )
+    flag(
+        (log.reason == _REASONS.index(Reason.PREVIOUS_DENIAL))
+        & ~(log.launch & (log.outcome != _OUTCOMES.index(Outcome.ALLOW))),
+        "with reason previous_denial that are not denied launches",
+    )
+    flag(granted & ((end < time) | (end > horizon)), "whose session ends outside [time, horizon]")
+    flag(~granted & (end != time), "denied or check-in with session_end_min != time_min")
+    for rank, (name, periods) in enumerate(
+        _at_least(episodes, log.variants, log.stride, horizon).items(), start=1
+    ):
+        inside = periods.contains(log.key, time)
+        flag(
+            inside != (log.true_rank >= rank), f"whose true_level disagrees with episodes at {name}"
+        )
+
+    onset, stop = episodes["onset_min"], episodes["end_min"]
+    flag(
+        ((stop < onset) | (stop > episodes["natural_end_min"])).to_numpy(bool),
+        "of episodes ending before onset or after the natural end",
+        episodes,
+    )
+    problems.extend(_metric_violations(compute_metrics(result) if metrics is None else metrics))
+    return problems
+
+
+def _metric_violations(metrics: pd.DataFrame) -> list[str]:
+    """Relations between the metrics of each row and across segments."""
+    problems: list[str] = []
+    eps = _TOLERANCE_MIN
+
+    def check(ok: pd.Series | BoolArray, text: str) -> None:
+        for _, row in metrics[~np.asarray(ok, dtype=bool)].iterrows():
+            problems.append(
+                f"variant {row['variant']!r}, {row['segment_by']}={row['segment']}: {text}"
+            )
+
+    m = metrics
+    rows = m["launches"] + m["checkins"]
+    outcomes = m[[f"evaluations_{o}" for o in _OUTCOMES]].sum(axis=1)
+    reasons = m[[f"reason_{r}" for r in _REASONS]].sum(axis=1)
+    check(outcomes == m["evaluations"], "evaluations by outcome do not sum to evaluations")
+    check(reasons == rows, "rows by reason do not sum to rows")
+    reuses = m["reason_previous_allow"] + m["reason_previous_denial"]
+    check(m["evaluations"] + reuses == rows, "evaluations + reuses != rows")
+    check(m["wipes"] == m["evaluations_wipe"], "wipes != evaluations_wipe")
+    chain = ["launches", *(f"exposed_launches_{s}" for s in SEVERITIES)]
+    minutes = ["granted_minutes", *(f"exposed_minutes_{s}" for s in SEVERITIES)]
+    for lower, higher in itertools.pairwise(chain):
+        check(m[higher] <= m[lower], f"{higher} > {lower}")
+    for lower, higher in itertools.pairwise(minutes):
+        check(m[higher] <= m[lower] + eps, f"{higher} > {lower}")
+    check(
+        m["unneeded_blocks"] + m["unneeded_wipes"] <= m["reason_threat_level_exceeded"],
+        "more unneeded denials than threat-level denials",
+    )
+    check(m["onboarding_blocks"] <= m["reason_mtd_not_activated"], "onboarding_blocks too many")
+    check(m["blocked_user_minutes"] >= 0, "negative blocked_user_minutes")
+    causes = m[list(BLOCKED_BY_CAUSE)]
+    check((causes >= 0).all(axis=1), "negative blocked_user_minutes by cause")
+    check(
+        np.isclose(causes.sum(axis=1), m["blocked_user_minutes"], rtol=1e-9, atol=eps),
+        "blocked_user_minutes by cause do not sum to blocked_user_minutes",
+    )
+    check(
+        m["unneeded_denials"] == m["unneeded_blocks"] + m["unneeded_wipes"],
+        "unneeded_denials != unneeded_blocks + unneeded_wipes",
+    )
+    per_app = m["segment_by"] == "app"  # per-episode metrics are NaN there by definition
+    check(per_app | (m["undetected_episodes"] <= m["episodes"]), "undetected_episodes > episodes")
+    check(per_app | (m["episodes_over_max"] <= m["episodes"]), "episodes_over_max > episodes")
+    check(
+        per_app | (m["episodes_enforced"] + m["never_enforced"] == m["episodes_over_max"]),
+        "enforced + never_enforced != episodes_over_max",
+    )
+    check(
+        per_app | (m["never_restored"] <= m["episodes_enforced"]),
+        "never_restored > episodes_enforced",
+    )
+    for name in EPISODE_QUANTILES:
+        check(~(m[name] < 0), f"negative {name}")  # NaN: no such episode
+
+    whole = m[m["segment_by"] == "all"].set_index("variant")
+    for segment_by, columns in (
+        ("management", (*DECISION_COUNTS, *DECISION_MINUTES, *EPISODE_COUNTS)),
+        ("app", (*DECISION_COUNTS, *DECISION_MINUTES)),
+    ):
+        parts = m[m["segment_by"] == segment_by].groupby("variant", sort=False)
+        sums = parts[list(columns)].sum()
+        expected = whole.loc[sums.index, list(columns)].to_numpy(dtype=np.float64)
+        close = np.isclose(sums.to_numpy(dtype=np.float64), expected, rtol=1e-9, atol=eps)
+        for i, j in zip(*np.nonzero(~close), strict=True):
+            variant, name = sums.index[i], columns[j]
+            problems.append(f"variant {variant!r}: {segment_by} segments do not add up: {name}")
+    launches = whole["launches"]
+    if (launches != launches.iloc[0]).any():
+        problems.append(
+            "launches differ between variants that share a world: " + launches.to_string()
+        )
+    return problems

@@ -1,0 +1,581 @@
+"""Sweeps: policy variants × replications on common random numbers, with confidence intervals.
+
+A *sweep* plays every policy variant of a scenario (its ``[sweep]`` grid, its
+``[[variants]]``, or one variant per policy) on the **same world** in each replication —
+the world depends on (seed, replication, user) only — for replications ``0 … R−1``. Each
+metric of :mod:`simulator.analysis.metrics` then has one value per variant × replication × segment
+(:attr:`SweepResult.results`), summarized over replications as a mean with a 95 %
+Student-t interval (:func:`summarize_replications`), and each variant is compared with the
+baseline by **paired** differences, replication by replication (:func:`paired_differences`);
+the unpaired (Welch) half-width is given beside it to show what the pairing buys.
+
+Scale
+    The unit of work is one (replication, chunk of users) task, run through the
+    :class:`~simulator.sim.run.Executor` seam (in-process, local processes, or any
+    back-end with the same ``map``). A task returns only the chunk's additive
+    :func:`~simulator.analysis.metrics.count_metrics` and its
+    :func:`~simulator.analysis.metrics.episode_outcomes`; the full decision log is kept for
+    replication 0 alone (the diff command and the report read it). Results are assembled
+    in a canonical order, so they are identical whatever the executor or worker count.
+Precision mode
+    With ``precision=p`` replications are added in batches of ``batch`` (fixed, not tied
+    to the worker count, so that the stopping point — and every output — is the same
+    whatever the number of workers) until, for every headline metric
+    (:data:`~simulator.analysis.metrics.HEADLINE_METRICS`) of every variant in segment ``all``,
+    the interval's half-width is at most ``p × |mean|`` — a metric that is 0 in every
+    replication, or undefined in all, counts as met; the rule is
+    :func:`~simulator.analysis.sweep_tables.precision_check` — or ``max_replications`` is
+    reached. The check is made after the initial replications and after each batch, and
+    the sweep stops at the first check that passes: the result holds exactly the
+    replications of that check.
+Folders
+    :func:`write_sweep` writes ``manifest.json``, ``results.csv``, ``summary.csv``,
+    ``paired.csv``, ``episode_outcomes.csv`` and replication 0's ``decisions.parquet``
+    and ``episodes.csv``, atomically; :func:`load_sweep` reads them back.
+
+The pure table functions live in :mod:`simulator.analysis.sweep_tables`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from simulator.analysis.metrics import (
+    HEADLINE_METRICS,
+    METRIC_COLUMNS,
+    OUTCOME_COLUMNS,
+    count_metrics,
+    episode_outcomes,
+    summarize,
+)
+from simulator.analysis.stats import DEFAULT_CONFIDENCE
+from simulator.analysis.sweep_tables import (
+    PAIRED_COLUMNS,
+    SUMMARY_COLUMNS,
+    PrecisionCheck,
+    complete_results,
+    paired_differences,
+    precision_check,
+    summarize_replications,
+)
+from simulator.errors import InputError
+from simulator.policy.decide import Policy
+from simulator.scenario.load import Scenario, variant_policies
+from simulator.scenario.variants import sweep_variants
+from simulator.sim.log import DECISION_COLUMNS, EPISODE_COLUMNS
+from simulator.sim.run import (
+    DEFAULT_ENGINE,
+    ENGINES,
+    ChunkFrames,
+    ChunkTask,
+    Executor,
+    assemble,
+    chunk_tasks,
+    executor_for,
+    run_chunk,
+    run_manifest,
+)
+from simulator.sim.world import n_users
+
+__all__ = [
+    "DEFAULT_BATCH",
+    "DEFAULT_MAX_REPLICATIONS",
+    "DEFAULT_REPLICATIONS",
+    "PAIRED_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "PrecisionCheck",
+    "PrecisionOutcome",
+    "SweepPart",
+    "SweepResult",
+    "SweepTask",
+    "initial_replications",
+    "paired_differences",
+    "precision_check",
+    "run_sweep",
+    "run_sweep_task",
+    "summarize_replications",
+]
+
+DEFAULT_REPLICATIONS: Final = 10
+"""Replications when neither the caller nor ``[sweep].replications`` says."""
+DEFAULT_MAX_REPLICATIONS: Final = 100
+"""Precision mode's cap on replications."""
+DEFAULT_BATCH: Final = 5
+"""Replications added per step in precision mode."""
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (user-replications done, user-replications planned so far)."""
+
+
+# -- tasks -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SweepTask:
+    """One unit of work: a chunk of users of one replication, all variants.
+
+    ``keep_log``: also return the chunk's decision log, episodes and devices.
+    """
+
+    chunk: ChunkTask
+    keep_log: bool = False
+
+
+@dataclass(frozen=True)
+class SweepPart:
+    """What a :class:`SweepTask` sends back: small frames, plus the log when asked.
+
+    Attributes
+    ----------
+    replication, first, users
+        Which replication, its first user index, and how many users the chunk has.
+    counts
+        :func:`~simulator.analysis.metrics.count_metrics` of the chunk (additive).
+    outcomes
+        :func:`~simulator.analysis.metrics.episode_outcomes` of the chunk.
+    frames
+        The chunk's tables when the task's ``keep_log`` is set, else None.
+    """
+
+    replication: int
+    first: int
+    users: int
+    counts: pd.DataFrame
+    outcomes: pd.DataFrame
+    frames: ChunkFrames | None = None
+
+
+def run_sweep_task(task: SweepTask) -> SweepPart:
+    """Simulate one chunk of one replication and reduce it to counts and episode outcomes.
+
+    A module-level function of picklable data, so that any executor can ship it to a
+    worker; its result depends on the task only.
+    """
+    frames = run_chunk(task.chunk)
+    horizon = task.chunk.scenario.model.horizon
+    outcomes = episode_outcomes(frames.decisions, frames.episodes, horizon, frames.devices)
+    counts = count_metrics(
+        frames.decisions, frames.episodes, frames.devices, horizon, outcomes=outcomes
+    )
+    return SweepPart(
+        replication=task.chunk.replication,
+        first=task.chunk.first,
+        users=frames.users,
+        counts=counts,
+        outcomes=outcomes,
+        frames=frames if task.keep_log else None,
+    )
+
+
+# -- results ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PrecisionOutcome:
+    """How precision mode ended.
+
+    Attributes
+    ----------
+    target
+        Relative half-width asked for (0.05: every half-width ≤ 5 % of |mean|).
+    max_replications, batch
+        The cap on replications and the number added per step.
+    metrics
+        The metrics watched (segment ``all``, every variant).
+    converged
+        Whether the target was met (else the cap stopped the sweep).
+    replications
+        Replications run: those of the last check, which is where the sweep stopped.
+    last
+        ``(variant, metric, relative half-width)`` at the stop. Converged: the metric that
+        came within the target last — among those unmet at the previous check (all, if
+        the first check passed), the one with the largest relative half-width. Not
+        converged: the worst unmet metric.
+    history
+        ``(replications, unmet cells)`` of every check, in order.
+    """
+
+    target: float
+    max_replications: int
+    batch: int
+    metrics: tuple[str, ...]
+    converged: bool
+    replications: int
+    last: tuple[str, str, float] | None
+    history: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def from_checks(
+        cls,
+        checks: Sequence[PrecisionCheck],
+        max_replications: int,
+        batch: int,
+        metrics: Sequence[str] = HEADLINE_METRICS,
+    ) -> PrecisionOutcome:
+        """Summarize the checks of one precision-mode sweep (the last one is the stop)."""
+        final = checks[-1]
+        last: tuple[str, str, float] | None
+        if not final.met:
+            last = final.unmet[0]
+        elif len(checks) == 1:
+            last = final.worst
+        else:
+            before = {(v, m) for v, m, _ in checks[-2].unmet}
+            last = max(
+                (c for c in final.cells if (c[0], c[1]) in before),
+                key=lambda c: c[2],
+                default=final.worst,
+            )
+        return cls(
+            target=final.target,
+            max_replications=max_replications,
+            batch=batch,
+            metrics=tuple(metrics),
+            converged=final.met,
+            replications=final.replications,
+            last=last,
+            history=tuple((c.replications, len(c.unmet)) for c in checks),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (``manifest.json``); :meth:`from_dict` reads it back."""
+        return {
+            "target": self.target,
+            "max_replications": self.max_replications,
+            "batch": self.batch,
+            "metrics": list(self.metrics),
+            "converged": self.converged,
+            "replications": self.replications,
+            "last": None
+            if self.last is None
+            else {
+                "variant": self.last[0],
+                "metric": self.last[1],
+                "relative_half_width": self.last[2] if math.isfinite(self.last[2]) else None,
+            },
+            "history": [{"replications": r, "unmet": u} for r, u in self.history],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PrecisionOutcome:
+        """The outcome recorded by :meth:`to_dict`."""
+        last = data.get("last")
+        ratio = None if last is None else last.get("relative_half_width")
+        return cls(
+            target=float(data["target"]),
+            max_replications=int(data["max_replications"]),
+            batch=int(data["batch"]),
+            metrics=tuple(str(m) for m in data["metrics"]),
+            converged=bool(data["converged"]),
+            replications=int(data["replications"]),
+            last=None
+            if last is None
+            else (str(last["variant"]), str(last["metric"]), math.inf if ratio is None else ratio),
+            history=tuple((int(h["replications"]), int(h["unmet"])) for h in data["history"]),
+        )
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A sweep's tables (see the module docstring).
+
+    Attributes
+    ----------
+    results
+        One row per variant × replication × segment_by × segment: ``variant,
+        replication, segment_by, segment`` then every metric column of ``metrics.csv``.
+    summary
+        One row per variant × segment_by × segment × metric: :data:`SUMMARY_COLUMNS`.
+    paired
+        One row per non-baseline variant × segment_by × segment × metric:
+        :data:`PAIRED_COLUMNS` (differences variant − baseline).
+    outcomes
+        ``replication`` then :data:`~simulator.analysis.metrics.OUTCOME_COLUMNS`: every episode
+        of every replication under every variant.
+    decisions, episodes
+        Decision log and episodes of replication 0, all variants (empty if not kept).
+    baseline
+        The variant the paired differences are taken against.
+    variants
+        Variant name → names of its policies, in order.
+    replications
+        Number of replications (indices ``0 … replications − 1``).
+    precision
+        How precision mode ended, or None.
+    manifest
+        What ``manifest.json`` holds: the scenario as resolved, versions and settings.
+    scenario
+        The scenario, when run in this process (None when loaded from a folder).
+    """
+
+    results: pd.DataFrame
+    summary: pd.DataFrame
+    paired: pd.DataFrame
+    outcomes: pd.DataFrame
+    decisions: pd.DataFrame
+    episodes: pd.DataFrame
+    baseline: str
+    variants: dict[str, tuple[str, ...]]
+    replications: int
+    precision: PrecisionOutcome | None
+    manifest: dict[str, Any] = field(repr=False)
+    scenario: Scenario | None = field(default=None, repr=False)
+
+
+# -- running ---------------------------------------------------------------------------------
+class _Replications:
+    """Collects task results into per-replication metrics, outcomes and replication 0's log."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        variants: dict[str, tuple[Policy, ...]],
+        keep_log: bool,
+        engine: str,
+    ) -> None:
+        self.scenario = scenario
+        self.variants = variants
+        self.keep_log = keep_log
+        self.engine = engine
+        self.rank = {name: i for i, name in enumerate(variants)}
+        self.metrics: list[pd.DataFrame] = []
+        self.outcomes: list[pd.DataFrame] = []
+        self.log_parts: list[ChunkFrames] = []
+
+    def run(self, replications: range, runner: Executor, advance: Callable[[int], None]) -> None:
+        """Run ``replications`` (all their chunks) and add their tables."""
+        tasks = [
+            SweepTask(chunk, keep_log=self.keep_log and rep == 0)
+            for rep in replications
+            for chunk in chunk_tasks(self.scenario, rep, self.variants, engine=self.engine)
+        ]
+        chunks = len(tasks) // max(len(replications), 1)
+        pending: list[SweepPart] = []
+        for part in runner.map(run_sweep_task, tasks):  # in task order: replication-major
+            pending.append(part)
+            if part.frames is not None:
+                self.log_parts.append(part.frames)
+            advance(part.users)
+            if len(pending) == chunks:
+                self._close(pending)
+                pending = []
+
+    def _close(self, parts: list[SweepPart]) -> None:
+        replication = parts[0].replication
+        outcomes = pd.concat([p.outcomes for p in parts], ignore_index=True)
+        metrics = summarize(pd.concat([p.counts for p in parts], ignore_index=True), outcomes)
+        metrics.insert(1, "replication", replication)
+        self.metrics.append(metrics)
+        rank = outcomes["variant"].map(self.rank).to_numpy(dtype=np.int64)
+        order = np.lexsort(
+            (
+                outcomes["episode"].to_numpy(dtype=str),
+                outcomes["onset_min"].to_numpy(dtype=float),
+                outcomes["device_index"].to_numpy(dtype=np.int64),
+                rank,
+            )
+        )
+        outcomes = outcomes.iloc[order].reset_index(drop=True)
+        outcomes.insert(0, "replication", replication)
+        self.outcomes.append(outcomes)
+
+    def results(self) -> pd.DataFrame:
+        """Every replication's metrics, completed and in canonical order."""
+        return complete_results(pd.concat(self.metrics, ignore_index=True), list(self.variants))
+
+    def all_outcomes(self) -> pd.DataFrame:
+        """Every replication's episode outcomes."""
+        if not self.outcomes:
+            return pd.DataFrame(columns=["replication", *OUTCOME_COLUMNS])
+        return pd.concat(self.outcomes, ignore_index=True)
+
+
+def _baseline(scenario: Scenario, names: Sequence[str], baseline: str | None) -> str:
+    if baseline is not None:
+        if baseline not in names:
+            raise InputError(
+                f"no variant named {baseline!r}; variants: " + ", ".join(names), field="baseline"
+            )
+        return baseline
+    if scenario.model.sweep is not None:
+        return sweep_variants(scenario)[1]
+    return names[0]
+
+
+def _check_settings(
+    start: int, precision: float | None, max_replications: int, batch: int, confidence: float
+) -> None:
+    if isinstance(start, bool) or start < 1:
+        raise InputError(f"must be >= 1, got {start}", field="replications")
+    if precision is not None:
+        if not (math.isfinite(precision) and precision > 0):
+            raise InputError(f"must be > 0, got {precision:g}", field="precision")
+        if max_replications < start:
+            raise InputError(
+                f"must be >= the initial replications ({start}), got {max_replications}",
+                field="max_replications",
+            )
+        if batch < 1:
+            raise InputError(f"must be >= 1, got {batch}", field="batch")
+    if not 0 < confidence < 1:
+        raise InputError(f"must be in (0, 1), got {confidence:g}", field="confidence")
+
+
+def initial_replications(scenario: Scenario, replications: int | None = None) -> int:
+    """Replications to run: ``replications`` if given, else ``[sweep].replications``, else
+    :data:`DEFAULT_REPLICATIONS`."""
+    if replications is not None:
+        return replications
+    if scenario.model.sweep is not None:
+        return scenario.model.sweep.replications
+    return DEFAULT_REPLICATIONS
+
+
+def run_sweep(
+    scenario: Scenario,
+    *,
+    replications: int | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
+    precision: float | None = None,
+    max_replications: int = DEFAULT_MAX_REPLICATIONS,
+    batch: int = DEFAULT_BATCH,
+    precision_metrics: Sequence[str] = HEADLINE_METRICS,
+    baseline: str | None = None,
+    keep_decisions: bool = True,
+    confidence: float = DEFAULT_CONFIDENCE,
+    engine: str = DEFAULT_ENGINE,
+    progress: ProgressCallback | None = None,
+) -> SweepResult:
+    """Run every policy variant of ``scenario`` on common random numbers, over replications.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario; its variants come from
+        :func:`~simulator.scenario.variant_policies`.
+    replications
+        Replications to run (indices ``0 … replications − 1``), ≥ 1; default
+        ``[sweep].replications``, else :data:`DEFAULT_REPLICATIONS`. In precision mode,
+        the initial number.
+    workers
+        Local worker processes (ignored when ``executor`` is given). Does not change results.
+    executor
+        Where the (replication, chunk) tasks run; default
+        :func:`~simulator.sim.run.executor_for` ``(workers)``.
+    precision
+        If set (> 0), keep adding ``batch`` replications until every headline metric's
+        half-width is at most ``precision`` × |mean| (rule:
+        :func:`~simulator.analysis.sweep_tables.precision_check`) or ``max_replications`` is
+        reached.
+    max_replications
+        Precision mode's cap, ≥ the initial replications.
+    batch
+        Replications added per precision step, ≥ 1 (independent of the worker count, so
+        that the stopping point is too).
+    precision_metrics
+        The metrics precision mode watches (segment ``all``, every variant); default the
+        headline metrics.
+    baseline
+        Variant to compare the others with; default: the ``[sweep]`` baseline, else the
+        first variant.
+    keep_decisions
+        Keep replication 0's decision log and episodes (:attr:`SweepResult.decisions`).
+    confidence
+        Two-sided confidence level of every interval, in (0, 1).
+    engine
+        ``"fast"`` (default) or ``"reference"`` (SimPy); see :data:`simulator.sim.run.ENGINES`.
+        Does not change results.
+    progress
+        Called with (user-replications done, user-replications planned) after each task.
+
+    Raises
+    ------
+    InputError
+        For a setting out of range, an unknown baseline or engine (naming the parameter).
+    """
+    variants = variant_policies(scenario)
+    if not variants:
+        raise InputError("the scenario has no policy variants to sweep", field="policies")
+    names = list(variants)
+    chosen = _baseline(scenario, names, baseline)
+    start = initial_replications(scenario, replications)
+    _check_settings(start, precision, max_replications, batch, confidence)
+    unknown = [m for m in precision_metrics if m not in METRIC_COLUMNS]
+    if unknown or not precision_metrics:
+        raise InputError(
+            f"unknown metric(s) {unknown}" if unknown else "needs at least one metric",
+            field="precision_metrics",
+        )
+    if engine not in ENGINES:
+        raise InputError(
+            f"unknown engine {engine!r}; expected one of " + ", ".join(ENGINES), field="engine"
+        )
+    runner = executor or executor_for(workers)
+    users = n_users(scenario)
+    done = 0
+    planned = start
+
+    def advance(task_users: int) -> None:
+        nonlocal done
+        done += task_users
+        if progress is not None:
+            progress(done, planned * users)
+
+    collected = _Replications(scenario, variants, keep_decisions, engine)
+    checks: list[PrecisionCheck] = []
+    ran = 0
+    summary: pd.DataFrame | None = None
+    while True:
+        collected.run(range(ran, planned), runner, advance)
+        ran = planned
+        if precision is None:
+            break
+        summary = summarize_replications(collected.results(), confidence=confidence)
+        checks.append(precision_check(summary, precision, precision_metrics))
+        if checks[-1].met or ran >= max_replications:
+            break
+        planned = min(ran + batch, max_replications)
+
+    results = collected.results()
+    if summary is None:
+        summary = summarize_replications(results, confidence=confidence)
+    outcome = (
+        PrecisionOutcome.from_checks(checks, max_replications, batch, precision_metrics)
+        if checks
+        else None
+    )
+    if collected.log_parts:
+        run0 = assemble(scenario, 0, variants, collected.log_parts)
+        decisions, episodes = run0.decisions, run0.episodes
+    else:
+        decisions = pd.DataFrame(columns=DECISION_COLUMNS)
+        episodes = pd.DataFrame(columns=EPISODE_COLUMNS)
+    policy_names = {name: tuple(p.name for p in policies) for name, policies in variants.items()}
+    info = run_manifest(scenario, replication=0)
+    del info["replication"]
+    info |= {
+        "kind": "sweep",
+        "replications": ran,
+        "decisions_replication": 0 if collected.log_parts else None,
+        "baseline": chosen,
+        "variants": {name: list(p) for name, p in policy_names.items()},
+        "confidence": confidence,
+        "precision": None if outcome is None else outcome.to_dict(),
+    }
+    return SweepResult(
+        results=results,
+        summary=summary,
+        paired=paired_differences(results, chosen, confidence=confidence),
+        outcomes=collected.all_outcomes(),
+        decisions=decisions,
+        episodes=episodes,
+        baseline=chosen,
+        variants=policy_names,
+        replications=ran,
+        precision=outcome,
+        manifest=info,
+        scenario=scenario,
+    )

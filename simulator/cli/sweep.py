@@ -1,0 +1,415 @@
+"""``condlaunch sweep``: every policy variant × replications, with intervals and paired diffs.
+
+Thin like the rest of the CLI: parse, call :func:`simulator.analysis.sweep.run_sweep` and
+:func:`simulator.folders.write_sweep`, print. The subparser is added by
+:func:`add_commands`, which :mod:`simulator.cli.main` calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import os
+import textwrap
+import time
+from collections.abc import Callable, Hashable, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+
+from simulator.analysis.sweep import (
+    DEFAULT_BATCH,
+    DEFAULT_MAX_REPLICATIONS,
+    PrecisionOutcome,
+    SweepResult,
+    initial_replications,
+    run_sweep,
+)
+from simulator.cli.run import SUMMARY_COLUMNS
+from simulator.durations import format_duration
+from simulator.errors import InputError
+from simulator.folders import write_sweep
+from simulator.policy.files import load_policy_files
+from simulator.scenario.load import Scenario, load_scenario, variant_policies
+from simulator.sim.run import DEFAULT_ENGINE, ENGINES
+from simulator.sim.world import chunk_bounds, n_users
+
+DEFAULT_SWEEPS: Final = Path("runs")
+WIDTH: Final = 100
+"""Width the tables and sentences wrap at (characters)."""
+LABELS: Final = dict(SUMMARY_COLUMNS)
+"""Headline metric → short header (shared with ``condlaunch run``)."""
+MARK: Final = "*"
+"""Marks a paired difference whose 95 % interval excludes 0."""
+
+
+def add_commands(commands: Any, policy_option: Callable[..., None]) -> None:
+    """Add ``sweep`` to the ``condlaunch`` subparsers."""
+    parser = commands.add_parser(
+        "sweep",
+        help="run every policy variant over replications: intervals and paired differences",
+        description="Run every policy variant of SCENARIO (its [sweep] grid, its [[variants]],\n"
+        "or one variant per policy) on the same simulated world in each replication, and\n"
+        "write results.csv (per replication), summary.csv (mean and 95% interval),\n"
+        "paired.csv (each variant minus the baseline, paired by replication),\n"
+        "episode_outcomes.csv, decisions.parquet (replication 0) and manifest.json.\n\n"
+        "With --precision P, replications are added in batches until every headline\n"
+        "metric's interval half-width (segment all, every variant) is at most P × |mean|\n"
+        "(a metric that is 0 in every replication, or undefined in all, counts as met),\n"
+        "or --max-replications is reached.",
+        epilog="examples:\n  condlaunch sweep scenarios/threshold_sweep.toml --workers 2\n"
+        "  condlaunch sweep scenarios/threshold_sweep.toml --precision 0.05 "
+        "--max-replications 60",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("scenario", type=Path, metavar="SCENARIO", help="scenario file (.toml)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output folder (replaced whole; default runs/<scenario>-sweep)",
+    )
+    policy_option(parser, required=False)
+    parser.add_argument("--seed", type=int, help="override the scenario's seed")
+    parser.add_argument(
+        "--replications",
+        type=int,
+        metavar="N",
+        help="replications 0..N-1 (default: [sweep].replications, else 10); with "
+        "--precision, the initial number",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="K",
+        help="worker processes (default: one per core); results do not depend on it",
+    )
+    parser.add_argument(
+        "--precision",
+        type=float,
+        metavar="P",
+        help="target relative half-width, e.g. 0.05 for ±5%% of the mean",
+    )
+    parser.add_argument(
+        "--max-replications",
+        type=int,
+        default=DEFAULT_MAX_REPLICATIONS,
+        metavar="M",
+        help=f"with --precision: stop at M replications (default {DEFAULT_MAX_REPLICATIONS})",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=DEFAULT_BATCH,
+        metavar="B",
+        help=f"with --precision: replications added per step (default {DEFAULT_BATCH})",
+    )
+    parser.add_argument("--baseline", metavar="VARIANT", help="variant to compare the others with")
+    parser.add_argument(
+        "--engine",
+        choices=list(ENGINES),
+        default=DEFAULT_ENGINE,
+        help="simulation engine: fast (default) or reference (the SimPy definition); "
+        "outputs are identical, so the manifest does not record it",
+    )
+    parser.add_argument(
+        "--report", action="store_true", help="also write the HTML report into the folder"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=cmd_sweep)
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Option ranges, before anything is simulated or written."""
+    if args.replications is not None and args.replications < 1:
+        raise InputError(f"must be >= 1, got {args.replications}", field="--replications")
+    if args.workers < 0:
+        raise InputError("must be >= 0 (0 = one per core)", field="--workers")
+    if args.seed is not None and args.seed < 0:
+        raise InputError("must be >= 0", field="--seed")
+    if args.precision is not None:
+        if not (math.isfinite(args.precision) and args.precision > 0):
+            raise InputError(f"must be > 0, got {args.precision:g}", field="--precision")
+        if args.max_replications < 1:
+            raise InputError("must be >= 1", field="--max-replications")
+        if args.batch < 1:
+            raise InputError("must be >= 1", field="--batch")
+
+
+def _load(args: argparse.Namespace) -> Scenario:
+    scenario = load_scenario(args.scenario, require_policies=not args.policies)
+    if args.policies:
+        scenario = scenario.with_policies(load_policy_files(args.policies))
+    if args.seed is not None:
+        scenario = scenario.with_changes(seed=args.seed)
+    return scenario
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run the sweep, write its folder atomically, print the tables."""
+    from tqdm import tqdm
+
+    _check_options(args)
+    scenario = _load(args)
+    variants = variant_policies(scenario)
+    if not variants:
+        raise InputError("no policy variants to sweep", source=args.scenario)
+    if args.baseline is not None and args.baseline not in variants:
+        raise InputError(
+            f"no variant named {args.baseline!r}; variants: " + ", ".join(variants),
+            field="--baseline",
+        )
+    start = initial_replications(scenario, args.replications)
+    if args.precision is not None and args.max_replications < start:
+        raise InputError(
+            f"must be >= the initial replications ({start})", field="--max-replications"
+        )
+    out = args.out or DEFAULT_SWEEPS / f"{args.scenario.stem}-sweep"
+    tasks = len(chunk_bounds(scenario)) * start
+    workers = max(1, min(args.workers or os.cpu_count() or 1, tasks))
+    users = n_users(scenario)
+    print(
+        f"Sweeping {scenario.name!r}: {users} {'devices' if scenario.scripted else 'users'}, "
+        f"{format_duration(scenario.model.horizon)}, {len(variants)} variants × {start} "
+        f"replications{' (initially)' if args.precision else ''}, {workers} worker(s)"
+    )
+    started = time.perf_counter()
+    with tqdm(
+        total=users * start,
+        unit="user",
+        desc="simulating",
+        disable=True if args.quiet else None,
+        delay=2.0,
+        leave=False,
+    ) as bar:
+
+        def progress(done: int, total: int) -> None:
+            if bar.total != total:
+                bar.total = total
+            bar.update(done - bar.n)
+
+        result = run_sweep(
+            scenario,
+            replications=start,
+            workers=workers,
+            precision=args.precision,
+            max_replications=args.max_replications,
+            batch=args.batch,
+            baseline=args.baseline,
+            engine=args.engine,
+            progress=progress,
+        )
+    elapsed = time.perf_counter() - started
+    files = write_sweep(result, out)
+    print(
+        f"Simulated {len(variants)} variants × {result.replications} replications in "
+        f"{elapsed:.1f} s"
+    )
+    print()
+    print("\n".join(report_lines(result)))
+    print(f"\nWrote {out}/: " + ", ".join(str(f) for f in files))
+    if args.report:
+        print(_write_report(out))
+    return 0
+
+
+def _write_report(folder: Path) -> str:
+    """Ask :mod:`simulator.report.page` for the HTML report, if that module exists."""
+    try:
+        report = importlib.import_module("simulator.report.page")
+    except ModuleNotFoundError as exc:
+        if exc.name != "simulator.report.page":
+            raise
+        return "HTML report: not available in this installation (no simulator.report.page)."
+    path = report.write_report(folder)
+    return f"HTML report: {path}"
+
+
+# -- terminal tables -------------------------------------------------------------------------
+def report_lines(result: SweepResult) -> list[str]:
+    """What ``condlaunch sweep`` prints after running: intervals, paired differences, words."""
+    n = result.replications
+    lines = [
+        f"Metrics over {n} replications, segment all: mean ± half-width of the 95% interval",
+        *_table(_summary_rows(result)),
+    ]
+    single = [r for r in _headline(result.summary).values() if int(r["n"]) == 1]
+    if single:
+        lines.append("A figure without ± is defined in one replication only (no interval).")
+    if result.precision is not None:
+        lines += ["", *_precision_lines(result.precision)]
+    others = [v for v in result.variants if v != result.baseline]
+    if not others:
+        return lines
+    lines += [
+        "",
+        f"Paired differences vs the baseline {result.baseline!r} (variant − baseline, same "
+        f"world per replication; {MARK} = 95% interval excludes 0)",
+        *_table(_paired_rows(result, others)),
+        "",
+        *_paired_words(result, others),
+    ]
+    return lines
+
+
+Cells = dict[tuple[str, str], dict[Hashable, Any]]
+"""(variant, metric) → the row of a summary or paired table (segment all)."""
+
+
+def _headline(frame: pd.DataFrame) -> Cells:
+    rows = frame[(frame["segment_by"] == "all") & frame["metric"].isin(list(LABELS))]
+    return {(str(r["variant"]), str(r["metric"])): r for r in rows.to_dict("records")}
+
+
+def _distinguishable(cells: Cells, variant: str, metric: str) -> bool:
+    row = cells.get((variant, metric))
+    return row is not None and bool(row["distinguishable"])
+
+
+def _summary_rows(result: SweepResult) -> list[list[str]]:
+    summary = _headline(result.summary)
+    header = ["variant", *LABELS.values()]
+    body = [
+        [variant, *(_pm(summary, variant, metric) for metric in LABELS)]
+        for variant in result.variants
+    ]
+    return [header, *body]
+
+
+def _paired_rows(result: SweepResult, others: Sequence[str]) -> list[list[str]]:
+    paired = _headline(result.paired)
+    header = ["variant", *LABELS.values()]
+    body = []
+    for variant in others:
+        cells = [variant]
+        for metric in LABELS:
+            cell = _pm(paired, variant, metric, mean="mean_diff", signed=True)
+            if _distinguishable(paired, variant, metric):
+                cell += f" {MARK}"
+            cells.append(cell)
+        body.append(cells)
+    return [header, *body]
+
+
+def _paired_words(result: SweepResult, others: Sequence[str]) -> list[str]:
+    """Which differences are distinguishable from zero, in words, and what pairing buys."""
+    paired = _headline(result.paired)
+    lines = []
+    for variant in others:
+        found = [
+            f"{LABELS[m]} {_pm(paired, variant, m, mean='mean_diff', signed=True)}"
+            for m in LABELS
+            if _distinguishable(paired, variant, m)
+        ]
+        text = (
+            f"{variant}: distinguishable from zero — " + "; ".join(found) + "."
+            if found
+            else f"{variant}: no headline difference is distinguishable from zero."
+        )
+        lines += textwrap.wrap(text, WIDTH, subsequent_indent="    ")
+    lines.append("Every other headline difference is within noise (its interval contains 0).")
+    best = max(
+        (
+            (float(r["unpaired_half_width"]) / float(r["half_width"]), key)
+            for key, r in paired.items()
+            if float(r["half_width"]) > 0 and math.isfinite(float(r["unpaired_half_width"]))
+        ),
+        key=lambda item: item[0],
+        default=None,
+    )
+    if best is not None and best[0] > 1:
+        ratio, (variant, metric) = best
+        row = paired[(variant, metric)]
+        lines += textwrap.wrap(
+            f"Pairing on the same world narrows these intervals by up to {ratio:,.0f}× "
+            f"({LABELS[metric]} of {variant!r}: ±{_number(row['half_width'])} paired vs "
+            f"±{_number(row['unpaired_half_width'])} unpaired, Welch); where one side never "
+            "varies (say 0 wipes under block) it cannot help.",
+            WIDTH,
+        )
+    return lines
+
+
+def _precision_lines(outcome: PrecisionOutcome) -> list[str]:
+    target = f"{outcome.target:.1%}"
+    steps = ", ".join(str(r) for r, _ in outcome.history)
+    if outcome.last is None:
+        return [f"Precision {target}: nothing to check after {outcome.replications} replications."]
+    variant, metric, ratio = outcome.last
+    share = "no interval" if not math.isfinite(ratio) else f"±{ratio:.1%}"
+    if outcome.converged:
+        text = (
+            f"Precision: every headline half-width is within {target} of its mean after "
+            f"{outcome.replications} replications (checked at {steps}); the last to get "
+            f"there: {LABELS.get(metric, metric)} of {variant!r} ({share})."
+        )
+    else:
+        unmet = outcome.history[-1][1]
+        text = (
+            f"Precision: NOT reached — stopped at the cap of {outcome.replications} "
+            f"replications (checked at {steps}) with {unmet} headline metric(s) above "
+            f"{target}; worst: {LABELS.get(metric, metric)} of {variant!r} ({share})."
+        )
+    return textwrap.wrap(text, WIDTH)
+
+
+def _pm(
+    cells: Cells, variant: str, metric: str, *, mean: str = "mean", signed: bool = False
+) -> str:
+    """``mean ± half-width``, the half-width to two significant digits; "0" for exactly 0
+    in every replication, the mean alone without an interval, "–" when undefined."""
+    row = cells.get((variant, metric))
+    if row is None:
+        return "–"
+    value, half = float(row[mean]), float(row["half_width"])
+    if math.isnan(value):
+        return "–"
+    if value == 0 and half == 0:
+        return "0"
+    if math.isfinite(half) and half > 0:
+        decimals = min(3, max(0, 1 - math.floor(math.log10(half))))
+    else:
+        decimals = 0 if value == int(value) or abs(value) >= 100 else 1
+    sign = "+" if signed else ""
+    text = f"{value:{sign},.{decimals}f}".replace("-", "−")
+    if math.isnan(half):
+        return text
+    return f"{text} ± {half:,.{decimals}f}"
+
+
+def _number(value: float) -> str:
+    """Two significant digits, thousands separated."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    decimals = min(3, max(0, 1 - math.floor(math.log10(abs(value)))))
+    return f"{round(value, decimals):,.{decimals}f}"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    """Rows (header first) as aligned text, split into column blocks that fit :data:`WIDTH`
+    (the first column repeats in each block)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    blocks: list[list[int]] = []
+    used = WIDTH + 1
+    for i in range(1, len(widths)):
+        if used + 2 + widths[i] > WIDTH:
+            blocks.append([])
+            used = widths[0]
+        blocks[-1].append(i)
+        used += 2 + widths[i]
+    lines: list[str] = []
+    for block in blocks:
+        columns = [0, *block]
+        if lines:
+            lines.append("")
+        for k, row in enumerate(rows):
+            cells = [
+                row[i].ljust(widths[i]) if i == 0 else row[i].rjust(widths[i]) for i in columns
+            ]
+            lines.append("  ".join(cells).rstrip())
+            if k == 0:
+                lines.append("  ".join("-" * widths[i] for i in columns))
+    return lines

@@ -1,0 +1,506 @@
+"""The report: one self-contained HTML page about a run or a sweep folder.
+
+:func:`write_report` reads a folder written by ``condlaunch run`` (one replication: values
+only) or ``condlaunch sweep`` (replications: means with confidence intervals and paired
+differences against the baseline) and writes one HTML file a person opens in a browser:
+
+1. a recommendation line naming the Pareto-efficient variants (exposure against friction,
+   :func:`simulator.plots.sweep.pareto_efficient`), worded as what it is — a
+   statement about this model under these assumptions;
+2. the scenario in words, the variants and the policy settings each deploys;
+3. the headline metrics per variant (± CI for sweeps), by management set-up too, and the
+   paired differences against the baseline with the distinguishable ones highlighted;
+4. figures: the exposure/friction frontier, time to protect, exposure per episode;
+5. every assumption in force (each SEMANTICS.md [param] with its value and whether it is
+   a built-in, illustrative default) and the run's provenance.
+
+The page is assembled here from :mod:`simulator.report.inputs` (the inputs in words),
+:mod:`simulator.report.tables` (the metric tables) and :mod:`simulator.report.html`
+(escaping and markup). It embeds its figures as PNG ``data:`` URIs and its CSS inline;
+it loads nothing from anywhere. All user-supplied text is HTML-escaped. The same folder
+always gives the same bytes (no timestamps, no absolute paths), and the file is written
+atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+
+from simulator.analysis.metrics import episode_outcomes
+from simulator.durations import DurationError, parse_duration
+from simulator.errors import InputError
+from simulator.folders import MANIFEST, load_run
+from simulator.plots.run import time_to_protect, variant_colors
+from simulator.plots.sweep import (
+    DEFAULT_EXPOSURE,
+    DEFAULT_FRICTION,
+    dominated_by,
+    exceedance,
+    frontier,
+    pareto_efficient,
+    summary_to_wide,
+)
+from simulator.report.html import (
+    Html,
+    definition_list,
+    escape,
+    figure_html,
+    join,
+    page,
+    tag,
+)
+from simulator.report.inputs import (
+    assumptions_section,
+    policies_section,
+    scenario_section,
+    variant_policy_settings,
+)
+from simulator.report.tables import (
+    GROUPS,
+    HEADLINE,
+    MANAGEMENT_METRICS,
+    by_management,
+    confidence_text,
+    glossary,
+    ordered,
+    paired_section,
+    results_table,
+    segment_rows,
+)
+
+__all__ = ["REPORT_NAME", "render_report", "write_report"]
+
+REPORT_NAME: Final = "report.html"
+"""The file :func:`write_report` writes inside the folder by default."""
+
+_KEYS: Final = ("variant", "segment_by", "segment")
+_SEVERITY_FOR_TAILS: Final = "medium"
+
+
+@dataclass(frozen=True)
+class _Folder:
+    """What a report needs from a run or sweep folder."""
+
+    kind: str
+    manifest: dict[str, Any]
+    metrics: pd.DataFrame
+    summary: pd.DataFrame | None
+    paired: pd.DataFrame | None
+    outcomes: pd.DataFrame | None
+
+
+# -- reading -------------------------------------------------------------------------------
+def _read_csv(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
+    """A CSV with key text kept as written (``"NA"`` stays a name), keys as strings."""
+    try:
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (OSError, ValueError) as exc:
+        raise InputError(f"unreadable table: {exc}", source=path) from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(f"lacks column(s) {', '.join(missing)}", source=path)
+    for key in ("variant", "baseline", "segment_by", "segment"):
+        if key in frame.columns:
+            frame[key] = frame[key].astype(str)
+    return frame
+
+
+def _read(folder: Path) -> _Folder:
+    """Read a run or sweep folder; :class:`InputError` naming the file if it is not one."""
+    if not folder.is_dir():
+        raise InputError("no such folder", source=folder)
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise InputError(f"not a run or sweep folder (no {MANIFEST})", source=folder)
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"unreadable manifest: {exc}", source=manifest_path) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("scenario"), dict):
+        raise InputError("manifest has no resolved scenario", source=manifest_path)
+    if manifest.get("kind") == "sweep":
+        summary_path = folder / "summary.csv"
+        if not summary_path.is_file():
+            raise InputError("sweep folder without summary.csv", source=folder)
+        summary = _read_csv(summary_path, [*_KEYS, "metric", "mean", "ci_low", "ci_high"])
+        paired_path = folder / "paired.csv"
+        paired = (
+            _read_csv(
+                paired_path, [*_KEYS, "metric", "mean_diff", "ci_low", "ci_high", "distinguishable"]
+            )
+            if paired_path.is_file()
+            else None
+        )
+        outcomes_path = folder / "episode_outcomes.csv"
+        outcomes = _read_csv(outcomes_path, ["variant"]) if outcomes_path.is_file() else None
+        return _Folder("sweep", manifest, summary_to_wide(summary), summary, paired, outcomes)
+    metrics_path = folder / "metrics.csv"
+    if not metrics_path.is_file():
+        raise InputError("run folder without metrics.csv", source=folder)
+    metrics = _read_csv(metrics_path, _KEYS)
+    return _Folder("run", manifest, metrics, None, None, _run_outcomes(folder, manifest))
+
+
+def _run_outcomes(folder: Path, manifest: Mapping[str, Any]) -> pd.DataFrame | None:
+    """Episode outcomes of a run, computed from its decision log, episodes and devices."""
+    if not (folder / "episodes.csv").is_file():
+        return None
+    try:
+        horizon = parse_duration(manifest["scenario"]["horizon"])
+    except (KeyError, DurationError):
+        raise InputError("manifest scenario has no valid horizon", source=folder) from None
+    run = load_run(folder)
+    episodes = _read_csv(folder / "episodes.csv")
+    devices = _read_csv(folder / "devices.csv") if (folder / "devices.csv").is_file() else None
+    decisions = run.decisions.assign(variant=run.decisions["variant"].astype(str))
+    return episode_outcomes(decisions, episodes, horizon, devices)
+
+
+# -- recommendation ------------------------------------------------------------------------
+def _recommendation(
+    data: _Folder, variants: Sequence[str], efficient: Sequence[str], beaten: dict[str, list[str]]
+) -> Html:
+    friction = ", ".join(_label(m) for m in DEFAULT_FRICTION)
+    if len(variants) == 1:
+        return tag(
+            "div",
+            tag(
+                "p",
+                f"Only one variant (“{variants[0]}”) was simulated: there is nothing to compare "
+                "it with. Add variants (or a sweep) to the scenario to compare settings.",
+            ),
+            cls="recommendation",
+        )
+    names = _names(efficient) if efficient else "none could be judged (missing values)"
+    lines = [
+        tag(
+            "p",
+            Html(
+                tag("strong", "On this model and these assumptions")
+                + escape(
+                    f", the Pareto-efficient variants — those no other variant matches or "
+                    f"beats on exposure ({_label(DEFAULT_EXPOSURE)}) and friction "
+                    f"({friction}) at once — are: {names}."
+                )
+            ),
+        )
+    ]
+    dominated = [v for v in variants if beaten.get(v)]
+    if dominated:
+        lines.append(
+            tag(
+                "p",
+                "Dominated — another variant is at least as good on all of these metrics "
+                "and better on one: "
+                + "; ".join(f"“{v}” (beaten by {_names(beaten[v])})" for v in dominated)
+                + ".",
+            )
+        )
+    elif len(efficient) == len(variants) > 1:
+        lines.append(
+            tag(
+                "p",
+                "No variant beats another on all of these at once: each trades exposure "
+                "against friction differently, so the choice is a judgement of how much "
+                "exposure a given amount of user friction is worth.",
+            )
+        )
+    unjudged = [v for v in variants if v not in efficient and not beaten.get(v)]
+    if unjudged:
+        lines.append(tag("p", f"Not judged (a metric is missing): {_names(unjudged)}."))
+    if data.kind == "sweep":
+        replications = data.manifest.get("replications", "several")
+        basis = (
+            f"Judged on means over {replications} replications; the paired differences "
+            "below show which gaps are distinguishable from simulation noise."
+        )
+    else:
+        basis = (
+            "Judged on a single replication without confidence intervals: small gaps may "
+            "be noise — run a sweep with replications before relying on them."
+        )
+    lines.append(
+        tag(
+            "p",
+            f"{basis} Time to protect, never-enforced episodes, onboarding blocks and "
+            "blocked minutes for other reasons (onboarding, offline) are in the tables but "
+            "not part of this comparison. Rates, delays and shares are "
+            "illustrative unless the scenario replaced them (see Assumptions): this compares "
+            "policy settings under a model; it does not measure your fleet.",
+            cls="note",
+        )
+    )
+    return tag("div", join(lines), cls="recommendation")
+
+
+_PHRASES: Final = {
+    "exposed_minutes_medium": "exposed session-minutes at true level ≥ medium",
+    "exposed_minutes_high": "exposed session-minutes at true level high",
+    "unneeded_blocks": "unneeded blocks",
+    "unneeded_wipes": "unneeded wipes",
+    "unneeded_denials": "unneeded denials",
+    "blocked_user_minutes": "blocked user-minutes",
+    "blocked_user_minutes_threat": "user-minutes blocked for threat level",
+    "wipes": "wipes",
+}
+
+
+def _label(metric: str) -> str:
+    """A metric in a sentence (``"blocked user-minutes"``)."""
+    return _PHRASES.get(metric, metric.replace("_", " "))
+
+
+def _names(names: Sequence[str]) -> str:
+    quoted = [f"“{n}”" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+# -- figures -------------------------------------------------------------------------------
+def _figures(data: _Folder, colors: Mapping[str, str]) -> Html:
+    parts = []
+    table_for_frontier = data.summary if data.summary is not None else data.metrics
+    how = (
+        "Points are means over replications; bars are confidence intervals."
+        if data.kind == "sweep"
+        else "One replication: points only, no intervals."
+    )
+    parts.append(
+        figure_html(
+            frontier(table_for_frontier, colors=colors),
+            "Exposure against friction per variant, with the Pareto frontier",
+            f"Exposure (x) against each friction metric (y); lower-left is better. Filled: "
+            f"Pareto-efficient on exposure and all three friction metrics; hollow: another "
+            f"variant is at least as good on all of them and better on one. The dashed step "
+            f"line is each panel's own frontier. {how}",
+        )
+    )
+    outcomes = data.outcomes
+    if outcomes is None or outcomes.empty:
+        parts.append(
+            tag("p", "No episode outcomes in this folder: no per-episode figures.", cls="note")
+        )
+        return join(parts)
+    pair: list[Html] = []
+    needed = {"over_max", "time_to_protect_min", "never_enforced"}
+    if needed <= set(outcomes.columns):
+        pair.append(
+            figure_html(
+                time_to_protect(outcomes, colors=colors),
+                "Time to protect per variant",
+                "Share of threat episodes above each variant's max allowed level that were "
+                "protected (first threat-level denial on the device) within a given time of "
+                "onset; curves end below 100% by the share never enforced."
+                + (" Pooled over replications." if data.kind == "sweep" else ""),
+            )
+        )
+    if "exposed_minutes" in outcomes.columns and "severity" in outcomes.columns:
+        pair.append(
+            figure_html(
+                exceedance(outcomes, min_severity=_SEVERITY_FOR_TAILS, colors=colors),
+                "Exposure per threat episode per variant",
+                f"For threat episodes of severity ≥ {_SEVERITY_FOR_TAILS} (the same episodes "
+                "under every variant): the share whose exposed minutes — granted-session "
+                "minutes on the device during the episode — exceed x. The curve's start is "
+                "the share with any exposure; its tail shows the worst episodes.",
+            )
+        )
+    else:
+        pair.append(
+            tag("p", "Episode outcomes lack exposed_minutes: no exposure-tail figure.", cls="note")
+        )
+    parts += pair
+    return join(parts)
+
+
+# -- provenance ----------------------------------------------------------------------------
+def _provenance(manifest: Mapping[str, Any]) -> Html:
+    items: list[tuple[object, object]] = []
+    for key, label in (
+        ("scenario_file", "scenario file"),
+        ("seed", "seed"),
+        ("replication", "replication"),
+        ("replications", "replications"),
+        ("confidence", "confidence level"),
+        ("engine", "engine"),
+        ("format_version", "folder format"),
+    ):
+        if manifest.get(key) is not None:
+            items.append((label, str(manifest[key])))
+    versions = manifest.get("versions") or {}
+    if versions:
+        items.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
+    hashes = manifest.get("input_sha256") or {}
+    for name, digest in hashes.items():
+        items.append((f"sha256 {name}", Html(tag("code", digest))))
+    return definition_list(items)
+
+
+# -- the page ------------------------------------------------------------------------------
+def render_report(folder: str | os.PathLike[str]) -> str:
+    """The report of a run or sweep folder as an HTML string (see the module docstring).
+
+    Parameters
+    ----------
+    folder
+        A folder written by ``condlaunch run`` or ``condlaunch sweep``.
+
+    Returns
+    -------
+    str
+        A complete, self-contained HTML document.
+
+    Raises
+    ------
+    InputError
+        If ``folder`` is not a run or sweep folder, or a table in it is unreadable.
+    """
+    data = _read(Path(folder))
+    manifest = data.manifest
+    scenario = manifest["scenario"]
+    listed = list((manifest.get("variants") or {}).keys())
+    variants = list(dict.fromkeys([*map(str, listed), *ordered(data.metrics["variant"])]))
+    colors = variant_colors(variants)
+    overall = segment_rows(data.metrics, "all", "all")
+    try:
+        efficient = pareto_efficient(overall, DEFAULT_EXPOSURE, DEFAULT_FRICTION)
+        beaten = dominated_by(overall, DEFAULT_EXPOSURE, DEFAULT_FRICTION)
+    except ValueError as exc:
+        raise InputError(f"cannot compare variants: {exc}", source=str(folder)) from None
+    baseline = str(manifest.get("baseline")) if data.kind == "sweep" else None
+    badges = {
+        v: Html(
+            (tag("span", "baseline", cls="badge base") if v == baseline else "")
+            + (
+                tag("span", "Pareto-efficient", cls="badge")
+                if v in efficient and len(variants) > 1
+                else ""
+            )
+        )
+        for v in variants
+    }
+    is_sweep = data.kind == "sweep"
+    replications = (
+        f"{manifest.get('replications', '?')} replications, {confidence_text(manifest)} intervals"
+        if is_sweep
+        else f"one replication (index {manifest.get('replication', 0)})"
+    )
+    note = f"{confidence_text(manifest)} interval"
+    metrics = [m for m in HEADLINE if m[0] in data.metrics.columns]
+    management_metrics = [m for m in metrics if m[0] in MANAGEMENT_METRICS]
+    name = str(scenario.get("name", manifest.get("scenario_name", "scenario")))
+    sections = [
+        tag("h1", f"Policy comparison: {name}"),
+        tag(
+            "p",
+            f"condlaunch report of a {'sweep' if is_sweep else 'run'}: {len(variants)} "
+            f"policy variant(s), {replications}.",
+            cls="muted",
+        ),
+        Html(
+            "<nav>"
+            + "".join(
+                f'<a href="#{anchor}">{escape(text)}</a>'
+                for anchor, text in (
+                    ("scenario", "Scenario"),
+                    ("variants", "Variants"),
+                    ("results", "Results"),
+                    ("figures", "Figures"),
+                    ("assumptions", "Assumptions"),
+                    ("provenance", "Provenance"),
+                )
+            )
+            + "</nav>"
+        ),
+        _recommendation(data, variants, efficient, beaten),
+        Html('<h2 id="scenario">What was simulated</h2>'),
+        scenario_section(manifest, replications),
+        Html('<h2 id="variants">Variants and their policies</h2>'),
+        policies_section(variant_policy_settings(manifest), colors, badges, manifest),
+        Html('<h2 id="results">Results</h2>'),
+        tag(
+            "p",
+            "Whole fleet, per run"
+            + (
+                f" (mean ± half-width of the {note}; hover for the interval; ± ?: too few "
+                "replications with a value for an interval)"
+                if is_sweep
+                else ""
+            )
+            + ". Every metric is lower-is-better.",
+        ),
+        *(
+            join([tag("h4", title), results_table(overall, shown, colors, badges, note)])
+            for title, group in GROUPS
+            if (shown := [m for m in group if m[0] in data.metrics.columns])
+        ),
+        tag("details", Html(tag("summary", "What each metric means") + glossary(metrics))),
+        tag("h3", "By management set-up"),
+        results_table(
+            by_management(data.metrics, variants),
+            management_metrics,
+            colors,
+            {},
+            note,
+            with_segment=True,
+        ),
+        tag("h3", "Paired differences against the baseline"),
+        paired_section(data.kind, data.paired, data.manifest, colors, badges),
+        Html('<h2 id="figures">Figures</h2>'),
+        _figures(data, colors),
+        Html('<h2 id="assumptions">Assumptions in force</h2>'),
+        assumptions_section(manifest),
+        Html('<h2 id="provenance">Provenance</h2>'),
+        _provenance(manifest),
+    ]
+    return page(f"condlaunch report — {name}", join(sections, "\n"))
+
+
+def write_report(folder: Path | str, out: Path | str | None = None) -> Path:
+    """Write the report of a run or sweep folder as one self-contained HTML file.
+
+    Parameters
+    ----------
+    folder
+        A folder written by ``condlaunch run`` or ``condlaunch sweep``.
+    out
+        The HTML file to write (its folder is created if missing); default
+        ``folder/report.html``. Written atomically: a temporary file in the same folder,
+        renamed over ``out`` once complete.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    InputError
+        If ``folder`` is not a run or sweep folder, or ``out`` cannot be written.
+    """
+    source = Path(folder)
+    text = render_report(source)
+    target = Path(out) if out is not None else source / REPORT_NAME
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as exc:
+        raise InputError(f"cannot write the report: {exc.strerror}", source=target) from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.chmod(temp_name, 0o644)  # mkstemp makes it owner-only; a report is for sharing
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return target

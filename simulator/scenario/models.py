@@ -1,0 +1,623 @@
+"""Scenario files as data: the pydantic models of every table, their defaults and limits.
+
+A scenario file is TOML, validated here with pydantic (unknown fields are errors, every
+error names the file and the field path). Two kinds of scenario exist:
+
+* **random** — a ``[fleet]`` with shares and rates; the world is drawn from ``seed``;
+* **scripted** — ``[script]`` lists devices and timed events explicitly (no randomness),
+  for regression tests of policy semantics.
+
+Defaults marked *illustrative* are plausible numbers chosen for this tool, not measured
+figures: replace them with your own telemetry. Every behaviour parameter lives in
+``[behavior]`` and is echoed in each run's ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from simulator._validation import Duration, FileModel
+from simulator.policy.behavior import (
+    Behavior,
+    ConnectorOffBehavior,
+    MultiPolicyMerge,
+    PreOnboardingAction,
+    UnresponsiveBehavior,
+)
+from simulator.policy.files import (
+    PolicyModel,
+)
+from simulator.policy.levels import ConnectorState, DefenderState, Management
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+LevelName = Literal["secured", "low", "medium", "high"]
+ThreatKind = Literal["phishing", "network", "jailbreak", "os_vulnerability", "malware"]
+WEB_KINDS: frozenset[str] = frozenset({"phishing", "network"})
+"""Kinds that Defender detects only while its on-device VPN (web protection) is on."""
+
+
+class Dist(FileModel):
+    """A distribution of durations.
+
+    ``fixed`` (``value``), ``exponential`` (``mean``), ``uniform`` (``low``, ``high``),
+    ``lognormal`` (``median`` and ``p90``), or ``never`` (infinite: the thing never happens).
+    """
+
+    dist: Literal["fixed", "exponential", "uniform", "lognormal", "never"] = "fixed"
+    value: Duration | None = None
+    mean: Duration | None = None
+    low: Duration | None = None
+    high: Duration | None = None
+    median: Duration | None = None
+    p90: Duration | None = None
+
+    @model_validator(mode="after")
+    def _parameters(self) -> Dist:
+        needed = {
+            "fixed": ("value",),
+            "exponential": ("mean",),
+            "uniform": ("low", "high"),
+            "lognormal": ("median", "p90"),
+            "never": (),
+        }[self.dist]
+        for name in needed:
+            if getattr(self, name) is None:
+                raise ValueError(f"a {self.dist} distribution needs '{name}'")
+        extra = {"value", "mean", "low", "high", "median", "p90"} - set(needed)
+        for name in sorted(extra):
+            if getattr(self, name) is not None:
+                raise ValueError(f"'{name}' does not apply to a {self.dist} distribution")
+        if (
+            self.dist == "uniform"
+            and self.low is not None
+            and self.high is not None
+            and self.high < self.low
+        ):
+            raise ValueError("uniform: 'high' must be >= 'low'")
+        if (
+            self.dist == "lognormal"
+            and self.median is not None
+            and self.p90 is not None
+            and (self.median <= 0 or self.p90 < self.median)
+        ):
+            raise ValueError("lognormal: need 0 < median <= p90")
+        return self
+
+    def mean_minutes(self) -> float:
+        """The distribution's mean in minutes (inf for ``never``)."""
+        if self.dist == "fixed":
+            return float(self.value or 0.0)
+        if self.dist == "exponential":
+            return float(self.mean or 0.0)
+        if self.dist == "uniform":
+            return (float(self.low or 0.0) + float(self.high or 0.0)) / 2
+        if self.dist == "lognormal":
+            sigma = math.log(float(self.p90 or 1.0) / float(self.median or 1.0)) / 1.2815515655
+            return float(self.median or 0.0) * math.exp(sigma**2 / 2)
+        return math.inf
+
+
+def fixed(value: str) -> Dist:
+    """A fixed-duration distribution (for defaults)."""
+    return Dist(dist="fixed", value=value)  # type: ignore[arg-type]
+
+
+def lognormal(median: str, p90: str) -> Dist:
+    """A lognormal duration distribution given its median and 90th percentile."""
+    return Dist(dist="lognormal", median=median, p90=p90)  # type: ignore[arg-type]
+
+
+def exponential(mean: str) -> Dist:
+    """An exponential duration distribution given its mean."""
+    return Dist(dist="exponential", mean=mean)  # type: ignore[arg-type]
+
+
+def uniform(low: str, high: str) -> Dist:
+    """A uniform duration distribution on [low, high]."""
+    return Dist(dist="uniform", low=low, high=high)  # type: ignore[arg-type]
+
+
+class GroupModel(FileModel):
+    """A user group and the share of users in it (drawn independently per group)."""
+
+    name: str = Field(min_length=1)
+    share: Share = 1.0
+
+
+class ManagementShares(FileModel):
+    """Shares of primary devices per management set-up; must sum to 1."""
+
+    mdm: Share = 0.6
+    mam_we: Share = 0.3
+    emm: Share = 0.1
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> ManagementShares:
+        total = self.mdm + self.mam_we + self.emm
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(
+                f"management shares must sum to 1, got {total:g} "
+                f"(mdm {self.mdm:g} + mam_we {self.mam_we:g} + emm {self.emm:g})"
+            )
+        return self
+
+
+class FleetModel(FileModel):
+    """Who and what is in the fleet."""
+
+    users: int = Field(default=1000, ge=1, le=10_000_000, description="Number of users.")
+    management: ManagementShares = Field(
+        default_factory=ManagementShares,
+        description="Shares of each user's primary device by management set-up.",
+    )
+    second_device_share: Share = Field(
+        default=0.0,
+        description="Share of users who also use a personal device under MAM-WE "
+        "(the BYOD case: company phone + personal tablet, same user).",
+    )
+    emm_passes_upn: Share = Field(
+        default=0.0,
+        description="Share of emm devices whose EMM passes IntuneMAMUPN, so apps see them "
+        "as managed ([doc] 'may or may not'; default: does not).",
+    )
+    groups: list[GroupModel] = Field(
+        default_factory=lambda: [GroupModel(name="all-users", share=1.0)],
+        description="User groups with the share of users in each.",
+    )
+
+
+class AppModel(FileModel):
+    """A protected app, how many devices use it and how often."""
+
+    name: str = Field(min_length=1)
+    share: Share = Field(default=1.0, description="Share of devices that use this app.")
+    sessions_per_day: float = Field(
+        default=6.0, ge=0.0, le=500.0, description="Mean sessions per user-day (illustrative)."
+    )
+    session_length: Dist = Field(
+        default_factory=lambda: lognormal("3m", "15m"),
+        description="Length of one session of use (illustrative).",
+    )
+
+
+class LaunchesModel(FileModel):
+    """When sessions happen: a working-hours profile."""
+
+    working_hours: tuple[int, int] = Field(
+        default=(8, 18), description="Working hours [start, end) as hours of the day."
+    )
+    working_share: Share = Field(
+        default=0.8, description="Share of a weekday's sessions inside working hours."
+    )
+    weekend_factor: float = Field(
+        default=0.3, ge=0.0, description="Weekend day activity relative to a weekday."
+    )
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: tuple[int, int]) -> tuple[int, int]:
+        start, end = value
+        if not 0 <= start < end <= 24:
+            raise ValueError("working_hours must be [start, end) with 0 <= start < end <= 24")
+        return value
+
+
+class SeverityShares(FileModel):
+    """Shares of an episode's severity; must sum to 1."""
+
+    low: Share = 0.0
+    medium: Share = 0.0
+    high: Share = 0.0
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> SeverityShares:
+        total = self.low + self.medium + self.high
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"severity shares must sum to 1, got {total:g}")
+        return self
+
+
+class ThreatModel(FileModel):
+    """One kind of threat: how often, how severe, how detected, how long.
+
+    All numbers are illustrative defaults; jailbreaks are always high severity [doc].
+    """
+
+    kind: ThreatKind
+    rate_per_device_year: float = Field(
+        ge=0.0, le=10_000.0, description="Mean episodes per device-year (Poisson)."
+    )
+    severity: SeverityShares = Field(default_factory=lambda: SeverityShares(medium=1.0))
+    detection_probability: Share = Field(
+        default=0.9, description="Probability Defender detects an episode it can see."
+    )
+    detection_delay: Dist = Field(
+        default_factory=lambda: lognormal("5m", "1h"),
+        description="Onset (or activation, if later) → detection.",
+    )
+    natural_duration: Dist = Field(
+        default_factory=lambda: lognormal("1d", "7d"),
+        description="Onset → end without any nudge (remediated or auto-resolved).",
+    )
+    nudged_remediation: Dist = Field(
+        default_factory=lambda: lognormal("2h", "1d"),
+        description="First threat-level denial → remediation by the prompted user.",
+    )
+    alert_resolve_delay: Dist = Field(
+        default_factory=lambda: fixed("0m"),
+        description="End of the threat → Defender resolves its alert.",
+    )
+    campaign: tuple[Duration, Duration] | None = Field(
+        default=None,
+        description="If set, episodes of this kind only start in [start, end) "
+        "(a campaign wave); the rate applies within the window.",
+    )
+
+    @model_validator(mode="after")
+    def _jailbreak_is_high(self) -> ThreatModel:
+        if self.kind == "jailbreak" and self.severity.high != 1.0:
+            raise ValueError("jailbreak episodes are always high severity [doc]: severity.high = 1")
+        if self.campaign is not None and self.campaign[1] <= self.campaign[0]:
+            raise ValueError("campaign window must have end > start")
+        return self
+
+
+class SignalsModel(FileModel):
+    """The Defender → Intune signal path."""
+
+    defender_to_intune: Dist = Field(
+        default_factory=lambda: lognormal("15m", "2h"),
+        description="Delay before a Defender level change is visible to Intune [param; "
+        "undocumented, the services sync at least daily]. Drawn per change.",
+    )
+
+
+class ConnectorInterval(FileModel):
+    """An interval in which the connector is not simply enabled."""
+
+    state: Literal["disabled", "unresponsive"]
+    start: Duration
+    end: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ConnectorInterval:
+        if self.end <= self.start:
+            raise ValueError("connector interval must have end > start")
+        return self
+
+
+class OfflineModel(FileModel):
+    """How often and how long devices are offline."""
+
+    episodes_per_device_month: float = Field(
+        default=1.0, ge=0.0, le=1000.0, description="Mean offline periods per device-month."
+    )
+    duration: Dist = Field(
+        default_factory=lambda: lognormal("2h", "2d"), description="Length of an offline period."
+    )
+
+
+class OnboardingModel(FileModel):
+    """How Defender gets installed and activated (SEMANTICS.md §6). Illustrative defaults."""
+
+    mdm_zero_touch_share: Share = Field(
+        default=0.85,
+        description="mdm devices onboarded silently (zero-touch) within ~5 min of the start; "
+        "the rest have Defender pushed but need a manual sign-in.",
+    )
+    preinstalled_share: Share = Field(
+        default=0.3,
+        description="mam_we and emm devices whose users activated Defender before the start.",
+    )
+    install_after_redirect_share: Share = Field(
+        default=0.85,
+        description="Users not yet onboarded who install Defender after an app redirects them; "
+        "the others give up.",
+    )
+    install_delay: Dist = Field(
+        default_factory=lambda: lognormal("30m", "1d"),
+        description="First redirect → Defender installed.",
+    )
+    account_mismatch_share: Share = Field(
+        default=0.05,
+        description="Installs registered to Authenticator under another account; they stay "
+        "not activated until fixed.",
+    )
+    mismatch_fix_delay: Dist = Field(
+        default_factory=lambda: lognormal("2d", "14d"),
+        description="Installed with the wrong account → activated.",
+    )
+    vpn_on_share: Share = Field(
+        default=0.9,
+        description="Devices whose Defender VPN (web protection) is on; phishing and network "
+        "threats are invisible to Defender otherwise.",
+    )
+
+
+class BehaviorModel(FileModel):
+    """Every behaviour SEMANTICS.md leaves open ([param]), with its default."""
+
+    connector_off_behavior: ConnectorOffBehavior = ConnectorOffBehavior.NO_EFFECT
+    unresponsive_behavior: UnresponsiveBehavior = UnresponsiveBehavior.IGNORE
+    partner_unresponsive_days: float = Field(default=7.0, ge=0.0)
+    pre_onboarding_action: PreOnboardingAction = PreOnboardingAction.BLOCK
+    multi_policy_merge: MultiPolicyMerge = MultiPolicyMerge.MOST_RESTRICTIVE
+    risk_from_alerts: Literal["max_active_severity"] = "max_active_severity"
+    midsession_enforcement: bool = Field(
+        default=True, description="A denial at an in-session check-in ends the session at once."
+    )
+    retry_denied_at_launch: bool = Field(
+        default=True,
+        description="A previous denial is re-evaluated (with a check-in) at every launch.",
+    )
+    nudged_remediation: bool = Field(
+        default=True,
+        description="A threat-level denial prompts the user to remediate (episode may end "
+        "earlier than its natural end).",
+    )
+
+    def to_behavior(self) -> Behavior:
+        """The decision function's behaviour parameters."""
+        return Behavior(
+            connector_off_behavior=self.connector_off_behavior,
+            unresponsive_behavior=self.unresponsive_behavior,
+            pre_onboarding_action=self.pre_onboarding_action,
+            multi_policy_merge=self.multi_policy_merge,
+        )
+
+
+class ScriptDevice(FileModel):
+    """An explicit device of a scripted timeline."""
+
+    id: str = Field(min_length=1)
+    user: str | None = Field(default=None, description="User id; defaults to the device id.")
+    management: Management = Management.MAM_WE
+    emm_passes_upn: bool = False
+    defender: DefenderState = DefenderState.ACTIVATED
+    groups: list[str] = Field(default_factory=list)
+    vpn_on: bool = True
+
+
+EventType = Literal["threat", "remediate", "launch", "offline", "online", "connector", "defender"]
+
+
+class ScriptEvent(FileModel):
+    """A timed event of a scripted timeline. Which fields apply depends on ``type``."""
+
+    at: Duration
+    type: EventType
+    device: str | None = None
+    id: str | None = None
+    kind: ThreatKind = "malware"
+    severity: LevelName | None = None
+    detected_after: Duration | None = None
+    remediate_after_denial: Duration | None = None
+    threat: str | None = None
+    app: str | None = None
+    duration: Duration | None = None
+    state: str | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> ScriptEvent:
+        need: dict[str, tuple[str, ...]] = {
+            "threat": ("device", "id", "severity"),
+            "remediate": ("device", "threat"),
+            "launch": ("device", "app", "duration"),
+            "offline": ("device",),
+            "online": ("device",),
+            "connector": ("state",),
+            "defender": ("device", "state"),
+        }
+        for name in need[self.type]:
+            if getattr(self, name) is None:
+                raise ValueError(f"a {self.type} event needs '{name}'")
+        if self.type == "connector" and self.state not in {s.value for s in ConnectorState}:
+            raise ValueError("connector state must be enabled, disabled or unresponsive")
+        if self.type == "defender" and self.state not in {s.value for s in DefenderState}:
+            raise ValueError("defender state must be absent, installed or activated")
+        return self
+
+
+class ScriptModel(FileModel):
+    """A scripted timeline: explicit devices and events, no randomness."""
+
+    devices: list[ScriptDevice] = Field(min_length=1)
+    events: list[ScriptEvent] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> ScriptModel:
+        ids = [d.id for d in self.devices]
+        if len(set(ids)) != len(ids):
+            raise ValueError("device ids must be unique")
+        threats: set[tuple[str, str]] = set()
+        for index, event in enumerate(self.events):
+            if event.device is not None and event.device not in ids:
+                raise ValueError(f"events[{index}]: unknown device {event.device!r}")
+            if event.type == "threat":
+                key = (str(event.device), str(event.id))
+                if key in threats:
+                    raise ValueError(f"events[{index}]: duplicate threat id {event.id!r}")
+                threats.add(key)
+            if event.type == "remediate" and (str(event.device), str(event.threat)) not in threats:
+                raise ValueError(
+                    f"events[{index}]: remediate names threat {event.threat!r}, "
+                    "which no earlier threat event on that device defines"
+                )
+        return self
+
+
+def _default_threats() -> list[ThreatModel]:
+    return [
+        ThreatModel(
+            kind="phishing",
+            rate_per_device_year=4.0,
+            severity=SeverityShares(low=0.3, medium=0.6, high=0.1),
+            natural_duration=lognormal("4h", "2d"),
+        ),
+        ThreatModel(
+            kind="network",
+            rate_per_device_year=1.0,
+            severity=SeverityShares(low=0.5, medium=0.5),
+            natural_duration=lognormal("2h", "12h"),
+        ),
+        ThreatModel(
+            kind="os_vulnerability",
+            rate_per_device_year=1.0,
+            severity=SeverityShares(low=0.4, medium=0.4, high=0.2),
+            detection_probability=1.0,
+            detection_delay=lognormal("1h", "1d"),
+            natural_duration=lognormal("7d", "30d"),
+            nudged_remediation=lognormal("1d", "5d"),
+        ),
+        ThreatModel(
+            kind="jailbreak",
+            rate_per_device_year=0.02,
+            severity=SeverityShares(high=1.0),
+            detection_probability=0.95,
+            detection_delay=uniform("0m", "4h"),
+            natural_duration=Dist(dist="never"),
+            nudged_remediation=lognormal("1d", "7d"),
+        ),
+    ]
+
+
+class VariantModel(FileModel):
+    """A policy variant: policies deployed together (they merge per user and app)."""
+
+    name: str = Field(min_length=1)
+    policies: list[str] = Field(min_length=1, description="Names of the policies deployed.")
+
+
+SWEEPABLE: tuple[str, ...] = (
+    "max_threat_level",
+    "threat_action",
+    "recheck_after",
+    "checkin_interval",
+    "offline_block_after",
+    "offline_wipe_after",
+    "target_management",
+)
+"""Policy fields a ``[sweep]`` grid may vary."""
+
+_SHORT: dict[str, str] = {
+    "max_threat_level": "max",
+    "threat_action": "",
+    "recheck_after": "recheck",
+    "checkin_interval": "check-in",
+    "offline_block_after": "offline block",
+    "offline_wipe_after": "offline wipe",
+    "target_management": "target",
+}
+
+
+class SweepModel(FileModel):
+    """A grid of policy variants: every combination of the listed values, applied to one
+    base policy, all played on the same world per replication (common random numbers).
+
+    Example::
+
+        [sweep]
+        base_policy = "Level 3 - Secured + block"
+        baseline = { max_threat_level = "secured", threat_action = "block" }
+        [sweep.grid]
+        max_threat_level = ["secured", "low", "medium", "high"]
+        threat_action = ["block", "wipe"]
+    """
+
+    base_policy: str | None = Field(
+        default=None, description="Name of the policy to vary; default: the first policy."
+    )
+    grid: dict[str, list[Any]] = Field(
+        min_length=1, description="Policy field → values to try (" + ", ".join(SWEEPABLE) + ")."
+    )
+    baseline: dict[str, Any] | None = Field(
+        default=None,
+        description="The grid point paired comparisons are made against; default: the "
+        "first value of every field.",
+    )
+    replications: int = Field(default=10, ge=1, le=10_000)
+
+    @field_validator("grid")
+    @classmethod
+    def _grid(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in grid.items():
+            if key not in SWEEPABLE:
+                raise ValueError(f"cannot sweep {key!r}; sweepable fields: " + ", ".join(SWEEPABLE))
+            if not values:
+                raise ValueError(f"grid.{key} needs at least one value")
+            if len(set(map(str, values))) != len(values):
+                raise ValueError(f"grid.{key} repeats a value")
+        return grid
+
+
+class ScenarioModel(FileModel):
+    """A whole scenario file. See the module docstring and ``scenarios/*.toml``."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = Field(default=0, ge=0, description="Root of every random stream.")
+    horizon: Duration = Field(default=30 * 1440.0, description="Simulated time span.")
+    chunk_size: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="Users simulated per chunk: bounds memory and is the unit of work "
+        "handed to worker processes. Does not change results.",
+    )
+    fleet: FleetModel | None = None
+    apps: list[AppModel] = Field(
+        default_factory=lambda: [
+            AppModel(name="outlook", sessions_per_day=8.0),
+            AppModel(name="teams", sessions_per_day=6.0),
+        ]
+    )
+    launches: LaunchesModel = Field(default_factory=LaunchesModel)
+    threats: list[ThreatModel] = Field(default_factory=_default_threats)
+    signals: SignalsModel = Field(default_factory=SignalsModel)
+    connector: list[ConnectorInterval] = Field(default_factory=list)
+    offline: OfflineModel = Field(default_factory=OfflineModel)
+    onboarding: OnboardingModel = Field(default_factory=OnboardingModel)
+    behavior: BehaviorModel = Field(default_factory=BehaviorModel)
+    policies: list[PolicyModel] = Field(default_factory=list)
+    policy_files: list[str] = Field(
+        default_factory=list,
+        description="Policy files (TOML or Graph JSON), relative to this file.",
+    )
+    variants: list[VariantModel] = Field(
+        default_factory=list,
+        description="Policy variants to compare; omitted: each policy is a variant of its own.",
+    )
+    sweep: SweepModel | None = None
+    script: ScriptModel | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> ScenarioModel:
+        if self.script is None and self.fleet is None:
+            raise ValueError("a scenario needs either [fleet] (random) or [script] (scripted)")
+        if self.script is not None and self.fleet is not None:
+            raise ValueError("a scenario has either [fleet] or [script], not both")
+        names = [a.name for a in self.apps]
+        if len(set(names)) != len(names):
+            raise ValueError("app names must be unique")
+        if self.fleet is not None:
+            groups = [g.name for g in self.fleet.groups]
+            if len(set(groups)) != len(groups):
+                raise ValueError("group names must be unique")
+        for interval in self.connector:
+            if interval.start >= self.horizon:
+                raise ValueError("a connector interval starts after the horizon")
+        if (
+            self.script is not None
+            and "signals" in self.model_fields_set
+            and self.signals.defender_to_intune.dist != "fixed"
+        ):
+            raise ValueError(
+                "a scripted timeline needs a fixed signals.defender_to_intune delay "
+                '(e.g. { dist = "fixed", value = "10m" }); omitted, it is 0'
+            )
+        if self.sweep is not None and self.variants:
+            raise ValueError("a scenario has either [[variants]] or [sweep], not both")
+        return self

@@ -1,0 +1,258 @@
+"""The decision log and the other per-run tables the engines write, and their schemas.
+
+One row of the decision log per evaluation, and per launch that reuses a previous allow
+(SEMANTICS.md §7). Engines only *record* rows; metrics are computed afterwards by pure
+functions (:mod:`simulator.analysis.metrics`). Column names carry units (``_min`` = minutes on
+the simulation clock or a span in minutes).
+
+Tables
+------
+decisions
+    :data:`DECISION_COLUMNS` — see :class:`DecisionRow`.
+episodes
+    :data:`EPISODE_COLUMNS` — one row per threat episode as it played out under the
+    variant (its end may be earlier than the natural end when a denial nudged the user).
+devices
+    :data:`DEVICE_COLUMNS` — one row per device: management, apps, onboarding times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Final, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from simulator.durations import Minutes, humanize_minutes
+
+
+class Trigger(StrEnum):
+    """What caused a decision-log row."""
+
+    LAUNCH = "launch"
+    CHECKIN = "checkin"
+
+
+class DecisionRow(NamedTuple):
+    """One row of the decision log.
+
+    ``known_level`` is what the app held when it decided; ``intune_level`` what the service
+    held at that moment; ``defender_level`` what Defender reported on the device;
+    ``true_level`` the device's actual state (what exposure is measured against).
+    ``session_end_min`` is, on a granted launch, when the granted session ended (natural
+    end, or cut by a mid-session denial); on a denied launch it equals ``time_min``.
+    """
+
+    time_min: Minutes
+    device_index: int
+    device: str
+    user: str
+    app: str
+    management: str
+    trigger: str
+    outcome: str
+    reason: str
+    variant: str
+    policy: str
+    max_allowed: str
+    action: str
+    known_level: str
+    known_level_age_min: Minutes
+    intune_level: str
+    defender_level: str
+    true_level: str
+    defender_state: str
+    connector: str
+    offline_min: Minutes
+    fetched: bool
+    session_end_min: Minutes
+    explanation: str
+
+
+DECISION_COLUMNS: Final = list(DecisionRow._fields)
+
+
+class EpisodeRow(NamedTuple):
+    """One threat episode as it played out under one variant."""
+
+    device_index: int
+    device: str
+    variant: str
+    episode: str
+    kind: str
+    severity: str
+    onset_min: Minutes
+    detected_min: Minutes
+    natural_end_min: Minutes
+    end_min: Minutes
+    nudged: bool
+    first_threat_denial_min: Minutes
+
+
+EPISODE_COLUMNS: Final = list(EpisodeRow._fields)
+
+
+class DeviceRow(NamedTuple):
+    """One device under one variant: who, how managed, and its Defender onboarding."""
+
+    device_index: int
+    device: str
+    user: str
+    variant: str
+    management: str
+    app_sees_managed: bool
+    apps: str
+    defender_initial: str
+    first_redirect_min: Minutes
+    activated_min: Minutes
+
+
+DEVICE_COLUMNS: Final = list(DeviceRow._fields)
+
+_CATEGORICAL: Final = (
+    "device",
+    "user",
+    "app",
+    "management",
+    "trigger",
+    "outcome",
+    "reason",
+    "variant",
+    "policy",
+    "max_allowed",
+    "action",
+    "known_level",
+    "intune_level",
+    "defender_level",
+    "true_level",
+    "defender_state",
+    "connector",
+    "kind",
+    "severity",
+    "defender_initial",
+    "apps",
+)
+
+
+def to_frame(rows: list[NamedTuple], columns: list[str]) -> pd.DataFrame:
+    """Rows → a DataFrame with the given columns (strings as categoricals, floats as f8)."""
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    for name in columns:
+        if name in _CATEGORICAL:
+            frame[name] = frame[name].astype("string")
+    return frame
+
+
+def sort_decisions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Canonical row order: time, device, app, then trigger (launch before check-in).
+
+    Independent of chunking and of the order devices were simulated in.
+    """
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    order = np.lexsort(
+        (
+            frame["trigger"].to_numpy(dtype=object) != "launch",
+            frame["app"].to_numpy(dtype=object),
+            frame["device_index"].to_numpy(),
+            frame["time_min"].to_numpy(),
+        )
+    )
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def explain_row(row: pd.Series | Mapping[Any, Any]) -> str:
+    """One sentence that says why a decision-log row came out as it did.
+
+    The decision's own explanation, plus what the device's true level was, so that a
+    stale signal is visible: "blocked — app knew medium (fetched 42 min ago) > max
+    allowed low; action block; true level was already secured (stale signal)".
+    """
+    get = row.__getitem__
+    text = str(get("explanation"))
+    true_level = str(get("true_level"))
+    known = str(get("known_level"))
+    outcome = str(get("outcome"))
+    reason = str(get("reason"))
+    if reason == "threat_level_exceeded" and outcome in ("block", "wipe"):
+        max_allowed = str(get("max_allowed"))
+        if _rank(true_level) <= _rank(max_allowed):
+            text += f"; true level was already {true_level} (stale signal)"
+        else:
+            text += f"; true level {true_level}"
+    elif outcome == "allow" and _rank(true_level) > _rank(known) and true_level != "secured":
+        text += f"; true level was {true_level}"
+        intune = str(get("intune_level"))
+        defender = str(get("defender_level"))
+        if _rank(defender) < _rank(true_level):
+            text += f" but Defender reported {defender} (undetected)"
+        elif _rank(intune) < _rank(defender):
+            text += f"; Intune still held {intune} (signal in transit)"
+    return text
+
+
+_RANKS: Final = {"secured": 1, "low": 2, "medium": 3, "high": 4, "not_configured": 5}
+
+
+def _rank(level: str) -> int:
+    return _RANKS.get(level, 0)
+
+
+def describe_time(minutes: Minutes) -> str:
+    """Simulation time as 'day 3 14:05' for people."""
+    day, rest = divmod(minutes, 1440.0)
+    hour, minute = divmod(rest, 60.0)
+    return f"day {int(day)} {int(hour):02d}:{int(minute):02d}"
+
+
+def describe_span(minutes: Minutes) -> str:
+    """A span for people (re-exported for report code)."""
+    return humanize_minutes(minutes)
+
+
+def explain_device(
+    decisions: pd.DataFrame,
+    device: str,
+    *,
+    at: Minutes | None = None,
+    variant: str | None = None,
+) -> list[str]:
+    """One sentence per decision-log row of ``device``, in time order.
+
+    Parameters
+    ----------
+    decisions
+        A decision log.
+    device
+        Device id (``d0000042`` or a scripted id).
+    at
+        If given, only the row at or closest before this time (per variant and app).
+    variant
+        If given, only this variant's rows.
+
+    Raises
+    ------
+    KeyError
+        If the device (or variant) has no rows.
+    """
+    rows = decisions[decisions["device"].astype(str) == device]
+    if rows.empty:
+        raise KeyError(f"no decision-log rows for device {device!r}")
+    if variant is not None:
+        rows = rows[rows["variant"].astype(str) == variant]
+        if rows.empty:
+            raise KeyError(f"no rows for device {device!r} under variant {variant!r}")
+    if at is not None:
+        before = rows[rows["time_min"] <= at]
+        if before.empty:
+            raise KeyError(f"device {device!r} has no decision at or before {at:g} min")
+        rows = before.groupby(["variant", "app"], sort=False).tail(1)
+    lines = []
+    for record in rows.sort_values("time_min", kind="stable").to_dict("records"):
+        lines.append(
+            f"{describe_time(float(record['time_min']))}  [{record['variant']}]  "
+            f"{record['app']} {record['trigger']}: {explain_row(record)}"
+        )
+    return lines

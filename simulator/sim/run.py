@@ -1,0 +1,318 @@
+"""Running a scenario: world chunks × policy variants → decision log, episodes, devices.
+
+:func:`simulate` is the library entry point behind ``condlaunch run``. For each chunk of
+users it draws the chunk's world once and plays it against every policy variant (common
+random numbers), so memory is bounded by the chunk and variants differ only by policy.
+Chunks are independent tasks: an :class:`Executor` runs them in this process or in
+worker processes, and rows are put in a canonical order afterwards, so results do not
+depend on the chunk size or the number of workers.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Final, Protocol, TypeVar
+
+import pandas as pd
+
+from simulator.policy.decide import Policy
+from simulator.scenario.load import Scenario, variant_policies
+from simulator.sim.engine.types import ChunkResult, EngineSettings
+from simulator.sim.log import (
+    DECISION_COLUMNS,
+    DEVICE_COLUMNS,
+    EPISODE_COLUMNS,
+    sort_decisions,
+    to_frame,
+)
+from simulator.sim.world import chunk_bounds, connector_timeline, n_users, world_chunk
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (users done, users in all) after each chunk."""
+
+ENGINES: Final = ("fast", "reference")
+"""Engines by name: ``fast`` (the default: the same rows as the reference, faster) and
+``reference`` (SimPy, the readable definition of the semantics). Results never depend on
+the engine; the differential tests keep it so."""
+
+DEFAULT_ENGINE: Final = "fast"
+"""The engine :func:`simulate`, :func:`~simulator.analysis.sweep.run_sweep` and the CLI use."""
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Executor(Protocol):
+    """Runs independent tasks and yields their results *in task order*.
+
+    The seam for parallel back-ends: :class:`InProcess`, :class:`LocalProcesses`; a
+    cluster back-end (e.g. Dask distributed) implements the same one method.
+    """
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        """Apply ``fn`` to every task; results in the order of ``tasks``."""
+        ...
+
+
+class InProcess:
+    """Run tasks one after another in this process."""
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        """Apply ``fn`` to every task, lazily, in order."""
+        return map(fn, tasks)
+
+
+class LocalProcesses:
+    """Run tasks in ``workers`` local processes (results still in task order)."""
+
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        self.workers = workers
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        """Apply ``fn`` to every task in a process pool; yields results in order."""
+        with concurrent.futures.ProcessPoolExecutor(max_workers=self.workers) as pool:
+            yield from pool.map(fn, tasks)
+
+
+def executor_for(workers: int) -> Executor:
+    """In-process for one worker, a local process pool for more."""
+    return InProcess() if workers <= 1 else LocalProcesses(workers)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one replication of a scenario produced.
+
+    Attributes
+    ----------
+    scenario
+        The scenario that was run.
+    replication
+        The replication index (the world depends on seed and replication).
+    variants
+        Variant names, in order; each maps to the policies deployed together.
+    decisions
+        The decision log (:data:`simulator.sim.log.DECISION_COLUMNS`), all variants.
+    episodes
+        Threat episodes as they played out, per variant.
+    devices
+        Devices and their onboarding, per variant.
+    """
+
+    scenario: Scenario
+    replication: int
+    variants: dict[str, tuple[Policy, ...]]
+    decisions: pd.DataFrame
+    episodes: pd.DataFrame
+    devices: pd.DataFrame = field(repr=False)
+
+
+def engine_settings(scenario: Scenario) -> EngineSettings:
+    """The engine's behaviour parameters from the scenario's ``[behavior]``."""
+    behavior = scenario.model.behavior
+    return EngineSettings(
+        behavior=scenario.behavior,
+        midsession_enforcement=behavior.midsession_enforcement,
+        retry_denied_at_launch=behavior.retry_denied_at_launch,
+    )
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """One unit of work: users ``first`` … ``last - 1`` of one replication, all variants."""
+
+    scenario: Scenario
+    replication: int
+    first: int
+    last: int
+    variants: dict[str, tuple[Policy, ...]]
+    engine: str = DEFAULT_ENGINE
+
+
+@dataclass(frozen=True)
+class ChunkFrames:
+    """A chunk's rows as DataFrames (cheap to send between processes)."""
+
+    users: int
+    decisions: pd.DataFrame
+    episodes: pd.DataFrame
+    devices: pd.DataFrame
+
+
+def run_chunk(task: ChunkTask) -> ChunkFrames:
+    """Draw one chunk of the world and play it against every variant."""
+    scenario = task.scenario
+    settings = engine_settings(scenario)
+    connector = connector_timeline(scenario.model)
+    horizon = scenario.model.horizon
+    devices = world_chunk(scenario, task.replication, task.first, task.last)
+    engine = _engine(task.engine)
+    merged = ChunkResult()
+    for name, policies in task.variants.items():
+        part = engine(devices, policies, name, connector, horizon, settings)
+        merged.decisions.extend(part.decisions)
+        merged.episodes.extend(part.episodes)
+        merged.devices.extend(part.devices)
+    return ChunkFrames(
+        users=task.last - task.first,
+        decisions=to_frame(merged.decisions, DECISION_COLUMNS),  # type: ignore[arg-type]
+        episodes=to_frame(merged.episodes, EPISODE_COLUMNS),  # type: ignore[arg-type]
+        devices=to_frame(merged.devices, DEVICE_COLUMNS),  # type: ignore[arg-type]
+    )
+
+
+def _engine(name: str) -> Callable[..., ChunkResult]:
+    """The chunk function of engine ``name``, imported on first use (so the fast path
+    never loads SimPy)."""
+    if name == "fast":
+        from simulator.sim.engine.fast import simulate_chunk_fast
+
+        return simulate_chunk_fast
+    if name == "reference":
+        from simulator.sim.engine.reference import simulate_chunk
+
+        return simulate_chunk
+    raise ValueError(f"unknown engine {name!r}; expected one of " + ", ".join(ENGINES))
+
+
+def chunk_tasks(
+    scenario: Scenario,
+    replication: int,
+    variants: dict[str, tuple[Policy, ...]],
+    chunk_size: int | None = None,
+    engine: str = DEFAULT_ENGINE,
+) -> list[ChunkTask]:
+    """The chunk tasks of one replication."""
+    return [
+        ChunkTask(scenario, replication, first, last, variants, engine)
+        for first, last in chunk_bounds(scenario, chunk_size)
+    ]
+
+
+def simulate(
+    scenario: Scenario,
+    *,
+    replication: int = 0,
+    variants: dict[str, Sequence[Policy]] | None = None,
+    chunk_size: int | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
+    progress: ProgressCallback | None = None,
+    engine: str = DEFAULT_ENGINE,
+) -> RunResult:
+    """Simulate one replication of ``scenario`` under each policy variant.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario (:func:`simulator.scenario.load_scenario`).
+    replication
+        Replication index; with the scenario's seed it fixes the world.
+    variants
+        Policy sets to compare; default: the scenario's variants (one per policy unless
+        ``[[variants]]`` says otherwise).
+    chunk_size
+        Users per chunk (default: the scenario's ``chunk_size``). Does not change results.
+    workers
+        Local worker processes (ignored when ``executor`` is given). Does not change results.
+    executor
+        Where chunks run; default :func:`executor_for` ``(workers)``.
+    progress
+        Optional callback after each chunk.
+    engine
+        ``"fast"`` (default) or ``"reference"`` (SimPy, the definition of the
+        semantics): the same rows either way (:data:`ENGINES`).
+    """
+    chosen = {k: tuple(v) for k, v in (variants or variant_policies(scenario)).items()}
+    if not chosen:
+        raise ValueError("no policy variants to simulate")
+    _engine(engine)  # fail fast on an unknown name
+    tasks = chunk_tasks(scenario, replication, chosen, chunk_size, engine)
+    runner = executor or executor_for(workers)
+    total = n_users(scenario)
+    done = 0
+    parts: list[ChunkFrames] = []
+    for part in runner.map(run_chunk, tasks):
+        parts.append(part)
+        done += part.users
+        if progress is not None:
+            progress(min(done, total), total)
+    return assemble(scenario, replication, chosen, parts)
+
+
+def assemble(
+    scenario: Scenario,
+    replication: int,
+    variants: dict[str, tuple[Policy, ...]],
+    parts: Sequence[ChunkFrames],
+) -> RunResult:
+    """Concatenate chunk results into one :class:`RunResult` in canonical order."""
+    decisions = _concat([p.decisions for p in parts], DECISION_COLUMNS)
+    episodes = _concat([p.episodes for p in parts], EPISODE_COLUMNS)
+    devices = _concat([p.devices for p in parts], DEVICE_COLUMNS)
+    decisions = _order_variants(sort_decisions(decisions), variants)
+    episodes = episodes.sort_values(["device_index", "onset_min", "episode"], kind="stable")
+    devices = devices.sort_values(["device_index"], kind="stable")
+    return RunResult(
+        scenario=scenario,
+        replication=replication,
+        variants=variants,
+        decisions=decisions,
+        episodes=_order_variants(episodes.reset_index(drop=True), variants),
+        devices=_order_variants(devices.reset_index(drop=True), variants),
+    )
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return to_frame([], columns)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _order_variants(frame: pd.DataFrame, variants: dict[str, tuple[Policy, ...]]) -> pd.DataFrame:
+    """Group rows by variant in declaration order, keeping each variant's row order."""
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    rank = {name: i for i, name in enumerate(variants)}
+    key = frame["variant"].map(rank).to_numpy()
+    return frame.iloc[key.argsort(kind="stable")].reset_index(drop=True)
+
+
+FORMAT_VERSION: Final = 1
+"""Version of the run/sweep folder layout, recorded in every manifest."""
+
+
+def versions() -> dict[str, str]:
+    """Versions of condlaunch and the libraries that shape its results."""
+    out = {"python": sys.version.split()[0]}
+    for name in ("condlaunch", "numpy", "pandas", "simpy", "pydantic"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+def run_manifest(
+    scenario: Scenario, *, replication: int, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The manifest of a run: enough to reproduce it and to know what was assumed."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "scenario_name": scenario.name,
+        "scenario_file": str(scenario.source) if scenario.source else None,
+        "seed": scenario.model.seed,
+        "replication": replication,
+        "versions": versions(),
+        "input_sha256": scenario.input_hashes,
+        "assumptions": scenario.resolved()["behavior"],
+        "scenario": scenario.resolved(),
+        **(extra or {}),
+    }
