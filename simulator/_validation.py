@@ -63,7 +63,7 @@ def input_error(exc: ValidationError, source: str | Path | None, prefix: str = "
     message = str(first["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
-    if first["type"] == "extra_forbidden":
+    if first["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         message = "unknown field (check the spelling; see `condlaunch schema`)"
     elif "input" in first and first["type"] not in ("missing",):
         shown = first["input"]

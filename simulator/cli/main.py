@@ -46,13 +46,7 @@ from simulator.durations import (
     parse_duration,
 )
 from simulator.errors import InputError
-from simulator.policy.behavior import (
-    Behavior,
-    ConnectorOffBehavior,
-    MultiPolicyMerge,
-    PreOnboardingAction,
-    UnresponsiveBehavior,
-)
+from simulator.policy.behavior import Behavior, decision_parameters
 from simulator.policy.decide import (
     Decision,
     EffectivePolicy,
@@ -125,44 +119,28 @@ def _add_policy_option(parser: argparse.ArgumentParser, *, required: bool) -> No
 
 
 def _add_behavior_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per parameter of the decision function, from its single declaration
+    (:class:`~simulator.policy.behavior.Behavior`): choices, meaning and default."""
     group = parser.add_argument_group(
-        "behaviour parameters", "what the documentation leaves open (SEMANTICS.md [param])"
+        "behaviour parameters", "what the documentation leaves open (docs/semantics.md)"
     )
-    group.add_argument(
-        "--connector-off-behavior",
-        choices=_values(ConnectorOffBehavior),
-        help="threat check while the Defender connector is disabled (default: no_effect)",
-    )
-    group.add_argument(
-        "--unresponsive-behavior",
-        choices=_values(UnresponsiveBehavior),
-        help="threat data of a partner unresponsive too long (default: ignore)",
-    )
-    group.add_argument(
-        "--pre-onboarding-action",
-        choices=_values(PreOnboardingAction),
-        help="outcome while Defender is not activated (default: block)",
-    )
-    group.add_argument(
-        "--merge",
-        dest="multi_policy_merge",
-        choices=_values(MultiPolicyMerge),
-        help="how several covering policies combine (default: most_restrictive)",
-    )
+    for param in decision_parameters():
+        assert param.flag is not None
+        group.add_argument(
+            param.flag,
+            dest=param.name,
+            choices=list(param.choices),
+            help=f"{param.meaning} (default: {param.default_text})",
+        )
 
 
 def _behavior(args: argparse.Namespace, base: Behavior | None = None) -> Behavior:
     """``base`` (default: the defaults) with the behaviour flags given on the command line."""
     changes: dict[str, Any] = {}
-    for name, enum in (
-        ("connector_off_behavior", ConnectorOffBehavior),
-        ("unresponsive_behavior", UnresponsiveBehavior),
-        ("pre_onboarding_action", PreOnboardingAction),
-        ("multi_policy_merge", MultiPolicyMerge),
-    ):
-        value = getattr(args, name)
+    for param in decision_parameters():
+        value = getattr(args, param.name)
         if value is not None:
-            changes[name] = enum(value)
+            changes[param.name] = type(param.default)(value)
     return replace(base or Behavior(), **changes)
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from simulator.durations import DurationError, Minutes, format_duration, parse_duration
 from simulator.errors import InputError
+from simulator.policy.behavior import parameter_values
 from simulator.policy.files import load_policy_files
 from simulator.policy.levels import max_level_label
 from simulator.scenario.load import Scenario, load_scenario, scenario_json_schema, variant_policies
@@ -145,7 +146,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
         _, baseline = sweep_variants(scenario)
         print(f"  sweep     {model.sweep.replications} replications; baseline {baseline!r}")
-    print("  behaviour " + json.dumps(model.behavior.model_dump(mode="json")))
+    print("  behaviour " + json.dumps(parameter_values(model.behavior)))
     return 0
 
 

@@ -76,10 +76,8 @@ from simulator.durations import Minutes, format_duration, humanize_minutes
 from simulator.errors import InputError
 from simulator.policy.behavior import (
     Behavior,
-    ConnectorOffBehavior,
-    MultiPolicyMerge,
-    PreOnboardingAction,
-    UnresponsiveBehavior,
+    decision_fields,
+    decision_parameters,
 )
 from simulator.policy.decide import Decision, EvaluationContext, Policy, covers, decide
 from simulator.policy.files import load_policy_files, read_toml
@@ -127,12 +125,7 @@ CONTEXT_COLUMNS: Final = (
 DECISION_COLUMNS: Final = ("targeted", "outcome", "reason", "policies", "explanation")
 """Columns describing the decision."""
 
-BEHAVIOR_COLUMNS: Final = (
-    "connector_off_behavior",
-    "unresponsive_behavior",
-    "pre_onboarding_action",
-    "multi_policy_merge",
-)
+BEHAVIOR_COLUMNS: Final = tuple(p.name for p in decision_parameters())
 """The behaviour parameters the table was computed under (constant within one table)."""
 
 TABLE_COLUMNS: Final = CONTEXT_COLUMNS + DECISION_COLUMNS + BEHAVIOR_COLUMNS
@@ -225,13 +218,9 @@ def groups_label(groups: Collection[str]) -> str:
 
 
 def behavior_fields(behavior: Behavior) -> dict[str, str]:
-    """The behaviour parameters as ``{name: value}``, in :data:`BEHAVIOR_COLUMNS` order."""
-    return {
-        "connector_off_behavior": behavior.connector_off_behavior.value,
-        "unresponsive_behavior": behavior.unresponsive_behavior.value,
-        "pre_onboarding_action": behavior.pre_onboarding_action.value,
-        "multi_policy_merge": behavior.multi_policy_merge.value,
-    }
+    """The decision's behaviour parameters as ``{name: value}``, in :data:`BEHAVIOR_COLUMNS`
+    order."""
+    return decision_fields(behavior)
 
 
 def _unique(values: Iterable[str]) -> list[str]:
@@ -526,29 +515,20 @@ class CaseModel(FileModel):
         )
 
 
-class _BehaviorModel(FileModel):
-    """The ``[behavior]`` table of a TOML case file (the decision's [param]s)."""
-
-    connector_off_behavior: Annotated[ConnectorOffBehavior, _Lower] = ConnectorOffBehavior.NO_EFFECT
-    unresponsive_behavior: Annotated[UnresponsiveBehavior, _Lower] = UnresponsiveBehavior.IGNORE
-    pre_onboarding_action: Annotated[PreOnboardingAction, _Lower] = PreOnboardingAction.BLOCK
-    multi_policy_merge: Annotated[MultiPolicyMerge, _Lower] = MultiPolicyMerge.MOST_RESTRICTIVE
-
-    def to_behavior(self) -> Behavior:
-        return Behavior(
-            connector_off_behavior=self.connector_off_behavior,
-            unresponsive_behavior=self.unresponsive_behavior,
-            pre_onboarding_action=self.pre_onboarding_action,
-            multi_policy_merge=self.multi_policy_merge,
-        )
-
-
 class _CaseFileModel(FileModel):
     """A TOML case file."""
 
     policy_files: list[str] = Field(default_factory=list)
-    behavior: _BehaviorModel = Field(default_factory=_BehaviorModel)
+    behavior: Behavior = Field(default_factory=Behavior)
     cases: list[CaseModel] = Field(min_length=1)
+
+    @field_validator("behavior", mode="before")
+    @classmethod
+    def _lower_values(cls, value: Any) -> Any:
+        """Enumerated values are case-insensitive, as in the CSV columns."""
+        if isinstance(value, dict):
+            return {k: _lower(v) for k, v in value.items()}
+        return value
 
 
 CASE_COLUMNS: Final = tuple(CaseModel.model_fields)
@@ -833,5 +813,5 @@ def _read_case_toml(path: Path) -> CaseTable:
         source=path,
         cases=tuple(m.to_case(where=f"cases[{i}]", source=path) for i, m in enumerate(model.cases)),
         policy_files=tuple(Path(os.path.normpath(path.parent / p)) for p in model.policy_files),
-        behavior=model.behavior.to_behavior(),
+        behavior=model.behavior,
     )

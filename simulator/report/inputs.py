@@ -5,7 +5,7 @@ default filled in), so a report says what a run actually used, whatever file it 
 Built-in defaults are taken from the scenario models of :mod:`simulator.scenario`, so an
 assumption is marked *default* only when its value is the one this version ships.
 
-Every SEMANTICS.md [param] appears in :func:`assumptions_section`: the ``[behavior]`` table
+Every docs/semantics.md [param] appears in :func:`assumptions_section`: the ``[behavior]`` table
 field by field, then the signal path, onboarding, offline, EMM and threat parameters.
 """
 
@@ -23,6 +23,7 @@ from simulator.durations import (
     parse_duration,
 )
 from simulator.errors import InputError
+from simulator.policy.behavior import Behavior, parameter_values, parameters
 from simulator.policy.files import PolicyModel
 from simulator.report.html import (
     Cell,
@@ -37,7 +38,6 @@ from simulator.report.html import (
 )
 from simulator.scenario.load import scenario_from_data, variant_policies
 from simulator.scenario.models import (
-    BehaviorModel,
     FleetModel,
     OfflineModel,
     OnboardingModel,
@@ -50,49 +50,6 @@ _MANAGEMENT_WORDS: Final = {
     "mam_we": "app protection only, unenrolled (mam_we)",
     "emm": "third-party EMM (emm)",
 }
-
-_BEHAVIOR_MEANING: Final = {
-    "connector_off_behavior": (
-        "§3",
-        "What threat-level conditions do while the Defender connector is disabled.",
-    ),
-    "unresponsive_behavior": (
-        "§3",
-        "What the service does with a partner unresponsive for longer than "
-        "partner_unresponsive_days.",
-    ),
-    "partner_unresponsive_days": (
-        "§3",
-        "Days without contact after which the partner counts as unresponsive.",
-    ),
-    "pre_onboarding_action": (
-        "§5",
-        "Decision when Defender is not activated on the device (user sent to onboard).",
-    ),
-    "multi_policy_merge": (
-        "§1",
-        "How the threat settings of several policies covering the same user and app merge.",
-    ),
-    "risk_from_alerts": (
-        "§2",
-        "How Defender's device risk level follows from its active alerts.",
-    ),
-    "midsession_enforcement": (
-        "§4",
-        "Whether a denial at an in-session check-in ends the session at once.",
-    ),
-    "retry_denied_at_launch": (
-        "§4",
-        "Whether a previous denial is re-evaluated, with a check-in, at every launch.",
-    ),
-    "nudged_remediation": (
-        "§2",
-        "Whether a threat-level denial prompts the user to remediate, which may end the "
-        "episode before its natural end.",
-    ),
-}
-"""Behaviour parameter → (SEMANTICS.md section, meaning). Unlisted fields use the model's
-description."""
 
 _SIGNAL_MEANING: Final = {
     "defender_to_intune": "Delay before a Defender level change is visible to Intune "
@@ -429,19 +386,18 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def assumptions_section(manifest: Mapping[str, Any]) -> Html:
-    """Every SEMANTICS.md [param] with the value in force, where it came from and what it
+    """Every docs/semantics.md [param] with the value in force, where it came from and what it
     means; built-in numeric defaults are flagged as illustrative."""
     scenario: Mapping[str, Any] = manifest.get("scenario") or {}
     behavior = manifest.get("assumptions") or scenario.get("behavior") or {}
     rows: list[list[object]] = []
-    defaults = _dump(BehaviorModel())
-    fields = BehaviorModel.model_fields
+    declared = {p.name: p for p in parameters()}
+    defaults = parameter_values(Behavior())
     for name in [*defaults, *(k for k in behavior if k not in defaults)]:
-        section, meaning = _BEHAVIOR_MEANING.get(
-            name, ("", (fields[name].description or "") if name in fields else "")
-        )
+        param = declared.get(name)
+        section, meaning = (param.section, param.meaning) if param else ("", "")
         value = behavior.get(name, defaults.get(name))
-        basis = f"SEMANTICS.md {section}" if section else "SEMANTICS.md"
+        basis = f"docs/semantics.md {section}" if section else "docs/semantics.md"
         rows.append(
             [
                 Html(tag("code", f"behavior.{name}")),
@@ -496,8 +452,9 @@ def assumptions_section(manifest: Mapping[str, Any]) -> Html:
         else Html(""),
         tag(
             "p",
-            "SEMANTICS.md marks as [param] every behaviour the Microsoft documentation leaves "
-            "open and every rate, share and delay it does not give. These are the values this "
+            "docs/semantics.md marks as an assumption every behaviour the Microsoft "
+            "documentation leaves open and every rate, share and delay it does not give. These "
+            "are the values this "
             "run used. Built-in numeric defaults are illustrative — plausible, not measured: "
             "replace them with your own telemetry before drawing conclusions about your fleet.",
         ),

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from simulator._validation import input_error
 from simulator.errors import InputError
+from simulator.policy.behavior import parameters
 from simulator.policy.decide import Policy
 from simulator.policy.files import (
     PolicyModel,
@@ -57,7 +58,7 @@ class Scenario:
     ) -> None:
         self.model = model
         self.policies = tuple(policies)
-        self.behavior = model.behavior.to_behavior()
+        self.behavior = model.behavior
         self.source = source
         self.input_hashes = dict(input_hashes or {})
 
@@ -229,6 +230,12 @@ def scenario_json_schema() -> dict[str, Any]:
     schema = ScenarioModel.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "condlaunch scenario"
+    behavior = schema.get("$defs", {}).get("Behavior", {})
+    behavior["description"] = "Behaviour parameters the documentation leaves open."
+    for param in parameters():
+        field = behavior.get("properties", {}).get(param.name)
+        if field is not None:
+            field["description"] = f"{param.meaning} (docs/semantics.md {param.section})"
     return schema
 
 

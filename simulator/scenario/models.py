@@ -22,10 +22,6 @@ from pydantic import Field, field_validator, model_validator
 from simulator._validation import Duration, FileModel
 from simulator.policy.behavior import (
     Behavior,
-    ConnectorOffBehavior,
-    MultiPolicyMerge,
-    PreOnboardingAction,
-    UnresponsiveBehavior,
 )
 from simulator.policy.files import (
     PolicyModel,
@@ -337,38 +333,6 @@ class OnboardingModel(FileModel):
     )
 
 
-class BehaviorModel(FileModel):
-    """Every behaviour SEMANTICS.md leaves open ([param]), with its default."""
-
-    connector_off_behavior: ConnectorOffBehavior = ConnectorOffBehavior.NO_EFFECT
-    unresponsive_behavior: UnresponsiveBehavior = UnresponsiveBehavior.IGNORE
-    partner_unresponsive_days: float = Field(default=7.0, ge=0.0)
-    pre_onboarding_action: PreOnboardingAction = PreOnboardingAction.BLOCK
-    multi_policy_merge: MultiPolicyMerge = MultiPolicyMerge.MOST_RESTRICTIVE
-    risk_from_alerts: Literal["max_active_severity"] = "max_active_severity"
-    midsession_enforcement: bool = Field(
-        default=True, description="A denial at an in-session check-in ends the session at once."
-    )
-    retry_denied_at_launch: bool = Field(
-        default=True,
-        description="A previous denial is re-evaluated (with a check-in) at every launch.",
-    )
-    nudged_remediation: bool = Field(
-        default=True,
-        description="A threat-level denial prompts the user to remediate (episode may end "
-        "earlier than its natural end).",
-    )
-
-    def to_behavior(self) -> Behavior:
-        """The decision function's behaviour parameters."""
-        return Behavior(
-            connector_off_behavior=self.connector_off_behavior,
-            unresponsive_behavior=self.unresponsive_behavior,
-            pre_onboarding_action=self.pre_onboarding_action,
-            multi_policy_merge=self.multi_policy_merge,
-        )
-
-
 class ScriptDevice(FileModel):
     """An explicit device of a scripted timeline."""
 
@@ -580,7 +544,10 @@ class ScenarioModel(FileModel):
     connector: list[ConnectorInterval] = Field(default_factory=list)
     offline: OfflineModel = Field(default_factory=OfflineModel)
     onboarding: OnboardingModel = Field(default_factory=OnboardingModel)
-    behavior: BehaviorModel = Field(default_factory=BehaviorModel)
+    behavior: Behavior = Field(
+        default_factory=Behavior,
+        description="Behaviour parameters the documentation leaves open (see docs/semantics.md).",
+    )
     policies: list[PolicyModel] = Field(default_factory=list)
     policy_files: list[str] = Field(
         default_factory=list,

@@ -25,7 +25,7 @@ from simulator.folders import write_json
 from simulator.report.inputs import value_text, variant_policy_settings
 from simulator.report.page import render_report, write_report
 from simulator.scenario.load import load_scenario
-from simulator.scenario.models import BehaviorModel
+from simulator.policy.behavior import parameters
 from simulator.scenario.variants import sweep_variants
 from simulator.sim.run import run_manifest as manifest
 
@@ -278,14 +278,14 @@ def test_behavior_parameters_are_listed_with_their_values(run_folder: Path, run_
     """Every [behavior] parameter appears in the assumptions table next to the value the run
     used; the two the scenario changed are marked as set by it."""
     assumptions = json.loads((run_folder / "manifest.json").read_text())["assumptions"]
-    assert set(assumptions) == set(BehaviorModel.model_fields)
+    assert set(assumptions) == {p.name for p in parameters()}
     for name, value in assumptions.items():
         row = f"<td><code>behavior.{name}</code></td><td>{value_text(value)}</td><td"
         assert row in run_html, name
     for changed in ("midsession_enforcement", "partner_unresponsive_days"):
         row = re.search(rf"behavior\.{changed}</code>.*?</tr>", run_html)
         assert row is not None and "set by this scenario" in row.group(0)
-    assert "built-in default — SEMANTICS.md §4" in run_html  # retry_denied_at_launch
+    assert "built-in default — docs/semantics.md §4" in run_html  # retry_denied_at_launch
 
 
 def test_signal_onboarding_and_offline_parameters_are_listed(run_html: str) -> None:
