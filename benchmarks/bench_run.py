@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def one(users: int, workers: int, chunk: int, engine: str) -> dict[str, float]:
     """Simulate ``users`` users in this process (and its workers); return the figures."""
     sys.path.insert(0, str(ROOT))
-    from simulator.analysis.sweep import run_sweep
+    from simulator.analysis.sweep import SweepSettings, run_sweep
     from simulator.scenario.load import load_scenario
 
     scenario = load_scenario(ROOT / "scenarios" / "baseline.toml")
@@ -42,9 +42,8 @@ def one(users: int, workers: int, chunk: int, engine: str) -> dict[str, float]:
     level3 = [p for p in scenario.policies if p.name.startswith("Level 3")]
     scenario = scenario.with_policies(level3)
     started = time.perf_counter()
-    result = run_sweep(
-        scenario, replications=1, workers=workers, keep_decisions=False, engine=engine
-    )
+    settings = SweepSettings(replications=1, keep_log=False, engine=engine)
+    result = run_sweep(scenario, settings, workers=workers)
     elapsed = time.perf_counter() - started
     row = result.results[result.results["segment_by"] == "all"].iloc[0]
     decisions = int(row["launches"] + row["checkins"])

@@ -18,10 +18,10 @@ Scale
     replication 0 alone (the diff command and the report read it). Results are assembled
     in a canonical order, so they are identical whatever the executor or worker count.
 Precision mode
-    With ``precision=p`` replications are added in batches of ``batch`` (fixed, not tied
-    to the worker count, so that the stopping point — and every output — is the same
-    whatever the number of workers) until, for every headline metric
-    (:data:`~simulator.analysis.metrics.HEADLINE_METRICS`) of every variant in segment ``all``,
+    With ``SweepSettings(precision=p)`` replications are added in batches of ``batch``
+    (fixed, not tied to the worker count, so that the stopping point — and every output —
+    is the same whatever the number of workers) until, for every watched metric (default
+    :data:`~simulator.analysis.metrics.HEADLINE_METRICS`) of every variant in segment ``all``,
     the interval's half-width is at most ``p × |mean|`` — a metric that is 0 in every
     replication, or undefined in all, counts as met; the rule is
     :func:`~simulator.analysis.sweep_tables.precision_check` — or ``max_replications`` is
@@ -29,9 +29,10 @@ Precision mode
     the sweep stops at the first check that passes: the result holds exactly the
     replications of that check.
 Folders
-    :func:`write_sweep` writes ``manifest.json``, ``results.csv``, ``summary.csv``,
-    ``paired.csv``, ``episode_outcomes.csv`` and replication 0's ``decisions.parquet``
-    and ``episodes.csv``, atomically; :func:`load_sweep` reads them back.
+    :func:`simulator.folders.write_sweep` writes ``manifest.json``, ``results.csv``,
+    ``summary.csv``, ``paired.csv``, ``episode_outcomes.csv`` and replication 0's
+    ``decisions.parquet`` and ``episodes.csv``, atomically;
+    :func:`simulator.folders.load_sweep` reads them back.
 
 The pure table functions live in :mod:`simulator.analysis.sweep_tables`.
 """
@@ -93,6 +94,7 @@ __all__ = [
     "PrecisionOutcome",
     "SweepPart",
     "SweepResult",
+    "SweepSettings",
     "SweepTask",
     "initial_replications",
     "paired_differences",
@@ -324,6 +326,93 @@ class SweepResult:
     scenario: Scenario | None = field(default=None, repr=False)
 
 
+# -- settings --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SweepSettings:
+    """What a sweep runs and how it is summarized: everything but where it runs.
+
+    Immutable; make variants with :func:`dataclasses.replace`. Ranges are checked when
+    the settings are made (:class:`~simulator.errors.InputError` naming the field), except
+    what needs the scenario: ``max_replications`` against the initial replications and
+    the baseline's name, checked by :func:`run_sweep`. None of these settings but
+    ``replications``, ``precision`` (and what it reads) and ``confidence`` change results.
+
+    Attributes
+    ----------
+    replications
+        Replications to run (indices ``0 … replications − 1``), ≥ 1; default (None)
+        ``[sweep].replications``, else :data:`DEFAULT_REPLICATIONS`. In precision mode,
+        the initial number.
+    precision
+        If set (> 0), keep adding ``batch`` replications until every watched metric's
+        half-width is at most ``precision`` × |mean| (rule:
+        :func:`~simulator.analysis.sweep_tables.precision_check`) or ``max_replications``
+        is reached.
+    max_replications
+        Precision mode's cap, ≥ the initial replications.
+    batch
+        Replications added per precision step, ≥ 1 (independent of the worker count, so
+        that the stopping point is too).
+    precision_metrics
+        The metrics precision mode watches (segment ``all``, every variant); default the
+        headline metrics (:data:`~simulator.analysis.metrics.HEADLINE_METRICS`).
+    baseline
+        Variant to compare the others with; default: the ``[sweep]`` baseline, else the
+        first variant.
+    keep_log
+        Keep replication 0's decision log and episodes (:attr:`SweepResult.decisions`).
+    confidence
+        Two-sided confidence level of every interval, in (0, 1).
+    engine
+        ``"fast"`` (default) or ``"reference"`` (SimPy); see
+        :data:`simulator.sim.run.ENGINES`. Does not change results.
+    chunk_size
+        Users per task, ≥ 1; default (None) the scenario's ``chunk_size``. Does not change
+        results.
+    """
+
+    replications: int | None = None
+    precision: float | None = None
+    max_replications: int = DEFAULT_MAX_REPLICATIONS
+    batch: int = DEFAULT_BATCH
+    precision_metrics: tuple[str, ...] = HEADLINE_METRICS
+    baseline: str | None = None
+    keep_log: bool = True
+    confidence: float = DEFAULT_CONFIDENCE
+    engine: str = DEFAULT_ENGINE
+    chunk_size: int | None = None
+
+    def __post_init__(self) -> None:
+        """Check the ranges that do not depend on the scenario."""
+        # A list of metrics is accepted, stored as a tuple (the settings stay hashable).
+        object.__setattr__(self, "precision_metrics", tuple(self.precision_metrics))
+        _check_at_least_one("replications", self.replications)
+        _check_at_least_one("chunk_size", self.chunk_size)
+        if self.precision is not None:
+            if not (math.isfinite(self.precision) and self.precision > 0):
+                raise InputError(f"must be > 0, got {self.precision:g}", field="precision")
+            _check_at_least_one("batch", self.batch)
+        if not 0 < self.confidence < 1:
+            raise InputError(f"must be in (0, 1), got {self.confidence:g}", field="confidence")
+        unknown = [m for m in self.precision_metrics if m not in METRIC_COLUMNS]
+        if unknown or not self.precision_metrics:
+            raise InputError(
+                f"unknown metric(s) {unknown}" if unknown else "needs at least one metric",
+                field="precision_metrics",
+            )
+        if self.engine not in ENGINES:
+            raise InputError(
+                f"unknown engine {self.engine!r}; expected one of " + ", ".join(ENGINES),
+                field="engine",
+            )
+
+
+def _check_at_least_one(name: str, value: int | None) -> None:
+    """An optional count setting is None or an int ≥ 1 (a bool is not a count)."""
+    if value is not None and (isinstance(value, bool) or value < 1):
+        raise InputError(f"must be >= 1, got {value}", field=name)
+
+
 # -- running ---------------------------------------------------------------------------------
 class _Replications:
     """Collects task results into per-replication metrics, outcomes and replication 0's log."""
@@ -332,13 +421,12 @@ class _Replications:
         self,
         scenario: Scenario,
         variants: dict[str, tuple[Policy, ...]],
-        keep_log: bool,
-        engine: str,
+        settings: SweepSettings,
     ) -> None:
+        """An empty collection for ``scenario``'s ``variants`` under ``settings``."""
         self.scenario = scenario
         self.variants = variants
-        self.keep_log = keep_log
-        self.engine = engine
+        self.settings = settings
         self.rank = {name: i for i, name in enumerate(variants)}
         self.metrics: list[pd.DataFrame] = []
         self.outcomes: list[pd.DataFrame] = []
@@ -346,10 +434,13 @@ class _Replications:
 
     def run(self, replications: range, runner: Executor, advance: Callable[[int], None]) -> None:
         """Run ``replications`` (all their chunks) and add their tables."""
+        settings = self.settings
         tasks = [
-            SweepTask(chunk, keep_log=self.keep_log and rep == 0)
+            SweepTask(chunk, keep_log=settings.keep_log and rep == 0)
             for rep in replications
-            for chunk in chunk_tasks(self.scenario, rep, self.variants, engine=self.engine)
+            for chunk in chunk_tasks(
+                self.scenario, rep, self.variants, settings.chunk_size, settings.engine
+            )
         ]
         chunks = len(tasks) // max(len(replications), 1)
         pending: list[SweepPart] = []
@@ -363,6 +454,7 @@ class _Replications:
                 pending = []
 
     def _close(self, parts: list[SweepPart]) -> None:
+        """Reduce one replication's parts to its metrics and ordered episode outcomes."""
         replication = parts[0].replication
         outcomes = pd.concat([p.outcomes for p in parts], ignore_index=True)
         metrics = summarize(pd.concat([p.counts for p in parts], ignore_index=True), outcomes)
@@ -391,8 +483,16 @@ class _Replications:
             return pd.DataFrame(columns=["replication", *OUTCOME_COLUMNS])
         return pd.concat(self.outcomes, ignore_index=True)
 
+    def log(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Replication 0's decision log and episodes, all variants (empty if not kept)."""
+        if not self.log_parts:
+            return pd.DataFrame(columns=DECISION_COLUMNS), pd.DataFrame(columns=EPISODE_COLUMNS)
+        run0 = assemble(self.scenario, 0, self.variants, self.log_parts)
+        return run0.decisions, run0.episodes
+
 
 def _baseline(scenario: Scenario, names: Sequence[str], baseline: str | None) -> str:
+    """The variant paired differences are taken against (checked: it exists)."""
     if baseline is not None:
         if baseline not in names:
             raise InputError(
@@ -402,25 +502,6 @@ def _baseline(scenario: Scenario, names: Sequence[str], baseline: str | None) ->
     if scenario.model.sweep is not None:
         return sweep_variants(scenario)[1]
     return names[0]
-
-
-def _check_settings(
-    start: int, precision: float | None, max_replications: int, batch: int, confidence: float
-) -> None:
-    if isinstance(start, bool) or start < 1:
-        raise InputError(f"must be >= 1, got {start}", field="replications")
-    if precision is not None:
-        if not (math.isfinite(precision) and precision > 0):
-            raise InputError(f"must be > 0, got {precision:g}", field="precision")
-        if max_replications < start:
-            raise InputError(
-                f"must be >= the initial replications ({start}), got {max_replications}",
-                field="max_replications",
-            )
-        if batch < 1:
-            raise InputError(f"must be >= 1, got {batch}", field="batch")
-    if not 0 < confidence < 1:
-        raise InputError(f"must be in (0, 1), got {confidence:g}", field="confidence")
 
 
 def initial_replications(scenario: Scenario, replications: int | None = None) -> int:
@@ -433,149 +514,154 @@ def initial_replications(scenario: Scenario, replications: int | None = None) ->
     return DEFAULT_REPLICATIONS
 
 
-def run_sweep(
-    scenario: Scenario,
-    *,
-    replications: int | None = None,
-    workers: int = 1,
-    executor: Executor | None = None,
-    precision: float | None = None,
-    max_replications: int = DEFAULT_MAX_REPLICATIONS,
-    batch: int = DEFAULT_BATCH,
-    precision_metrics: Sequence[str] = HEADLINE_METRICS,
-    baseline: str | None = None,
-    keep_decisions: bool = True,
-    confidence: float = DEFAULT_CONFIDENCE,
-    engine: str = DEFAULT_ENGINE,
-    progress: ProgressCallback | None = None,
-) -> SweepResult:
-    """Run every policy variant of ``scenario`` on common random numbers, over replications.
+def _start(scenario: Scenario, settings: SweepSettings) -> int:
+    """The initial replications, checked against what the scenario says and the cap."""
+    start = initial_replications(scenario, settings.replications)
+    _check_at_least_one("replications", start)
+    if settings.precision is not None and settings.max_replications < start:
+        raise InputError(
+            f"must be >= the initial replications ({start}), got {settings.max_replications}",
+            field="max_replications",
+        )
+    return start
 
-    Parameters
-    ----------
-    scenario
-        A validated scenario; its variants come from
-        :func:`~simulator.scenario.variant_policies`.
-    replications
-        Replications to run (indices ``0 … replications − 1``), ≥ 1; default
-        ``[sweep].replications``, else :data:`DEFAULT_REPLICATIONS`. In precision mode,
-        the initial number.
-    workers
-        Local worker processes (ignored when ``executor`` is given). Does not change results.
-    executor
-        Where the (replication, chunk) tasks run; default
-        :func:`~simulator.sim.run.executor_for` ``(workers)``.
-    precision
-        If set (> 0), keep adding ``batch`` replications until every headline metric's
-        half-width is at most ``precision`` × |mean| (rule:
-        :func:`~simulator.analysis.sweep_tables.precision_check`) or ``max_replications`` is
-        reached.
-    max_replications
-        Precision mode's cap, ≥ the initial replications.
-    batch
-        Replications added per precision step, ≥ 1 (independent of the worker count, so
-        that the stopping point is too).
-    precision_metrics
-        The metrics precision mode watches (segment ``all``, every variant); default the
-        headline metrics.
-    baseline
-        Variant to compare the others with; default: the ``[sweep]`` baseline, else the
-        first variant.
-    keep_decisions
-        Keep replication 0's decision log and episodes (:attr:`SweepResult.decisions`).
-    confidence
-        Two-sided confidence level of every interval, in (0, 1).
-    engine
-        ``"fast"`` (default) or ``"reference"`` (SimPy); see :data:`simulator.sim.run.ENGINES`.
-        Does not change results.
-    progress
-        Called with (user-replications done, user-replications planned) after each task.
 
-    Raises
-    ------
-    InputError
-        For a setting out of range, an unknown baseline or engine (naming the parameter).
+def _replicate(
+    collected: _Replications,
+    start: int,
+    runner: Executor,
+    progress: ProgressCallback | None,
+) -> tuple[int, list[PrecisionCheck], pd.DataFrame | None]:
+    """Run replications ``0 … start − 1``; in precision mode, add batches until a check
+    passes or the cap is reached (the module docstring's rule).
+
+    Returns the replications run, the precision checks made and the summary of the last
+    check (no checks and None without precision).
     """
-    variants = variant_policies(scenario)
-    if not variants:
-        raise InputError("the scenario has no policy variants to sweep", field="policies")
-    names = list(variants)
-    chosen = _baseline(scenario, names, baseline)
-    start = initial_replications(scenario, replications)
-    _check_settings(start, precision, max_replications, batch, confidence)
-    unknown = [m for m in precision_metrics if m not in METRIC_COLUMNS]
-    if unknown or not precision_metrics:
-        raise InputError(
-            f"unknown metric(s) {unknown}" if unknown else "needs at least one metric",
-            field="precision_metrics",
-        )
-    if engine not in ENGINES:
-        raise InputError(
-            f"unknown engine {engine!r}; expected one of " + ", ".join(ENGINES), field="engine"
-        )
-    runner = executor or executor_for(workers)
-    users = n_users(scenario)
+    settings = collected.settings
+    users = n_users(collected.scenario)
     done = 0
     planned = start
 
     def advance(task_users: int) -> None:
+        """Count a finished task's users and report progress."""
         nonlocal done
         done += task_users
         if progress is not None:
             progress(done, planned * users)
 
-    collected = _Replications(scenario, variants, keep_decisions, engine)
     checks: list[PrecisionCheck] = []
     ran = 0
     summary: pd.DataFrame | None = None
     while True:
         collected.run(range(ran, planned), runner, advance)
         ran = planned
-        if precision is None:
+        if settings.precision is None:
             break
-        summary = summarize_replications(collected.results(), confidence=confidence)
-        checks.append(precision_check(summary, precision, precision_metrics))
-        if checks[-1].met or ran >= max_replications:
+        summary = summarize_replications(collected.results(), confidence=settings.confidence)
+        checks.append(precision_check(summary, settings.precision, settings.precision_metrics))
+        if checks[-1].met or ran >= settings.max_replications:
             break
-        planned = min(ran + batch, max_replications)
+        planned = min(ran + settings.batch, settings.max_replications)
+    return ran, checks, summary
 
-    results = collected.results()
-    if summary is None:
-        summary = summarize_replications(results, confidence=confidence)
-    outcome = (
-        PrecisionOutcome.from_checks(checks, max_replications, batch, precision_metrics)
-        if checks
-        else None
-    )
-    if collected.log_parts:
-        run0 = assemble(scenario, 0, variants, collected.log_parts)
-        decisions, episodes = run0.decisions, run0.episodes
-    else:
-        decisions = pd.DataFrame(columns=DECISION_COLUMNS)
-        episodes = pd.DataFrame(columns=EPISODE_COLUMNS)
-    policy_names = {name: tuple(p.name for p in policies) for name, policies in variants.items()}
+
+def _sweep_manifest(
+    scenario: Scenario,
+    replications: int,
+    baseline: str,
+    variants: dict[str, tuple[str, ...]],
+    settings: SweepSettings,
+    precision: PrecisionOutcome | None,
+    kept_log: bool,
+) -> dict[str, Any]:
+    """What ``manifest.json`` records of a sweep: the run manifest and the sweep's
+    settings that shape its results."""
     info = run_manifest(scenario, replication=0)
     del info["replication"]
     info |= {
         "kind": "sweep",
-        "replications": ran,
-        "decisions_replication": 0 if collected.log_parts else None,
-        "baseline": chosen,
-        "variants": {name: list(p) for name, p in policy_names.items()},
-        "confidence": confidence,
-        "precision": None if outcome is None else outcome.to_dict(),
+        "replications": replications,
+        "decisions_replication": 0 if kept_log else None,
+        "baseline": baseline,
+        "variants": {name: list(p) for name, p in variants.items()},
+        "confidence": settings.confidence,
+        "precision": None if precision is None else precision.to_dict(),
     }
+    return info
+
+
+def run_sweep(
+    scenario: Scenario,
+    settings: SweepSettings | None = None,
+    *,
+    workers: int = 1,
+    executor: Executor | None = None,
+    progress: ProgressCallback | None = None,
+) -> SweepResult:
+    """Run every policy variant of ``scenario`` on common random numbers, over replications.
+
+    The sweep's options are one :class:`SweepSettings` value; only where it runs and how it
+    reports progress are keywords. For example::
+
+        run_sweep(scenario, SweepSettings(replications=5), workers=2)
+        run_sweep(scenario, SweepSettings(precision=0.05, max_replications=60))
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario; its variants come from
+        :func:`~simulator.scenario.variant_policies`.
+    settings
+        Replications, precision mode, baseline, confidence, engine …; default
+        ``SweepSettings()`` (the scenario's replications, no precision mode).
+    workers
+        Local worker processes (ignored when ``executor`` is given). Does not change results.
+    executor
+        Where the (replication, chunk) tasks run; default
+        :func:`~simulator.sim.run.executor_for` ``(workers)``.
+    progress
+        Called with (user-replications done, user-replications planned) after each task.
+
+    Raises
+    ------
+    InputError
+        For a scenario without variants, an unknown baseline, or initial replications out
+        of range (naming the setting); :class:`SweepSettings` checks the other ranges.
+    """
+    settings = settings or SweepSettings()
+    variants = variant_policies(scenario)
+    if not variants:
+        raise InputError("the scenario has no policy variants to sweep", field="policies")
+    baseline = _baseline(scenario, list(variants), settings.baseline)
+    start = _start(scenario, settings)
+    collected = _Replications(scenario, variants, settings)
+    ran, checks, summary = _replicate(collected, start, executor or executor_for(workers), progress)
+    results = collected.results()
+    if summary is None:
+        summary = summarize_replications(results, confidence=settings.confidence)
+    outcome = (
+        PrecisionOutcome.from_checks(
+            checks, settings.max_replications, settings.batch, settings.precision_metrics
+        )
+        if checks
+        else None
+    )
+    decisions, episodes = collected.log()
+    policy_names = {name: tuple(p.name for p in policies) for name, policies in variants.items()}
     return SweepResult(
         results=results,
         summary=summary,
-        paired=paired_differences(results, chosen, confidence=confidence),
+        paired=paired_differences(results, baseline, confidence=settings.confidence),
         outcomes=collected.all_outcomes(),
         decisions=decisions,
         episodes=episodes,
-        baseline=chosen,
+        baseline=baseline,
         variants=policy_names,
         replications=ran,
         precision=outcome,
-        manifest=info,
+        manifest=_sweep_manifest(
+            scenario, ran, baseline, policy_names, settings, outcome, bool(collected.log_parts)
+        ),
         scenario=scenario,
     )

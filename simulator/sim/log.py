@@ -18,7 +18,7 @@ devices
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Final, NamedTuple
 
@@ -136,7 +136,7 @@ _CATEGORICAL: Final = (
 )
 
 
-def to_frame(rows: list[NamedTuple], columns: list[str]) -> pd.DataFrame:
+def to_frame(rows: Sequence[tuple[object, ...]], columns: list[str]) -> pd.DataFrame:
     """Rows → a DataFrame with the given columns (strings as categoricals, floats as f8)."""
     frame = pd.DataFrame.from_records(rows, columns=columns)
     for name in columns:

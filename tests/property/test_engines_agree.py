@@ -49,6 +49,13 @@ NUDGE_DELAYS: list[dict[str, Any]] = [
     {"dist": "lognormal", "median": "20m", "p90": "4h"},
     {"dist": "fixed", "value": "0m"},  # the nudge ends the episode at the denial itself
 ]
+OFFLINE_WIPE_AFTER: dict[str, list[str]] = {
+    "30m": ["1h", "2h", "2d", "90d"],
+    "720m": ["2d", "90d"],
+    "1d": ["2d", "90d"],
+}
+"""Offline block period → the wipe periods drawn with it (a policy's wipe period must be
+longer than its block period)."""
 INSTALL_DELAYS: list[dict[str, Any]] = [
     {"dist": "lognormal", "median": "30m", "p90": "6h"},
     {"dist": "fixed", "value": "0m"},  # Defender installed at the redirect itself
@@ -93,6 +100,7 @@ def assert_rows_identical(scenario: Scenario) -> None:
 
 # -- random scenarios ------------------------------------------------------------------------
 def _policy(index: int, draw: st.DrawFn) -> dict[str, Any]:
+    block = draw(st.sampled_from(sorted(OFFLINE_WIPE_AFTER)))
     policy: dict[str, Any] = {
         "name": f"P{index}",
         "apps": draw(st.sampled_from([["outlook", "teams"], ["outlook"], ["teams", "edge"]])),
@@ -100,8 +108,8 @@ def _policy(index: int, draw: st.DrawFn) -> dict[str, Any]:
         "threat_action": draw(st.sampled_from(["block", "wipe"])),
         "recheck_after": draw(st.sampled_from(["1m", "30m", "4h"])),
         "checkin_interval": draw(st.sampled_from(["5m", "30m", "2h"])),
-        "offline_block_after": draw(st.sampled_from(["30m", "720m", "1d"])),
-        "offline_wipe_after": draw(st.sampled_from(["1h", "2h", "2d", "90d"])),
+        "offline_block_after": block,
+        "offline_wipe_after": draw(st.sampled_from(OFFLINE_WIPE_AFTER[block])),
         "target_management": draw(st.sampled_from(["any", "any", "managed", "unmanaged"])),
     }
     if draw(st.booleans()):
@@ -217,8 +225,9 @@ def test_random_scenarios_give_identical_tables(scenario: Scenario, chunk_size: 
 
 # -- random scripted timelines: many simultaneous events --------------------------------------
 def _at(draw: st.DrawFn, horizon: int, grid: int) -> int:
-    """A time on a coarse grid, so that events of different apps often coincide."""
-    return grid * draw(st.integers(0, horizon // grid))
+    """A time on a coarse grid before the horizon, so that events of different apps
+    often coincide."""
+    return grid * draw(st.integers(0, (horizon - 1) // grid))
 
 
 @st.composite
@@ -266,13 +275,15 @@ def scripted_scenarios(draw: st.DrawFn) -> Scenario:
             )
         threats = []
         for k in range(draw(st.integers(int(crowded), 3))):
+            kind = draw(st.sampled_from(["malware", "phishing", "jailbreak"]))
             threat_event: dict[str, Any] = {
                 "at": _at(draw, horizon, grid),
                 "device": device,
                 "type": "threat",
                 "id": f"t{k}",
-                "kind": draw(st.sampled_from(["malware", "phishing", "jailbreak"])),
-                "severity": draw(st.sampled_from(LEVELS[1:4])),
+                "kind": kind,
+                # a jailbreak is always high severity
+                "severity": "high" if kind == "jailbreak" else draw(st.sampled_from(LEVELS[1:4])),
                 "remediate_after_denial": draw(zero_or(None, 0, 5, 30)),
             }
             delay = draw(st.sampled_from([None, 0, 5, 10]))
@@ -284,7 +295,8 @@ def scripted_scenarios(draw: st.DrawFn) -> Scenario:
             if draw(st.booleans()):
                 events.append(
                     {
-                        "at": threat_event["at"] + grid * draw(st.integers(0, 24)),
+                        # after the threat: a remediation at its onset is invalid
+                        "at": threat_event["at"] + grid * draw(st.integers(1, 24)),
                         "device": device,
                         "type": "remediate",
                         "threat": threat_event["id"],
@@ -327,7 +339,9 @@ def scripted_scenarios(draw: st.DrawFn) -> Scenario:
             "partner_unresponsive_days": draw(st.sampled_from([0.0, 0.05])),
         },
         "policies": policies,
-        "script": {"devices": devices, "events": events},
+        # Events at or after the horizon would never happen (and are refused): a
+        # remediation or an end of offline drawn past it is left out.
+        "script": {"devices": devices, "events": [e for e in events if e["at"] < horizon]},
     }
     return scenario_from_data(data, source="<scripted engines agree>")
 

@@ -3,6 +3,7 @@ workers, precision mode's stopping rule, the sweep folder and the ``sweep`` comm
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import types
@@ -16,6 +17,7 @@ import pytest
 from simulator.analysis.metrics import METRIC_COLUMNS, compute_metrics
 from simulator.analysis.sweep import (
     SweepResult,
+    SweepSettings,
     paired_differences,
     precision_check,
     run_sweep,
@@ -23,6 +25,7 @@ from simulator.analysis.sweep import (
 )
 from simulator.analysis.sweep_tables import complete_results
 from simulator.cli.main import main
+from simulator.errors import InputError
 from simulator.folders import SWEEP_FILES, load_sweep, write_sweep
 from simulator.policy.files import load_policy_files
 from simulator.scenario.load import Scenario, load_scenario
@@ -64,7 +67,7 @@ def reduced_sweep(
 @pytest.fixture(scope="module")
 def sweep() -> SweepResult:
     """Five replications of the reduced sweep (three variants), two workers."""
-    return run_sweep(reduced_sweep(), replications=5, workers=2)
+    return run_sweep(reduced_sweep(), SweepSettings(replications=5), workers=2)
 
 
 # ------------------------------------------------------------------------ common random numbers
@@ -147,7 +150,7 @@ def test_paired_interval_is_narrower_on_a_larger_sweep() -> None:
     scenario = reduced_sweep(
         users=60, days=30.0, levels=("secured", "low", "medium", "high"), threat_factor=1.0
     )
-    _assert_pairing_narrows(run_sweep(scenario, replications=6, workers=2))
+    _assert_pairing_narrows(run_sweep(scenario, SweepSettings(replications=6), workers=2))
 
 
 def test_paired_differences_hand_computed() -> None:
@@ -206,8 +209,8 @@ def test_complete_results_fills_a_segment_missing_in_one_replication() -> None:
 def test_results_are_identical_whatever_the_worker_count(tmp_path: Path) -> None:
     """workers=1 and workers=2 give equal DataFrames and byte-identical sweep folders."""
     scenario = reduced_sweep(users=9, days=5.0, chunk_size=3)
-    one = run_sweep(scenario, replications=3, workers=1)
-    two = run_sweep(scenario, replications=3, workers=2)
+    one = run_sweep(scenario, SweepSettings(replications=3), workers=1)
+    two = run_sweep(scenario, SweepSettings(replications=3), workers=2)
     for name in ("results", "summary", "paired", "outcomes", "decisions", "episodes"):
         pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name))
     files_one = write_sweep(one, tmp_path / "one")
@@ -220,10 +223,70 @@ def test_results_are_identical_whatever_the_worker_count(tmp_path: Path) -> None
 def test_results_do_not_depend_on_the_engine() -> None:
     """The fast engine gives the same sweep tables as the reference (SimPy) engine."""
     scenario = reduced_sweep(users=9, days=5.0, chunk_size=3)
-    reference = run_sweep(scenario, replications=2)
-    fast = run_sweep(scenario, replications=2, engine="fast")
+    reference = run_sweep(scenario, SweepSettings(replications=2, engine="reference"))
+    fast = run_sweep(scenario, SweepSettings(replications=2, engine="fast"))
     for name in ("results", "summary", "paired", "outcomes", "decisions", "episodes"):
         pd.testing.assert_frame_equal(getattr(reference, name), getattr(fast, name))
+
+
+def test_results_do_not_depend_on_the_chunk_size() -> None:
+    """The ``chunk_size`` setting (users per task) leaves every sweep table unchanged."""
+    scenario = reduced_sweep(users=9, days=5.0, chunk_size=100)
+    whole = run_sweep(scenario, SweepSettings(replications=2))
+    split = run_sweep(scenario, SweepSettings(replications=2, chunk_size=2))
+    for name in ("results", "summary", "paired", "outcomes", "decisions", "episodes"):
+        pd.testing.assert_frame_equal(getattr(whole, name), getattr(split, name))
+
+
+# ---------------------------------------------------------------------------------- settings
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"replications": 0}, "replications"),
+        ({"replications": True}, "replications"),
+        ({"chunk_size": 0}, "chunk_size"),
+        ({"precision": 0.0}, "precision"),
+        ({"precision": math.nan}, "precision"),
+        ({"precision": 0.05, "batch": 0}, "batch"),
+        ({"confidence": 1.0}, "confidence"),
+        ({"precision_metrics": ("launches", "nope")}, "precision_metrics"),
+        ({"precision_metrics": ()}, "precision_metrics"),
+        ({"engine": "warp"}, "engine"),
+    ],
+)
+def test_sweep_settings_out_of_range_name_the_setting(changes: dict[str, Any], field: str) -> None:
+    """A setting out of range is an InputError naming that setting, raised when the
+    settings are made (before anything runs)."""
+    with pytest.raises(InputError) as caught:
+        SweepSettings(**changes)
+    assert caught.value.field == field
+
+
+def test_sweep_checks_what_needs_the_scenario() -> None:
+    """What depends on the scenario is checked by run_sweep, naming the setting: a cap
+    below the initial replications, and a baseline that is not a variant."""
+    scenario = load_scenario(SCRIPTED)
+    cases = [
+        (SweepSettings(replications=4, precision=0.05, max_replications=3), "max_replications"),
+        (SweepSettings(baseline="nope"), "baseline"),
+    ]
+    for settings, field in cases:
+        with pytest.raises(InputError) as caught:
+            run_sweep(scenario, settings)
+        assert caught.value.field == field
+
+
+def test_sweep_settings_are_immutable_values() -> None:
+    """Settings are frozen and hashable (metrics given as a list are kept as a tuple);
+    variants are made with dataclasses.replace."""
+    settings = SweepSettings(precision_metrics=["launches"])  # type: ignore[arg-type]
+    assert settings.precision_metrics == ("launches",)
+    assert hash(settings) == hash(SweepSettings(precision_metrics=("launches",)))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.replications = 3  # type: ignore[misc]
+    assert dataclasses.replace(settings, replications=3).replications == 3
 
 
 # --------------------------------------------------------------------------------- precision
@@ -233,7 +296,8 @@ def test_precision_stops_at_the_predictable_replication() -> None:
     """A scripted world is the same in every replication: after 1 replication there is no
     interval (unmet), after 1 + batch = 3 every half-width is 0 (met): it stops at 3."""
     scenario = load_scenario(SCRIPTED)
-    result = run_sweep(scenario, replications=1, precision=0.05, batch=2, max_replications=50)
+    settings = SweepSettings(replications=1, precision=0.05, batch=2, max_replications=50)
+    result = run_sweep(scenario, settings)
     assert result.precision is not None
     assert result.precision.converged
     assert result.replications == result.precision.replications == 3
@@ -252,14 +316,14 @@ def test_precision_stops_exactly_when_it_says() -> None:
     worst relative half-width of the watched metrics is about 2.4 at 4 replications and
     1.0 at 6, so a target of 1.2 stops at 6.)"""
     batch, target = 2, 1.2
-    result = run_sweep(
-        reduced_sweep(users=12, days=5.0),
+    settings = SweepSettings(
         replications=2,
         precision=target,
         precision_metrics=WATCHED,
         batch=batch,
         max_replications=20,
     )
+    result = run_sweep(reduced_sweep(users=12, days=5.0), settings)
     outcome = result.precision
     assert outcome is not None and outcome.converged
     stop = outcome.replications
@@ -287,10 +351,7 @@ def test_precision_stops_at_the_cap() -> None:
     and says it did not converge, naming the worst metric."""
     result = run_sweep(
         reduced_sweep(users=8, days=3.0, levels=("secured", "high")),
-        replications=2,
-        precision=1e-6,
-        batch=5,
-        max_replications=3,
+        SweepSettings(replications=2, precision=1e-6, batch=5, max_replications=3),
     )
     assert result.precision is not None
     assert not result.precision.converged
@@ -343,8 +404,8 @@ def _leftovers(folder: Path) -> list[str]:
     [
         (["--replications", "-1"], "--replications: must be >= 1"),
         (["--replications", "0"], "--replications: must be >= 1"),
-        (["--precision", "0"], "--precision: must be > 0"),
-        (["--precision", "-0.05"], "--precision: must be > 0"),
+        (["--precision", "0"], "--precision: must be a number > 0"),
+        (["--precision", "-0.05"], "--precision: must be a number > 0"),
         (["--precision", "0.05", "--max-replications", "3"], "--max-replications"),
         (["--baseline", "nope"], "--baseline: no variant named 'nope'"),
     ],

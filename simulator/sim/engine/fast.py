@@ -48,8 +48,19 @@ is played on its own, with its own tiny event loop instead of one SimPy environm
   Online evaluations fetch first, so age and offline minutes are both 0 and the memo
   almost always hits; offline evaluations key on the exact floats. (Keys equal as
   numbers give equal decisions: the function only compares and formats them.)
-* **Rows.** Built directly as tuples; a granted launch's row is completed with its
-  session end when the session ends, as the reference does with ``_replace``.
+* **Rows.** An evaluation builds a row's *head* (:data:`Head`: every field but the
+  session end and the explanation) as a plain tuple; the row is completed when it is
+  recorded — a granted launch's when its session ends, as the reference does with
+  ``_replace`` — by :data:`_new_row`, which costs no more than a tuple and is typed, so
+  mypy checks every field.
+
+Structure
+---------
+:func:`simulate_chunk_fast` → :class:`_ChunkRunner` (one per variant: merged policies and
+decision memos per profile, :class:`_Protection`) → per device, a :class:`_DeviceRun`
+(evaluation and rows, one :meth:`~_DeviceRun.app_sessions` process per app) over the
+device's :class:`_Onboarding` (Defender state) and :class:`_Timeline` (episodes and
+levels); :func:`_wake_all` runs the processes in SimPy's order.
 
 Row order inside the returned lists differs from the reference (device by device rather
 than interleaved in time); :func:`simulator.sim.run.assemble` sorts rows canonically
@@ -62,9 +73,9 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_right
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from operator import itemgetter
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from simulator.durations import Minutes
 from simulator.policy.behavior import Behavior
@@ -101,17 +112,55 @@ _LABELS: Final = ("", *(level.label for level in sorted(ThreatLevel)))
 _ALL_SECURED: Final = (_SECURED, _SECURED, _SECURED)
 _ENABLED: Final = ConnectorState.ENABLED
 _ACTIVATED: Final = DefenderState.ACTIVATED
-_VERB: Final = {Outcome.ALLOW: "allowed", Outcome.BLOCK: "blocked", Outcome.WIPE: "wiped"}
 _LAUNCH: Final = "launch"
 _CHECKIN: Final = "checkin"
 _NO_EFFECT, _NUDGE, _REDIRECT = 0, 1, 2
 _by_time = itemgetter(0)
-_make_row = tuple.__new__
 
 Key = tuple[DefenderState, int, Minutes, ConnectorState, Minutes]
 """What a memoized decision is keyed on: defender, known level, age, connector, offline."""
-Head = tuple[object, ...]
-"""A decision row without its last two fields (session end, explanation)."""
+Head = tuple[
+    Minutes,  # time_min
+    int,  # device_index
+    str,  # device
+    str,  # user
+    str,  # app
+    str,  # management
+    str,  # trigger
+    str,  # outcome
+    str,  # reason
+    str,  # variant
+    str,  # policy
+    str,  # max_allowed
+    str,  # action
+    str,  # known_level
+    Minutes,  # known_level_age_min
+    str,  # intune_level
+    str,  # defender_level
+    str,  # true_level
+    str,  # defender_state
+    str,  # connector
+    Minutes,  # offline_min
+    bool,  # fetched
+]
+"""A :class:`~simulator.sim.log.DecisionRow` without its last two fields (session end,
+explanation): what is known when the decision is made."""
+RowFields = tuple[*Head, Minutes, str]
+"""Every field of a :class:`~simulator.sim.log.DecisionRow`, in order: a head, the session
+end and the explanation."""
+
+_new_row: Final[Callable[[type[DecisionRow], RowFields], DecisionRow]] = tuple.__new__
+"""``DecisionRow(*fields)`` at the cost of a tuple: the NamedTuple's own constructor goes
+through a generated Python ``__new__`` of 24 parameters, a large part of this loop's
+time per row. Typed, so mypy checks every row's fields (against :data:`RowFields`, which
+:func:`_fields_agree` checks against ``DecisionRow``)."""
+
+if TYPE_CHECKING:
+
+    def _fields_agree(fields: RowFields, row: DecisionRow) -> tuple[DecisionRow, RowFields]:
+        """Never called: makes mypy check that :data:`RowFields` and
+        :class:`~simulator.sim.log.DecisionRow` have the same fields, type for type."""
+        return DecisionRow(*fields), row
 
 
 class _Verdict:
@@ -129,6 +178,7 @@ class _Verdict:
     )
 
     def __init__(self, decision: Decision) -> None:
+        """Precompute the flags and labels of ``decision``."""
         outcome = decision.outcome
         self.decision = decision
         self.outcome: str = outcome.value
@@ -178,6 +228,7 @@ class _Protection:
     def __init__(
         self, app: str, world: DeviceWorld, policies: Sequence[Policy], behavior: Behavior
     ) -> None:
+        """Merge the policies that apply to ``app`` on ``world``'s profile."""
         self._context = EvaluationContext(
             app=app,
             management=world.management,
@@ -244,6 +295,423 @@ def _wake_all(processes: list[Generator[Minutes, Minutes, None]]) -> None:
         eid += 1
 
 
+class _Onboarding:
+    """A device's Defender state over time, as ``DeviceState.defender_at``.
+
+    Mutable: the device's first redirect (a denial for Defender not activated) schedules
+    the install and activation it prompts. The last scheduled change and the first
+    activation are cached: from the last change on, the state needs no scan.
+    """
+
+    __slots__ = (
+        "_world",
+        "activation",
+        "changes",
+        "first_redirect",
+        "initial",
+        "settled",
+        "settled_at",
+    )
+
+    def __init__(self, world: DeviceWorld) -> None:
+        """The onboarding ``world`` starts with: its initial state and scheduled changes."""
+        self._world = world
+        self.initial = world.defender_initial
+        self.changes = sorted(world.defender_changes, key=_by_time)
+        self.first_redirect: Minutes = INF
+        self.settled_at: Minutes = -INF
+        self.settled = self.initial
+        self.activation: Minutes = INF
+        self._settle()
+
+    def _settle(self) -> None:
+        """Cache the last change (time and state) and the first activation time."""
+        changes = self.changes
+        self.settled_at, self.settled = changes[-1] if changes else (-INF, self.initial)
+        if self.initial is _ACTIVATED:
+            self.activation = 0.0
+        else:
+            self.activation = next((at for at, new in changes if new is _ACTIVATED), INF)
+
+    def at(self, t: Minutes) -> DefenderState:
+        """The Defender state at ``t``, as ``DeviceState.defender_at``."""
+        if t >= self.settled_at:
+            return self.settled
+        state = self.initial
+        for at, new in self.changes:
+            if at <= t:
+                state = new
+        return state
+
+    def redirect(self, t: Minutes) -> bool:
+        """``DeviceState.redirect``: a first redirect starts Defender onboarding.
+
+        Returns whether onboarding was (re)scheduled — then the activation time may have
+        moved, and with it the episodes' detection.
+        """
+        if self.first_redirect < INF:
+            return False
+        self.first_redirect = t
+        if self.at(t) is _ACTIVATED:
+            return False
+        install = t + self._world.redirect_install_delay
+        activate = t + self._world.redirect_activate_delay
+        if install < INF and self.at(t) is DefenderState.ABSENT and install < activate:
+            self.changes.append((install, DefenderState.INSTALLED))
+        if activate < INF:
+            self.changes.append((activate, _ACTIVATED))
+        self.changes.sort(key=_by_time)
+        self._settle()
+        return True
+
+
+class _Timeline:
+    """A device's threat episodes and the levels they give over time (``DeviceState``).
+
+    What the reference recomputes at each evaluation — detection, alert resolution, when
+    Intune sees the alert come and go — depends only on an episode's current end and on
+    the Defender activation time, so it is kept per episode in :attr:`spans` and
+    recomputed (:meth:`refresh`) when a nudge or a redirect changes one of them. The level
+    queries then only compare times. Mutable: a nudge moves episode ends.
+    """
+
+    __slots__ = (
+        "_deliver",
+        "_outages",
+        "count",
+        "detected",
+        "ends",
+        "episodes",
+        "first_denial",
+        "nudged",
+        "spans",
+    )
+
+    def __init__(
+        self, world: DeviceWorld, connector: ConnectorTimeline, activation: Minutes
+    ) -> None:
+        """The episodes of ``world`` at their natural ends, for Defender activated at
+        ``activation``."""
+        self.episodes = world.episodes
+        count = self.count = len(self.episodes)
+        self.ends = [e.natural_end for e in self.episodes]
+        self.nudged = [False] * count
+        self.first_denial = [INF] * count
+        self.detected = [INF] * count
+        self.spans: list[tuple[Minutes, int, Minutes, Minutes, Minutes, Minutes, Minutes]] = [
+            (0.0, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        ] * count
+        """Per episode: onset, severity, end, detected, resolved, Intune up, Intune down."""
+        self._outages = bool(connector.intervals)
+        self._deliver = connector.deliver
+        self.refresh_all(activation)
+
+    def refresh(self, i: int, activation: Minutes) -> None:
+        """Recompute episode ``i``'s derived times from its end and the activation time."""
+        e = self.episodes[i]
+        end = self.ends[i]
+        detected_at = INF
+        if e.detect_delay != INF:
+            detected_at = max(e.onset, activation) + e.detect_delay
+            if not detected_at < end:
+                detected_at = INF
+        self.detected[i] = detected_at
+        resolved = end + e.resolve_delay
+        up = down = INF
+        if detected_at != INF:
+            if self._outages:
+                up = self._deliver(detected_at + e.intune_up_delay)
+                down = self._deliver(resolved + e.intune_down_delay)
+            else:
+                up = detected_at + e.intune_up_delay
+                down = resolved + e.intune_down_delay
+        self.spans[i] = (e.onset, int(e.severity), end, detected_at, resolved, up, down)
+
+    def refresh_all(self, activation: Minutes) -> None:
+        """Recompute every episode's derived times (the activation time moved)."""
+        for i in range(self.count):
+            self.refresh(i, activation)
+
+    def levels(self, t: Minutes) -> tuple[int, int, int]:
+        """(true, Defender, Intune) levels at ``t``, as ``DeviceState.levels``."""
+        true = defender = intune = _SECURED
+        for onset, severity, end, detected_at, resolved, up, down in self.spans:
+            if onset > t:
+                break  # episodes are sorted by onset
+            if t < end and severity > true:
+                true = severity
+            if detected_at > t:
+                continue
+            if t < resolved and severity > defender:
+                defender = severity
+            if severity > intune and up <= t < down:
+                intune = severity
+        return true, defender, intune
+
+    def intune_level(self, t: Minutes) -> int:
+        """The level a check-in fetches, as ``DeviceState.intune_level``."""
+        level = _SECURED
+        for _onset, severity, _end, detected_at, _resolved, up, down in self.spans:
+            if detected_at == INF:
+                continue
+            if up <= t < down and severity > level:
+                level = severity
+        return level
+
+    def nudge(self, t: Minutes, activation: Minutes) -> None:
+        """``DeviceState.nudge``: remediation prompted by a threat-level denial at ``t``."""
+        ends, episodes, nudged, detected = self.ends, self.episodes, self.nudged, self.detected
+        for i in range(self.count):
+            if nudged[i] or not (episodes[i].onset <= t < ends[i]):
+                continue
+            if detected[i] > t:
+                continue
+            nudged[i] = True
+            self.first_denial[i] = t
+            ends[i] = min(ends[i], t + episodes[i].nudge_delay)
+            self.refresh(i, activation)
+
+    def rows(self, world: DeviceWorld, variant: str) -> list[EpisodeRow]:
+        """The device's episodes as they played out (one row each)."""
+        return [
+            EpisodeRow(
+                device_index=world.index,
+                device=world.device,
+                variant=variant,
+                episode=e.id,
+                kind=e.kind,
+                severity=e.severity.label,
+                onset_min=e.onset,
+                detected_min=self.detected[i],
+                natural_end_min=e.natural_end,
+                end_min=self.ends[i],
+                nudged=self.nudged[i],
+                first_threat_denial_min=self.first_denial[i],
+            )
+            for i, e in enumerate(self.episodes)
+        ]
+
+
+class _DeviceRun:
+    """One device played against one variant: evaluations, rows and the app processes.
+
+    Holds what the device's apps share — its Defender onboarding, its episode timeline,
+    its offline periods — and what every row repeats (device, user, variant).
+    """
+
+    __slots__ = (
+        "_offline",
+        "_offline_starts",
+        "_outages",
+        "_state_at",
+        "device",
+        "horizon",
+        "index",
+        "management",
+        "midsession",
+        "onboarding",
+        "record",
+        "retry",
+        "timeline",
+        "user",
+        "variant",
+        "world",
+    )
+
+    def __init__(
+        self,
+        world: DeviceWorld,
+        runner: _ChunkRunner,
+        record: Callable[[DecisionRow], None],
+    ) -> None:
+        """Prepare ``world`` under ``runner``'s variant; rows go to ``record``."""
+        self.world = world
+        self.record = record
+        self.horizon = runner.horizon
+        self.variant = runner.variant
+        self.retry = runner.settings.retry_denied_at_launch
+        self.midsession = runner.settings.midsession_enforcement
+        self.index, self.device, self.user = world.index, world.device, world.user
+        self.management: str = world.management.value
+        self._offline = world.offline
+        self._offline_starts = [start for start, _ in world.offline]
+        self._outages = bool(runner.connector.intervals)
+        self._state_at = runner.connector.state_at
+        self.onboarding = _Onboarding(world)
+        self.timeline = _Timeline(world, runner.connector, self.onboarding.activation)
+
+    def online(self, t: Minutes) -> bool:
+        """False inside one of the device's offline intervals."""
+        starts = self._offline_starts
+        if not starts:
+            return True
+        i = bisect_right(starts, t) - 1
+        return not (i >= 0 and self._offline[i][0] <= t < self._offline[i][1])
+
+    def evaluate(
+        self,
+        app: _Protection,
+        t: Minutes,
+        known: int,
+        last_checkin: Minutes,
+        trigger: str,
+        fetched: bool,
+        reuse: _Verdict | None = None,
+    ) -> tuple[_Verdict, Head]:
+        """Decide after a check-in attempt (``fetched`` = online at ``t``) and apply the
+        denial's feedback — or, given ``reuse``, repeat that decision at a launch without
+        a check-in; return the verdict and the row's head, levels read after the feedback.
+        """
+        age = t - last_checkin
+        offline_min = 0.0 if (fetched if reuse is None else self.online(t)) else age
+        onboarding = self.onboarding
+        defender = onboarding.settled if t >= onboarding.settled_at else onboarding.at(t)
+        conn = self._state_at(t) if self._outages else _ENABLED
+        timeline = self.timeline
+        if reuse is None:
+            key = (defender, known, age, conn, offline_min)
+            verdict = app.memo.get(key) or app.decide(key)
+            effect = verdict.effect
+            if effect:
+                if effect == _NUDGE:
+                    timeline.nudge(t, onboarding.activation)
+                elif onboarding.redirect(t):
+                    timeline.refresh_all(onboarding.activation)
+        else:
+            verdict = reuse
+        true, defender_level, intune = timeline.levels(t) if timeline.count else _ALL_SECURED
+        return verdict, (
+            t,
+            self.index,
+            self.device,
+            self.user,
+            app.name,
+            self.management,
+            trigger,
+            verdict.outcome,
+            verdict.reason,
+            self.variant,
+            app.policy,
+            app.max_allowed,
+            app.action,
+            _LABELS[known],
+            age,
+            _LABELS[intune],
+            _LABELS[defender_level],
+            _LABELS[true],
+            defender._value_,
+            conn._value_,
+            offline_min,
+            fetched,
+        )
+
+    def app_sessions(
+        self, app: _Protection, launches: list[tuple[Minutes, Minutes]]
+    ) -> Generator[Minutes, Minutes, None]:
+        """``DeviceSimulation.app_sessions`` with ``in_session_checkins`` inlined.
+
+        Walks the app's launches (start, duration): a launch rechecks (checks in when
+        online, evaluates) or reuses the previous decision; a granted session checks in
+        every ``checkin_interval`` until it ends, or until a denial cuts it. Yields the
+        time it wants to wake at (:func:`_wake_all` sends the clock back) and records a
+        row per evaluation and per reused launch.
+        """
+        online, evaluate, record = self.online, self.evaluate, self.record
+        intune_level, threatened = self.timeline.intune_level, self.timeline.count > 0
+        horizon, retry, midsession = self.horizon, self.retry, self.midsession
+        now: Minutes = 0.0  # as the reference's Environment(initial_time=0.0)
+        known = _SECURED
+        last_checkin = 0.0
+        last_active_end = -INF
+        previous: _Verdict | None = None
+        wiped = False
+        recheck = app.recheck
+        interval = app.interval
+        for start, duration in launches:
+            if start > now:
+                now = yield start
+            t = now
+            evaluated = launch_rechecks(
+                None if previous is None else previous.decision.outcome,
+                wiped=wiped,
+                inactive_min=t - last_active_end,
+                recheck_after=recheck,
+                retry_denied=retry,
+            )
+            if evaluated:
+                fetched = online(t)
+                if fetched:
+                    known = intune_level(t) if threatened else _SECURED
+                    last_checkin = t
+                verdict, head = evaluate(app, t, known, last_checkin, _LAUNCH, fetched)
+                previous = verdict
+                if verdict.deny:
+                    if verdict.wipe:
+                        wiped = True
+                else:
+                    wiped = False
+            else:
+                assert previous is not None
+                repeated = previous.repeat() if previous.deny else app.reuse
+                verdict, head = evaluate(app, t, known, last_checkin, _LAUNCH, False, repeated)
+            if verdict.deny:
+                last_active_end = t  # the user saw the block screen: the app was used
+                record(_new_row(DecisionRow, (*head, t, verdict.explanation)))
+                continue
+            # min() and max() spelled out (the same values, float for float): this runs
+            # at every granted launch, where the builtins' call overhead shows.
+            end = t + duration
+            if horizon < end:
+                end = horizon  # the session is cut at the horizon
+            cut = end
+            if interval is not None:
+                next_due = last_checkin + interval
+                soonest = now + (interval if evaluated else 0.0)
+                if soonest > next_due:
+                    next_due = soonest
+                while next_due < end:
+                    if next_due > now:
+                        now = yield next_due
+                    t = now
+                    fetched = online(t)
+                    if fetched:
+                        known = intune_level(t) if threatened else _SECURED
+                        last_checkin = t
+                    check, check_head = evaluate(app, t, known, last_checkin, _CHECKIN, fetched)
+                    previous = check
+                    if check.deny:
+                        if check.wipe:
+                            wiped = True
+                    else:
+                        wiped = False
+                    record(_new_row(DecisionRow, (*check_head, t, check.explanation)))
+                    if check.deny and midsession:
+                        cut = t
+                        break
+                    next_due = (last_checkin if fetched else t) + interval
+            last_active_end = cut
+            record(_new_row(DecisionRow, (*head, cut, verdict.explanation)))
+
+    def device_row(self) -> DeviceRow:
+        """The device and its Defender onboarding as they played out."""
+        world = self.world
+        sees_managed = EvaluationContext(
+            app="", management=world.management, emm_passes_upn=world.emm_passes_upn
+        ).app_sees_managed
+        return DeviceRow(
+            device_index=self.index,
+            device=self.device,
+            user=self.user,
+            variant=self.variant,
+            management=self.management,
+            app_sees_managed=sees_managed,
+            apps=",".join(world.apps),
+            defender_initial=world.defender_initial.value,
+            first_redirect_min=self.onboarding.first_redirect,
+            activated_min=self.onboarding.activation,
+        )
+
+
 class _ChunkRunner:
     """Plays devices against one policy variant; caches what devices share."""
 
@@ -255,6 +723,7 @@ class _ChunkRunner:
         horizon: Minutes,
         settings: EngineSettings,
     ) -> None:
+        """A runner of ``policies`` (variant ``variant``), with no profiles cached yet."""
         self.policies = tuple(policies)
         self.variant = variant
         self.connector = connector
@@ -271,355 +740,23 @@ class _ChunkRunner:
             self._protections[key] = found
         return found
 
-    # -- one device ----------------------------------------------------------------------
     def run_device(self, world: DeviceWorld, result: ChunkResult) -> None:
         """Play one device; append its decision, episode and device rows to ``result``."""
-        horizon = self.horizon
-        variant = self.variant
-        retry = self.settings.retry_denied_at_launch
-        midsession = self.settings.midsession_enforcement
-        record = result.decisions.append
-        index, device, user = world.index, world.device, world.user
-        management = world.management.value
-        labels = _LABELS
-
-        # Offline intervals ------------------------------------------------------------
-        offline = world.offline
-        offline_starts = [start for start, _ in offline]
-
-        def online(t: Minutes) -> bool:
-            if not offline_starts:
-                return True
-            i = bisect_right(offline_starts, t) - 1
-            return not (i >= 0 and offline[i][0] <= t < offline[i][1])
-
-        # Connector ----------------------------------------------------------------------
-        connector = self.connector
-        outages = bool(connector.intervals)
-        state_at = connector.state_at
-        deliver = connector.deliver
-
-        # Defender onboarding (mutable: a first redirect schedules changes) ---------------
-        initial = world.defender_initial
-        changes = sorted(world.defender_changes, key=_by_time)
-        first_redirect = INF
-
-        def defender_at(t: Minutes) -> DefenderState:
-            state = initial
-            for at, new in changes:
-                if at <= t:
-                    state = new
-            return state
-
-        def first_activation() -> Minutes:
-            if initial is _ACTIVATED:
-                return 0.0
-            for at, new in changes:
-                if new is _ACTIVATED:
-                    return at
-            return INF
-
-        activation = first_activation()
-        # From the last change on, the state is the last change's: no need to scan.
-        settled_at, settled = changes[-1] if changes else (-INF, initial)
-
-        # Episodes (mutable: ends move when a denial nudges the user) ---------------------
-        episodes = world.episodes
-        count = len(episodes)
-        ends = [e.natural_end for e in episodes]
-        nudged = [False] * count
-        first_denial = [INF] * count
-        detected = [INF] * count
-        # Per episode: onset, severity, end, detected, resolved, Intune up, Intune down.
-        spans: list[tuple[Minutes, int, Minutes, Minutes, Minutes, Minutes, Minutes]] = [
-            (0.0, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        ] * count
-
-        def refresh(i: int) -> None:
-            """Recompute episode ``i``'s derived times from its end and the activation."""
-            e = episodes[i]
-            end = ends[i]
-            detected_at = INF
-            if e.detect_delay != INF:
-                detected_at = max(e.onset, activation) + e.detect_delay
-                if not detected_at < end:
-                    detected_at = INF
-            detected[i] = detected_at
-            resolved = end + e.resolve_delay
-            up = down = INF
-            if detected_at != INF:
-                if outages:
-                    up = deliver(detected_at + e.intune_up_delay)
-                    down = deliver(resolved + e.intune_down_delay)
-                else:
-                    up = detected_at + e.intune_up_delay
-                    down = resolved + e.intune_down_delay
-            spans[i] = (e.onset, int(e.severity), end, detected_at, resolved, up, down)
-
-        for i in range(count):
-            refresh(i)
-
-        def levels(t: Minutes) -> tuple[int, int, int]:
-            """(true, Defender, Intune) levels at ``t``, as ``DeviceState.levels``."""
-            true = defender = intune = _SECURED
-            for onset, severity, end, detected_at, resolved, up, down in spans:
-                if onset > t:
-                    break  # episodes are sorted by onset
-                if t < end and severity > true:
-                    true = severity
-                if detected_at > t:
-                    continue
-                if t < resolved and severity > defender:
-                    defender = severity
-                if severity > intune and up <= t < down:
-                    intune = severity
-            return true, defender, intune
-
-        def intune_level(t: Minutes) -> int:
-            """The level a check-in fetches, as ``DeviceState.intune_level``."""
-            level = _SECURED
-            for _onset, severity, _end, detected_at, _resolved, up, down in spans:
-                if detected_at == INF:
-                    continue
-                if up <= t < down and severity > level:
-                    level = severity
-            return level
-
-        def nudge(t: Minutes) -> None:
-            """``DeviceState.nudge``: remediation prompted by a threat-level denial."""
-            for i in range(count):
-                if nudged[i] or not (episodes[i].onset <= t < ends[i]):
-                    continue
-                if detected[i] > t:
-                    continue
-                nudged[i] = True
-                first_denial[i] = t
-                ends[i] = min(ends[i], t + episodes[i].nudge_delay)
-                refresh(i)
-
-        def redirect(t: Minutes) -> None:
-            """``DeviceState.redirect``: a first redirect starts Defender onboarding."""
-            nonlocal first_redirect, activation, settled_at, settled
-            if first_redirect < INF:
-                return
-            first_redirect = t
-            if defender_at(t) is _ACTIVATED:
-                return
-            install = t + world.redirect_install_delay
-            activate = t + world.redirect_activate_delay
-            if install < INF and defender_at(t) is DefenderState.ABSENT and install < activate:
-                changes.append((install, DefenderState.INSTALLED))
-            if activate < INF:
-                changes.append((activate, _ACTIVATED))
-            changes.sort(key=_by_time)
-            if changes:
-                settled_at, settled = changes[-1]
-            activation = first_activation()
-            for i in range(count):
-                refresh(i)
-
-        # Evaluation and rows ------------------------------------------------------------
-        def evaluate(
-            app: _Protection,
-            t: Minutes,
-            known: int,
-            last_checkin: Minutes,
-            trigger: str,
-            fetched: bool,
-        ) -> tuple[_Verdict, Head]:
-            """Decide after a check-in attempt (``fetched`` = online at ``t``); apply the
-            denial's feedback; the row's head, levels read after the feedback."""
-            age = t - last_checkin
-            offline_min = 0.0 if fetched else age
-            defender = settled if t >= settled_at else defender_at(t)
-            conn = state_at(t) if outages else _ENABLED
-            key = (defender, known, age, conn, offline_min)
-            verdict = app.memo.get(key) or app.decide(key)
-            effect = verdict.effect
-            if effect:
-                if effect == _NUDGE:
-                    nudge(t)
-                else:
-                    redirect(t)
-            true, defender_level, intune = levels(t) if count else _ALL_SECURED
-            return verdict, (
-                t,
-                index,
-                device,
-                user,
-                app.name,
-                management,
-                trigger,
-                verdict.outcome,
-                verdict.reason,
-                variant,
-                app.policy,
-                app.max_allowed,
-                app.action,
-                labels[known],
-                age,
-                labels[intune],
-                labels[defender_level],
-                labels[true],
-                defender._value_,
-                conn._value_,
-                offline_min,
-                fetched,
-            )
-
-        def reused(
-            app: _Protection, verdict: _Verdict, t: Minutes, known: int, last: Minutes
-        ) -> Head:
-            """The row's head of a launch that reuses the previous decision (no check-in)."""
-            age = t - last
-            offline_min = 0.0 if online(t) else age
-            defender = settled if t >= settled_at else defender_at(t)
-            conn = state_at(t) if outages else _ENABLED
-            true, defender_level, intune = levels(t) if count else _ALL_SECURED
-            return (
-                t,
-                index,
-                device,
-                user,
-                app.name,
-                management,
-                _LAUNCH,
-                verdict.outcome,
-                verdict.reason,
-                variant,
-                app.policy,
-                app.max_allowed,
-                app.action,
-                labels[known],
-                age,
-                labels[intune],
-                labels[defender_level],
-                labels[true],
-                defender._value_,
-                conn._value_,
-                offline_min,
-                False,
-            )
-
-        def process(
-            app: _Protection, launches: list[tuple[Minutes, Minutes]]
-        ) -> Generator[Minutes, Minutes, None]:
-            """``DeviceSimulation.app_sessions`` with ``in_session_checkins`` inlined."""
-            now: Minutes = 0.0  # as the reference's Environment(initial_time=0.0)
-            known = _SECURED
-            last_checkin = 0.0
-            last_active_end = -INF
-            previous: _Verdict | None = None
-            wiped = False
-            recheck = app.recheck
-            interval = app.interval
-            for start, duration in launches:
-                if start > now:
-                    now = yield start
-                t = now
-                evaluated = launch_rechecks(
-                    None if previous is None else previous.decision.outcome,
-                    wiped=wiped,
-                    inactive_min=t - last_active_end,
-                    recheck_after=recheck,
-                    retry_denied=retry,
-                )
-                if evaluated:
-                    fetched = online(t)
-                    if fetched:
-                        known = intune_level(t) if count else _SECURED
-                        last_checkin = t
-                    verdict, head = evaluate(app, t, known, last_checkin, _LAUNCH, fetched)
-                    previous = verdict
-                    if verdict.deny:
-                        if verdict.wipe:
-                            wiped = True
-                    else:
-                        wiped = False
-                else:
-                    assert previous is not None
-                    verdict = previous.repeat() if previous.deny else app.reuse
-                    head = reused(app, verdict, t, known, last_checkin)
-                if verdict.deny:
-                    last_active_end = t  # the user saw the block screen: the app was used
-                    record(_make_row(DecisionRow, (*head, t, verdict.explanation)))
-                    continue
-                end = min(t + duration, horizon)
-                cut = end
-                if interval is not None:
-                    next_due = max(last_checkin + interval, now + (interval if evaluated else 0.0))
-                    while next_due < end:
-                        if next_due > now:
-                            now = yield next_due
-                        t = now
-                        fetched = online(t)
-                        if fetched:
-                            known = intune_level(t) if count else _SECURED
-                            last_checkin = t
-                        check, check_head = evaluate(app, t, known, last_checkin, _CHECKIN, fetched)
-                        previous = check
-                        if check.deny:
-                            if check.wipe:
-                                wiped = True
-                        else:
-                            wiped = False
-                        record(_make_row(DecisionRow, (*check_head, t, check.explanation)))
-                        if check.deny and midsession:
-                            cut = t
-                            break
-                        next_due = (last_checkin if fetched else t) + interval
-                last_active_end = cut
-                record(_make_row(DecisionRow, (*head, cut, verdict.explanation)))
-
-        # Run the app processes ------------------------------------------------------------
+        run = _DeviceRun(world, self, result.decisions.append)
         by_app: dict[str, list[tuple[Minutes, Minutes]]] = {}
         for launch in world.launches:
-            if launch.start < horizon:
+            if launch.start < self.horizon:
                 by_app.setdefault(launch.app, []).append((launch.start, launch.duration))
         # One process per app in sorted order, as the reference creates them (an app
         # without launches before the horizon would end at once, touching nothing).
         _wake_all(
             [
-                process(self.protection(world, app_name), by_app[app_name])
-                for app_name in sorted(by_app)
+                run.app_sessions(self.protection(world, name), by_app[name])
+                for name in sorted(by_app)
             ]
         )
-
-        # End-of-run rows ------------------------------------------------------------------
-        for i, e in enumerate(episodes):
-            result.episodes.append(
-                EpisodeRow(
-                    device_index=index,
-                    device=device,
-                    variant=variant,
-                    episode=e.id,
-                    kind=e.kind,
-                    severity=e.severity.label,
-                    onset_min=e.onset,
-                    detected_min=detected[i],
-                    natural_end_min=e.natural_end,
-                    end_min=ends[i],
-                    nudged=nudged[i],
-                    first_threat_denial_min=first_denial[i],
-                )
-            )
-        sees_managed = EvaluationContext(
-            app="", management=world.management, emm_passes_upn=world.emm_passes_upn
-        ).app_sees_managed
-        result.devices.append(
-            DeviceRow(
-                device_index=index,
-                device=device,
-                user=user,
-                variant=variant,
-                management=management,
-                app_sees_managed=sees_managed,
-                apps=",".join(world.apps),
-                defender_initial=initial.value,
-                first_redirect_min=first_redirect,
-                activated_min=activation,
-            )
-        )
+        result.episodes.extend(run.timeline.rows(world, self.variant))
+        result.devices.append(run.device_row())
 
 
 def simulate_chunk_fast(
