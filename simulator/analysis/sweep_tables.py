@@ -50,13 +50,15 @@ SUMMARY_COLUMNS: Final = (
     *("mean", "sd", "ci_low", "ci_high", "half_width", "n"),
 )
 """Columns of :func:`summarize_replications`: mean, sample standard deviation and the
-Student-t interval over replications (unit of the metric); ``n`` replications used."""
+Student-t interval over replications, in the metric's unit
+(:func:`simulator.analysis.catalogue.unit`); ``n`` replications used."""
 PAIRED_COLUMNS: Final = (
     *("variant", "baseline", "segment_by", "segment", "metric"),
     *("mean_diff", "sd_diff", "ci_low", "ci_high", "half_width", "n", "distinguishable"),
     "unpaired_half_width",
 )
-"""Columns of :func:`paired_differences` (unit of the metric; ``n`` replications paired)."""
+"""Columns of :func:`paired_differences`, in the metric's unit
+(:func:`simulator.analysis.catalogue.unit`); ``n`` replications paired."""
 ROUNDING: Final = 1e-9
 """Paired differences within this fraction of the values are float rounding (sums of
 minutes added in another order) and count as exactly 0."""

@@ -9,7 +9,6 @@ launch to a CSV file (atomically). The subparser is added by :func:`add_commands
 from __future__ import annotations
 
 import argparse
-import os
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,8 +26,9 @@ from simulator.analysis.diff import (
     select_variant,
     variants_in,
 )
+from simulator.cli._common import format_table
 from simulator.errors import InputError
-from simulator.folders import LoadedRun, load_run
+from simulator.folders import LoadedRun, check_output_file, load_run, write_text_atomic
 from simulator.policy.levels import Management
 from simulator.sim.log import describe_time
 
@@ -102,6 +102,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
         raise InputError("use either --variants A B or --variant-a/--variant-b", field="--variants")
     names: list[str | None] = list(args.variants or (args.variant_a, args.variant_b))
     fields = ("--variants",) * 2 if args.variants else ("--variant-a", "--variant-b")
+    if args.csv is not None:
+        check_output_file(
+            args.csv, folders=[args.run_a, *([args.run_b] if args.run_b else [])], flag="--csv"
+        )
     run_a = load_run(args.run_a)
     one_folder = args.run_b is None or _same_folder(args.run_a, args.run_b)
     run_b = run_a if one_folder else load_run(args.run_b)
@@ -262,19 +266,7 @@ def count_table(counts: pd.DataFrame) -> list[str]:
     if len(body) > 1:
         totals = [int(counts.loc[counts["management"] == c, "count"].sum()) for c in columns]
         body.append(["all", "", *(f"{t:,}" for t in totals), f"{sum(totals):,}"])
-    return _aligned(["transition", "reason", *columns, "total"], body, text_columns=2)
-
-
-def _aligned(header: list[str], body: list[list[str]], text_columns: int) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i < text_columns else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in body)]
+    return format_table(["transition", "reason", *columns, "total"], body, text_columns=2)
 
 
 def _checkin_line(result: LaunchDiff) -> str:
@@ -294,11 +286,7 @@ def write_flips_csv(flips: pd.DataFrame, path: Path) -> None:
     """Write every flipped launch to ``path`` atomically, with a readable ``time`` column."""
     table = flips.copy()
     table.insert(1, "time", [describe_time(float(t)) for t in table["time_min"]])
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with temporary.open("x", encoding="utf-8", newline="") as handle:
-            table.to_csv(handle, index=False)
-        os.replace(temporary, path)
+        write_text_atomic(path, table.to_csv(index=False))
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise InputError(f"cannot write: {exc.strerror or exc}", source=path) from None

@@ -1,5 +1,5 @@
-"""Figures for comparing policy variants: exposure vs friction, time to protect, one
-device's story, and Defender onboarding.
+"""Figures of one run's tables: time to protect, one device's story, and Defender
+onboarding; and the conventions every figure of :mod:`simulator.plots` shares.
 
 Every function takes tidy DataFrames (the run tables of :mod:`simulator.sim.log`, or the
 metric tables of :mod:`simulator.analysis.metrics`) and returns a :class:`matplotlib.figure.Figure`
@@ -22,17 +22,15 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import Final
 
 import numpy as np
 import pandas as pd
-from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.offsetbox import AnnotationBbox, TextArea, VPacker
 from matplotlib.patches import Patch
 from matplotlib.ticker import (
     FixedLocator,
@@ -41,17 +39,13 @@ from matplotlib.ticker import (
     NullLocator,
     PercentFormatter,
 )
-from matplotlib.transforms import Bbox
 
 from simulator.durations import MINUTES_PER_DAY, MINUTES_PER_HOUR, Minutes
 from simulator.policy.levels import Management, Outcome, Reason, ThreatLevel
 from simulator.sim.log import Trigger
 
 __all__ = [
-    "DEFAULT_FRICTION",
     "device_timeline",
-    "exposure_friction",
-    "metric_label",
     "onboarding_funnel",
     "pick_interesting_device",
     "save_figure",
@@ -104,21 +98,6 @@ _MANAGEMENT_COLORS: Final = {
     Management.MAM_WE.value: "#d55e00",
     Management.EMM.value: "#009e73",
 }
-
-DEFAULT_FRICTION: Final = ("unneeded_denials", "blocked_user_minutes_threat", "wipes")
-"""Default friction metrics of :func:`exposure_friction` (and of the frontier in
-:mod:`simulator.plots.sweep`): those the threshold itself causes. Total
-``blocked_user_minutes`` is mostly Defender onboarding, the same under every threshold."""
-
-_MAX_DIRECT_LABELS: Final = 8
-"""Above this many variants, :func:`exposure_friction` uses a legend, not labels."""
-
-_PANEL_SIZE: Final = (4.8, 4.4)
-"""Width and height of one small-multiple panel, in inches."""
-_SINGLE_PANEL_WIDTH: Final = 6.4
-"""Width of a one-panel exposure/friction figure, in inches."""
-_POINT_MARKERS: Final = ("o", "s", "D", "^", "v", "P")
-"""Point shapes; the next one is used each time the colour palette wraps around."""
 
 _TIME_TICKS: Final = (
     (1.0, "1m"),
@@ -201,6 +180,16 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = DEFAULT
     return target
 
 
+def note_figure(title: str, note: str, *, figsize: tuple[float, float] = (8.0, 3.0)) -> Figure:
+    """An empty panel that says why there is nothing to draw (a degenerate world: no
+    launches, no threats), so that a run folder always has its figures."""
+    fig, (ax,) = _new_figure(figsize=figsize)
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center", color="#59636e")
+    fig.suptitle(title)
+    return fig
+
+
 def _new_figure(
     nrows: int = 1,
     ncols: int = 1,
@@ -254,409 +243,7 @@ def _thousands(value: float, _pos: int | None = None) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# 1. Exposure vs friction
-
-_METRIC_LABELS: Final = {
-    "launches": "launches (count)",
-    "unneeded_blocks": "unneeded blocks (threat-level blocks, true level within max)",
-    "unneeded_wipes": "unneeded wipes (threat-level wipes, true level within max)",
-    "unneeded_denials": "unneeded denials (threat-level blocks + wipes, true level within max)",
-    "onboarding_blocks": "onboarding blocks (count)",
-    "blocked_user_minutes": "blocked user-minutes",
-    "blocked_user_minutes_threat": "user-minutes blocked for threat level",
-    "blocked_user_minutes_onboarding": "user-minutes blocked for Defender onboarding",
-    "blocked_user_minutes_offline": "user-minutes blocked for being offline",
-    "wipes": "wipes (count)",
-    "time_to_protect_median_min": "median time to protect (minutes)",
-    "time_to_protect_p95_min": "95th-percentile time to protect (minutes)",
-    "never_enforced": "episodes above max never enforced",
-}
-
-
-def metric_label(metric: str) -> str:
-    """An axis label with units for a metric column (``exposed_minutes_medium`` → …).
-
-    Parameters
-    ----------
-    metric
-        A column of :func:`simulator.analysis.metrics.compute_metrics`.
-
-    Returns
-    -------
-    str
-        E.g. ``"exposed minutes at ≥ medium (device-minutes of granted sessions)"``;
-        unknown metrics get their name, with ``(minutes)`` if it ends in ``_min``.
-    """
-    for prefix, unit in (
-        ("exposed_minutes_", "device-minutes of granted sessions"),
-        ("exposed_launches_", "granted launches"),
-    ):
-        if metric.startswith(prefix):
-            return f"{prefix[:-1].replace('_', ' ')} at ≥ {metric[len(prefix) :]} ({unit})"
-    if metric in _METRIC_LABELS:
-        return _METRIC_LABELS[metric]
-    if metric.endswith("_min"):
-        return f"{metric[:-4].replace('_', ' ')} (minutes)"
-    return metric.replace("_", " ")
-
-
-def _errors(frame: pd.DataFrame, metric: str) -> np.ndarray | None:
-    """Asymmetric error bar lengths from ``<metric>_ci_low/_ci_high``, or None."""
-    low, high = f"{metric}_ci_low", f"{metric}_ci_high"
-    if low not in frame or high not in frame:
-        return None
-    value = pd.to_numeric(frame[metric]).to_numpy(dtype=float)
-    below = value - pd.to_numeric(frame[low]).to_numpy(dtype=float)
-    above = pd.to_numeric(frame[high]).to_numpy(dtype=float) - value
-    lengths: np.ndarray = np.nan_to_num(np.clip(np.vstack([below, above]), 0.0, None))
-    return lengths
-
-
-def _axis_limits(
-    values: np.ndarray, errors: np.ndarray | None, *, room: float, include_zero: bool
-) -> tuple[float, float]:
-    """From the lowest value (or 0) to the highest, plus ``room`` × span above."""
-    upper = values + (errors[1] if errors is not None else 0.0)
-    lower = values - (errors[0] if errors is not None else 0.0)
-    finite_hi = upper[np.isfinite(upper)]
-    finite_lo = lower[np.isfinite(lower)]
-    hi = float(finite_hi.max()) if finite_hi.size else 1.0
-    lo = float(finite_lo.min()) if finite_lo.size else 0.0
-    if include_zero:
-        lo, hi = min(lo, 0.0), max(hi, 0.0)
-    span = hi - lo if hi > lo else max(abs(hi), 1.0)
-    # A little room below the lowest value, so markers at 0 are not cut by the axis.
-    return lo - 0.04 * span, hi + room * span
-
-
-class _Point(NamedTuple):
-    """A point to label, with the variants drawn on it (several when they coincide)."""
-
-    x: float
-    y: float
-    members: list[tuple[str, Color]]
-
-
-def _error_bar(
-    ax: Axes,
-    i: int,
-    x: np.ndarray,
-    y: np.ndarray,
-    xerr: np.ndarray | None,
-    yerr: np.ndarray | None,
-    color: Color,
-) -> None:
-    """Variant ``i``'s confidence-interval bars (nothing when neither axis has any)."""
-    if xerr is None and yerr is None:
-        return
-    ax.errorbar(
-        x[i],
-        y[i],
-        xerr=None if xerr is None else xerr[:, i : i + 1],
-        yerr=None if yerr is None else yerr[:, i : i + 1],
-        fmt="none",
-        ecolor=color,
-        elinewidth=1.0,
-        capsize=3,
-        alpha=0.8,
-        zorder=2,
-    )
-
-
-def _step_curve(
-    ax: Axes, xs: np.ndarray, ys: np.ndarray, color: Color, index: int, label: str
-) -> None:
-    """One variant's step curve. Earlier curves thicker and solid, later ones thinner and
-    dashed: identical curves (common when variants differ only in action) stay visible."""
-    ax.step(
-        xs,
-        ys,
-        where="post",
-        color=color,
-        linewidth=max(1.2, 3.4 - 0.7 * index),
-        linestyle=_LINESTYLES[index % len(_LINESTYLES)],
-        label=label,
-    )
-
-
-def exposure_friction(
-    metrics: pd.DataFrame,
-    *,
-    exposure: str = "exposed_minutes_medium",
-    friction: str | Sequence[str] = DEFAULT_FRICTION,
-    segment: tuple[str, str] = ("all", "all"),
-    colors: Mapping[str, Color] | None = None,
-    include_zero: bool = True,
-) -> Figure:
-    """Exposure (x) against friction (y), one point per policy variant.
-
-    Parameters
-    ----------
-    metrics
-        One row per variant × segment, as :func:`simulator.analysis.metrics.compute_metrics`
-        returns: columns ``variant``, ``segment_by``, ``segment``, ``exposure`` and every
-        ``friction`` metric. Optional ``<metric>_ci_low`` / ``<metric>_ci_high`` columns
-        (replicated runs) are drawn as error bars.
-    exposure
-        The exposure metric for the x axis (risk that got through; per run).
-    friction
-        One friction metric, or several for small multiples: one panel each, shared x.
-        Default :data:`DEFAULT_FRICTION`: unneeded denials, user-minutes blocked for
-        threat level, wipes — the friction the threshold itself causes.
-    segment
-        ``(segment_by, segment)`` to plot, e.g. ``("management", "mam_we")``.
-    colors
-        Variant → colour; default :func:`variant_colors` in order of appearance.
-    include_zero
-        Start both axes at 0 (default), so distances to the best corner compare honestly;
-        False zooms onto the points, for variants that differ little.
-
-    Returns
-    -------
-    Figure
-        One panel per friction metric. Points are labelled with the variant name (points
-        that coincide share one label listing each variant); with more than eight
-        variants a legend replaces the labels. Lower-left is better on every panel.
-
-    Raises
-    ------
-    ValueError
-        If a column is missing, the segment has no rows, or a variant has several rows.
-    """
-    frictions = [friction] if isinstance(friction, str) else list(friction)
-    if not frictions:
-        raise ValueError("friction: give at least one metric")
-    _require_columns(metrics, ["variant", "segment_by", "segment", exposure, *frictions], "metrics")
-    by, name = segment
-    rows = metrics[(metrics["segment_by"] == by) & (metrics["segment"] == name)]
-    if rows.empty:
-        present = sorted(
-            {
-                (str(a), str(b))
-                for a, b in zip(metrics["segment_by"], metrics["segment"], strict=True)
-            }
-        )
-        raise ValueError(f"no metrics rows for segment {segment}; present: {present}")
-    if rows["variant"].duplicated().any():
-        raise ValueError(
-            "metrics has several rows per variant for this segment; aggregate replications "
-            "first (with _ci_low/_ci_high columns for their interval)"
-        )
-    rows = rows.reset_index(drop=True)
-    variants = _ordered_unique(rows["variant"])
-    palette = _colors_for(variants, colors)
-    use_legend = len(variants) > _MAX_DIRECT_LABELS
-
-    n = len(frictions)
-    width = _PANEL_SIZE[0] * n + 0.3 if n > 1 else _SINGLE_PANEL_WIDTH
-    legend_columns = max(1, min(4, int(width / _legend_entry_width(variants))))
-    legend_rows = math.ceil(len(variants) / legend_columns) if use_legend else 0
-    fig, axes = _new_figure(1, n, figsize=(width, _PANEL_SIZE[1] + 0.2 * legend_rows), sharex=True)
-    x = pd.to_numeric(rows[exposure]).to_numpy(dtype=float)
-    xerr = _errors(rows, exposure)
-    x_limits = _axis_limits(x, xerr, room=0.3, include_zero=include_zero)
-    points_per_axis: list[list[_Point]] = []
-    segments_per_axis: list[list[tuple[float, float, float, float]]] = []
-    for ax, metric in zip(axes, frictions, strict=True):
-        y = pd.to_numeric(rows[metric]).to_numpy(dtype=float)
-        yerr = _errors(rows, metric)
-        segments_per_axis.append(_error_segments(x, y, xerr, yerr))
-        for i, variant in enumerate(variants):
-            color = palette[variant]
-            _error_bar(ax, i, x, y, xerr, yerr, color)
-            ax.scatter(
-                [x[i]],
-                [y[i]],
-                s=60,
-                marker=_POINT_MARKERS[(i // len(_VARIANT_PALETTE)) % len(_POINT_MARKERS)],
-                color=color,
-                edgecolors="white",
-                linewidths=0.8,
-                zorder=3,
-                label=variant,
-            )
-        ax.set_xlim(*x_limits)
-        ax.set_ylim(*_axis_limits(y, yerr, room=0.2, include_zero=include_zero))
-        ax.set_ylabel(_wrap_label(metric_label(metric)))
-        ax.set_xlabel(_wrap_label(metric_label(exposure)))
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=_TICK_STEPS))
-        ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
-        ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
-        ax.grid(True, color="#e5e5e5", linewidth=0.8, zorder=0)
-        ax.set_axisbelow(True)
-        ax.tick_params(axis="x", labelbottom=True)
-        points_per_axis.append(_coincident_points(x, y, variants, palette))
-
-    where = "" if segment == ("all", "all") else f" — {by} = {name}"
-    title = f"Exposure vs friction per policy variant{where}"
-    fits = len(title) + 23 < width * 72 / 7.0  # characters at the title's ~12 pt size
-    fig.suptitle(f"{title}: lower-left is better" if fits else f"{title}\n(lower-left is better)")
-    if use_legend:
-        handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(
-            handles,
-            labels,
-            loc="outside lower center",
-            ncols=legend_columns,
-            fontsize="small",
-            frameon=False,
-        )
-    else:
-        fig.draw_without_rendering()  # the layout gives the axes their final place
-        for ax, points, segments in zip(axes, points_per_axis, segments_per_axis, strict=True):
-            _place_labels(ax, points, segments)
-    return fig
-
-
-def _legend_entry_width(labels: Sequence[str]) -> float:
-    """Rough width (inches) of a small-font legend entry for the longest label."""
-    return 0.45 + 0.075 * max((len(label) for label in labels), default=0)
-
-
-def _wrap_label(label: str) -> str:
-    """Put a long label's parenthesised unit on its own line, so it fits one panel."""
-    head, paren, unit = label.partition(" (")
-    return f"{head}\n({unit}" if paren and len(label) > 40 else label
-
-
-def _error_segments(
-    x: np.ndarray, y: np.ndarray, xerr: np.ndarray | None, yerr: np.ndarray | None
-) -> list[tuple[float, float, float, float]]:
-    """The error bars as data-space segments (x0, y0, x1, y1), for label placement."""
-    segments: list[tuple[float, float, float, float]] = []
-    for i in range(x.size):
-        if xerr is not None:
-            segments.append((x[i] - xerr[0, i], y[i], x[i] + xerr[1, i], y[i]))
-        if yerr is not None:
-            segments.append((x[i], y[i] - yerr[0, i], x[i], y[i] + yerr[1, i]))
-    return segments
-
-
-def _coincident_points(
-    x: np.ndarray, y: np.ndarray, variants: Sequence[str], palette: Mapping[str, Color]
-) -> list[_Point]:
-    """Group variants whose points are equal (to 1e-9 relative) so they share a label."""
-    points: list[_Point] = []
-    for i, variant in enumerate(variants):
-        if not (math.isfinite(x[i]) and math.isfinite(y[i])):
-            continue
-        for point in points:
-            if math.isclose(point.x, x[i], rel_tol=1e-9, abs_tol=1e-12) and math.isclose(
-                point.y, y[i], rel_tol=1e-9, abs_tol=1e-12
-            ):
-                point.members.append((variant, palette[variant]))
-                break
-        else:
-            points.append(_Point(float(x[i]), float(y[i]), [(variant, palette[variant])]))
-    return points
-
-
-# Label offsets from the point (points: right/up positive), best first; the far ring gets
-# a leader line.
-_NEAR: Final = ((7, 5), (7, -5), (-7, 5), (-7, -5), (0, 9), (0, -9), (9, 0), (-9, 0))
-_RINGS: Final = (1.0, 2.6, 4.5)
-
-
-def _place_labels(
-    ax: Axes, points: Sequence[_Point], segments: Sequence[tuple[float, float, float, float]]
-) -> None:
-    """Label each point next to it, greedily choosing offsets that overlap nothing.
-
-    Candidates ring the point, near first, then further out with a leader line. A
-    candidate's cost is its overlap with labels already placed and with markers (heavy),
-    with error bars (``segments``: x0, y0, x1, y1 in data space; light, as labels have a
-    translucent background), any part outside the axes, and a penalty per ring out; the
-    cheapest wins (ties: the first tried). Call after the layout has run.
-    """
-    fig = ax.get_figure()
-    assert fig is not None
-    scale = fig.dpi / 72.0
-    half = 6.0 * scale
-    to_display = ax.transData.transform
-    anchors = [to_display((p.x, p.y)) for p in points]
-    obstacles = [
-        (Bbox.from_bounds(px - half, py - half, 2 * half, 2 * half), _HARD) for px, py in anchors
-    ]
-    for x0, y0, x1, y1 in segments:
-        (a, b), (c, d) = to_display((x0, y0)), to_display((x1, y1))
-        bar = Bbox([[min(a, c) - 1, min(b, d) - 1], [max(a, c) + 1, max(b, d) + 1]])
-        obstacles.append((bar, _SOFT))
-    frame = ax.get_window_extent()
-    order = sorted(range(len(points)), key=lambda i: (points[i].x, points[i].y))
-    for i in order:
-        point, (px, py) = points[i], anchors[i]
-        probe = _label_box(point, 0.0, 0.0, leader=False)
-        ax.add_artist(probe)
-        width, height = probe.get_window_extent().size
-        probe.remove()
-        best: tuple[float, float, float, float, Bbox] | None = None
-        for ring in _RINGS:
-            for dx, dy in _NEAR:
-                ox, oy = dx * ring, dy * ring
-                box = Bbox.from_bounds(
-                    px + ox * scale - _alignment(ox) * width,
-                    py + oy * scale - _alignment(oy) * height,
-                    width,
-                    height,
-                )
-                cost = sum(weight * _overlap(box, other) for other, weight in obstacles)
-                cost += _HARD * (width * height - _overlap(box, frame))
-                cost += _RING_PENALTY * (ring - 1.0) * width * height
-                if best is None or cost < best[0]:
-                    best = (cost, ox, oy, ring, box)
-        assert best is not None
-        _, ox, oy, ring, box = best
-        ax.add_artist(_label_box(point, ox, oy, leader=ring > 1.0))
-        obstacles.append((box, _HARD))
-
-
-_HARD: Final = 10.0
-"""Cost weight of overlapping a label or marker, or leaving the axes (per pixel²)."""
-_SOFT: Final = 0.25
-"""Cost weight of a label lying over an error bar (per pixel²)."""
-_RING_PENALTY: Final = 0.15
-"""Cost of moving a label one ring further out, as a share of its area."""
-
-
-def _alignment(offset: float) -> float:
-    """Box alignment for an offset: left/bottom edge at the anchor when positive."""
-    return 0.0 if offset > 0 else 1.0 if offset < 0 else 0.5
-
-
-def _label_box(point: _Point, dx: float, dy: float, *, leader: bool) -> AnnotationBbox:
-    """The variant names of ``point`` in their colours, offset by (dx, dy) points."""
-    lines: list[Artist] = [
-        TextArea(name, textprops={"color": color, "fontsize": 8, "fontweight": "bold"})
-        for name, color in point.members
-    ]
-    box = VPacker(children=lines, align="left", pad=0, sep=1)
-    label = AnnotationBbox(
-        box,
-        (point.x, point.y),
-        xybox=(dx, dy),
-        xycoords="data",
-        boxcoords="offset points",
-        box_alignment=(_alignment(dx), _alignment(dy)),
-        frameon=True,
-        pad=0.15,
-        bboxprops={"facecolor": "white", "edgecolor": "none", "alpha": 0.75},
-        arrowprops={"arrowstyle": "-", "color": "#888888", "linewidth": 0.6} if leader else None,
-        annotation_clip=False,
-        zorder=4,
-    )
-    label.set_in_layout(False)
-    return label
-
-
-def _overlap(a: Bbox, b: Bbox) -> float:
-    """Area of the intersection of two display-space boxes (0 if disjoint)."""
-    width = min(a.x1, b.x1) - max(a.x0, b.x0)
-    height = min(a.y1, b.y1) - max(a.y0, b.y0)
-    return float(max(width, 0.0) * max(height, 0.0))
-
-
-# ---------------------------------------------------------------------------------------
-# 2. Time to protect
+# 1. Time to protect
 
 
 def time_to_protect(
@@ -708,7 +295,7 @@ def time_to_protect(
         enforced = np.sort(np.clip(ttp[~never & np.isfinite(ttp)], _TTP_FLOOR_MIN, None))
         share = float(never.mean()) if len(sub) else math.nan
         curves.append((variant, len(sub), share, enforced))
-    lo, hi = _log_limits(np.concatenate([c[3] for c in curves]))
+    lo, hi = _log_limits(np.concatenate([np.empty(0), *(c[3] for c in curves)]))
     labels = [
         f"{variant} (n={n}, never enforced: {never_share:.0%})"
         if n
@@ -726,6 +313,16 @@ def time_to_protect(
         xs = np.concatenate([[lo], times, [hi]])
         ys = np.concatenate([[0.0], np.arange(1, times.size + 1) / n, [times.size / n]])
         _step_curve(ax, xs, ys, color, index, label)
+    if not any(n for _, n, _, _ in curves):
+        ax.text(
+            0.5,
+            0.5,
+            "no threat episode above any variant's max allowed level:\nnothing to protect",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color="#59636e",
+        )
     ax.set_xscale("log")
     ax.set_xlim(lo, hi)
     _duration_ticks(ax, lo, hi)
@@ -737,8 +334,25 @@ def time_to_protect(
     ax.set_ylabel("episodes above max allowed level\nprotected (cumulative share)")
     where = "" if management is None else f" — {management} devices"
     fig.suptitle(f"Time to protect per policy variant{where}: higher and further left is better")
-    fig.legend(loc="outside lower center", ncols=columns, fontsize="small", frameon=False)
+    if curves:
+        fig.legend(loc="outside lower center", ncols=columns, fontsize="small", frameon=False)
     return fig
+
+
+def _step_curve(
+    ax: Axes, xs: np.ndarray, ys: np.ndarray, color: Color, index: int, label: str
+) -> None:
+    """One variant's step curve. Earlier curves thicker and solid, later ones thinner and
+    dashed: identical curves (common when variants differ only in action) stay visible."""
+    ax.step(
+        xs,
+        ys,
+        where="post",
+        color=color,
+        linewidth=max(1.2, 3.4 - 0.7 * index),
+        linestyle=_LINESTYLES[index % len(_LINESTYLES)],
+        label=label,
+    )
 
 
 def _legend_layout(labels: Sequence[str]) -> tuple[int, float]:
@@ -789,7 +403,7 @@ def _format_minutes(value: Minutes) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# 3. One device's story
+# 2. One device's story
 
 _LEVEL_NAMES: Final = [level.label for level in ThreatLevel]
 _SHORT_WINDOW_MIN: Final = 2 * MINUTES_PER_DAY
@@ -1143,7 +757,7 @@ def _activity_legend() -> list[Line2D | Patch]:
 
 
 # ---------------------------------------------------------------------------------------
-# 4. Onboarding
+# 3. Onboarding
 
 
 def onboarding_funnel(

@@ -19,6 +19,7 @@ from typing import Final, NamedTuple
 
 from matplotlib.figure import Figure
 
+from simulator._text import display_name, isolate_bidi
 from simulator.plots.run import DEFAULT_DPI
 
 
@@ -32,7 +33,7 @@ def escape(value: object) -> Html:
     """``value`` as text, HTML-escaped (quotes included); :class:`Html` passes through."""
     if isinstance(value, Html):
         return value
-    return Html(html.escape(str(value), quote=True))
+    return Html(html.escape(isolate_bidi(str(value)), quote=True))
 
 
 def join(parts: Iterable[object], sep: str = "") -> Html:
@@ -180,6 +181,7 @@ table td.worse { background: var(--bad); color: var(--bad-ink); font-weight: 600
 td.group { border-top: 2px solid #afb8c1; }
 h4 { font-size: 14px; margin: 14px 0 2px; color: var(--muted); }
 td.same { color: var(--muted); }
+td.differs { font-weight: 600; }
 td.set { font-weight: 600; }
 .wide { display: block; overflow-x: auto; max-width: 100%; }
 .badge { display: inline-block; font-size: 11px; padding: 0 6px; border-radius: 8px;
@@ -207,6 +209,6 @@ def page(title: object, body: Html) -> Html:
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
+        f"<title>{escape(display_name(title, 80))}</title>\n<style>{_CSS}</style>\n</head>\n"
         f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
     )

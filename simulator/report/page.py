@@ -5,7 +5,7 @@ only) or ``condlaunch sweep`` (replications: means with confidence intervals and
 differences against the baseline) and writes one HTML file a person opens in a browser:
 
 1. a recommendation line naming the Pareto-efficient variants (exposure against friction,
-   :func:`simulator.plots.sweep.pareto_efficient`), worded as what it is — a
+   :func:`simulator.analysis.pareto.pareto_efficient`), worded as what it is — a
    statement about this model under these assumptions;
 2. the scenario in words, the variants and the policy settings each deploys;
 3. the headline metrics per variant (± CI for sweeps), by management set-up too, and the
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,20 +33,21 @@ from typing import Any, Final
 
 import pandas as pd
 
+from simulator.analysis import catalogue
 from simulator.analysis.metrics import episode_outcomes
-from simulator.durations import DurationError, parse_duration
-from simulator.errors import InputError
-from simulator.folders import MANIFEST, load_run
-from simulator.plots.run import time_to_protect, variant_colors
-from simulator.plots.sweep import (
+from simulator.analysis.pareto import (
     DEFAULT_EXPOSURE,
     DEFAULT_FRICTION,
     dominated_by,
-    exceedance,
-    frontier,
     pareto_efficient,
     summary_to_wide,
 )
+from simulator.durations import DurationError, parse_duration
+from simulator.errors import InputError
+from simulator.folders import MANIFEST, check_output_file, is_partial, load_run, write_text_atomic
+from simulator.plots.frontier import frontier
+from simulator.plots.run import time_to_protect, variant_colors
+from simulator.plots.sweep import exceedance
 from simulator.report.html import (
     Html,
     definition_list,
@@ -115,6 +115,12 @@ def _read_csv(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
 
 def _read(folder: Path) -> _Folder:
     """Read a run or sweep folder; :class:`InputError` naming the file if it is not one."""
+    if is_partial(folder):
+        raise InputError(
+            "an unfinished or interrupted write (a staging folder), not a finished run or "
+            "sweep folder",
+            source=folder,
+        )
     if not folder.is_dir():
         raise InputError("no such folder", source=folder)
     manifest_path = folder / MANIFEST
@@ -168,7 +174,7 @@ def _run_outcomes(folder: Path, manifest: Mapping[str, Any]) -> pd.DataFrame | N
 def _recommendation(
     data: _Folder, variants: Sequence[str], efficient: Sequence[str], beaten: dict[str, list[str]]
 ) -> Html:
-    friction = ", ".join(_label(m) for m in DEFAULT_FRICTION)
+    friction = ", ".join(catalogue.label(m) for m in DEFAULT_FRICTION)
     if len(variants) == 1:
         return tag(
             "div",
@@ -187,7 +193,7 @@ def _recommendation(
                 tag("strong", "On this model and these assumptions")
                 + escape(
                     f", the Pareto-efficient variants — those no other variant matches or "
-                    f"beats on exposure ({_label(DEFAULT_EXPOSURE)}) and friction "
+                    f"beats on exposure ({catalogue.label(DEFAULT_EXPOSURE)}) and friction "
                     f"({friction}) at once — are: {names}."
                 )
             ),
@@ -241,21 +247,19 @@ def _recommendation(
     return tag("div", join(lines), cls="recommendation")
 
 
-_PHRASES: Final = {
-    "exposed_minutes_medium": "exposed session-minutes at true level ≥ medium",
-    "exposed_minutes_high": "exposed session-minutes at true level high",
-    "unneeded_blocks": "unneeded blocks",
-    "unneeded_wipes": "unneeded wipes",
-    "unneeded_denials": "unneeded denials",
-    "blocked_user_minutes": "blocked user-minutes",
-    "blocked_user_minutes_threat": "user-minutes blocked for threat level",
-    "wipes": "wipes",
-}
-
-
-def _label(metric: str) -> str:
-    """A metric in a sentence (``"blocked user-minutes"``)."""
-    return _PHRASES.get(metric, metric.replace("_", " "))
+def _directions(metrics: Sequence[str]) -> str:
+    """Which way the table's metrics are better, from the catalogue."""
+    others = [
+        m
+        for m in metrics
+        if catalogue.metric(m).direction is not catalogue.Direction.LOWER_IS_BETTER
+    ]
+    if not others:
+        return "Every metric is lower-is-better."
+    listed = ", ".join(
+        f"{catalogue.label(m)} ({catalogue.metric(m).direction.value})" for m in others
+    )
+    return f"Lower is better, except for {listed}."
 
 
 def _names(names: Sequence[str]) -> str:
@@ -393,8 +397,8 @@ def render_report(folder: str | os.PathLike[str]) -> str:
         else f"one replication (index {manifest.get('replication', 0)})"
     )
     note = f"{confidence_text(manifest)} interval"
-    metrics = [m for m in HEADLINE if m[0] in data.metrics.columns]
-    management_metrics = [m for m in metrics if m[0] in MANAGEMENT_METRICS]
+    metrics = [m for m in HEADLINE if m in data.metrics.columns]
+    management_metrics = [m for m in metrics if m in MANAGEMENT_METRICS]
     name = str(scenario.get("name", manifest.get("scenario_name", "scenario")))
     sections = [
         tag("h1", f"Policy comparison: {name}"),
@@ -434,12 +438,12 @@ def render_report(folder: str | os.PathLike[str]) -> str:
                 if is_sweep
                 else ""
             )
-            + ". Every metric is lower-is-better.",
+            + f". {_directions(metrics)}",
         ),
         *(
             join([tag("h4", title), results_table(overall, shown, colors, badges, note)])
             for title, group in GROUPS
-            if (shown := [m for m in group if m[0] in data.metrics.columns])
+            if (shown := [m for m in group if m in data.metrics.columns])
         ),
         tag("details", Html(tag("summary", "What each metric means") + glossary(metrics))),
         tag("h3", "By management set-up"),
@@ -486,21 +490,12 @@ def write_report(folder: Path | str, out: Path | str | None = None) -> Path:
         If ``folder`` is not a run or sweep folder, or ``out`` cannot be written.
     """
     source = Path(folder)
-    text = render_report(source)
     target = Path(out) if out is not None else source / REPORT_NAME
+    check_output_file(target, folders=[source], allowed_inside=frozenset({REPORT_NAME}))
+    text = render_report(source)
+    target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-        )
+        write_text_atomic(target, text)
     except OSError as exc:
         raise InputError(f"cannot write the report: {exc.strerror}", source=target) from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        os.chmod(temp_name, 0o644)  # mkstemp makes it owner-only; a report is for sharing
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
     return target

@@ -1,11 +1,12 @@
 """The report's tables: headline metrics per variant (± CI), by management set-up, and the
 paired differences against a sweep's baseline.
 
-Cells are built with :mod:`simulator.report.html` (escaped text). For sweeps a value reads
-``mean ± half-width`` — both to the decimals that show the half-width to two significant
-digits — with the interval as a tooltip; a paired difference reads ``+diff [low, high]``,
-green when distinguishable and lower than the baseline, red when distinguishable and
-higher (every metric here is lower-is-better), grey otherwise.
+Cells are built with :mod:`simulator.report.html` (escaped text); headers, units and the
+glossary come from the metric catalogue (:mod:`simulator.analysis.catalogue`). For sweeps
+a value reads ``mean ± half-width`` — both to the decimals that show the half-width to two
+significant digits — with the interval as a tooltip; a paired difference reads
+``+diff [low, high]``, green when distinguishable and better than the baseline (by the
+metric's direction), red when distinguishable and worse, grey otherwise.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from simulator.analysis.catalogue import Direction, header_lines, label_with_unit, metric
 from simulator.policy.levels import Management
 from simulator.report.html import (
     Cell,
@@ -31,57 +33,36 @@ from simulator.report.html import (
 )
 
 EXPOSURE_METRICS: Final = (
-    ("exposed_minutes_medium", "exposed min ≥ medium", "session-min"),
-    ("exposed_minutes_high", "exposed min ≥ high", "session-min"),
-    ("exposed_launches_medium", "exposed launches ≥ medium", "count"),
-    ("time_to_protect_median_min", "time to protect, median", "min"),
-    ("time_to_protect_p95_min", "time to protect, p95", "min"),
-    ("never_enforced", "never enforced", "episodes"),
+    "exposed_minutes_medium",
+    "exposed_minutes_high",
+    "exposed_launches_medium",
+    "time_to_protect_median_min",
+    "time_to_protect_p95_min",
+    "never_enforced_medium",
 )
-"""Metric, short header, unit: the exposure and protection columns (lower is better)."""
+"""The exposure and protection columns of the report's tables."""
 FRICTION_METRICS: Final = (
-    ("unneeded_denials", "unneeded denials", "count"),
-    ("blocked_user_minutes_threat", "blocked for threat level", "user-min"),
-    ("wipes", "wipes", "count"),
-    ("onboarding_blocks", "onboarding blocks", "count"),
-    ("blocked_user_minutes", "blocked, any reason", "user-min"),
+    "unneeded_denials",
+    "blocked_user_minutes_threat",
+    "wipes",
+    "onboarding_blocks",
+    "blocked_user_minutes",
 )
-"""The friction columns: what users pay (lower is better)."""
+"""The friction columns: what users pay."""
 HEADLINE: Final = (*EXPOSURE_METRICS, *FRICTION_METRICS)
 """Every column of the report's tables."""
 GROUPS: Final = (
     ("Exposure and protection", EXPOSURE_METRICS),
     ("Friction", FRICTION_METRICS),
 )
-
-_DEFINITIONS: Final = {
-    "exposed_minutes_medium": "Minutes of granted app sessions while the device's true "
-    "threat level was medium or high (summed over sessions; per run).",
-    "exposed_minutes_high": "The same, while the true level was high.",
-    "exposed_launches_medium": "App launches granted while the true level was at least medium.",
-    "time_to_protect_median_min": "For threat episodes above the variant's max allowed level: "
-    "onset → first threat-level denial on the device, median over enforced episodes.",
-    "time_to_protect_p95_min": "The same, 95th percentile.",
-    "never_enforced": "Episodes above the max allowed level that ended with no threat-level "
-    "denial on the device.",
-    "unneeded_denials": "Threat-level blocks and wipes while the true level was already "
-    "within the max (a stale signal, e.g. after remediation).",
-    "blocked_user_minutes_threat": "The part of the blocked user-minutes due to the "
-    "threat-level condition (level above the max, connector disabled, partner "
-    "unresponsive): the friction the threshold itself causes.",
-    "onboarding_blocks": "Denials because Defender was not activated on the device.",
-    "blocked_user_minutes": "Per device and app, from the first denial of a streak to the "
-    "next granted access (or the end of the run), summed, whatever the reason: threat "
-    "level, Defender not activated (onboarding) or offline too long.",
-    "wipes": "Evaluations whose outcome was a selective wipe of the app's organisation data.",
-}
 MANAGEMENT_METRICS: Final = (
     "exposed_minutes_medium",
-    "never_enforced",
+    "never_enforced_medium",
     "unneeded_denials",
     "blocked_user_minutes_threat",
     "onboarding_blocks",
 )
+"""The columns of the table by management set-up."""
 
 
 def segment_rows(frame: pd.DataFrame, by: str, name: str | None = None) -> pd.DataFrame:
@@ -121,7 +102,7 @@ def variant_name(variant: str, colors: Mapping[str, str], badges: Mapping[str, H
 
 def results_table(
     rows: pd.DataFrame,
-    metrics: Sequence[tuple[str, str, str]],
+    metrics: Sequence[str],
     colors: Mapping[str, str],
     badges: Mapping[str, Html],
     note: str,
@@ -136,7 +117,7 @@ def results_table(
     rows
         Wide metrics rows (means, with ``_ci_low`` / ``_ci_high`` columns for sweeps).
     metrics
-        (metric, header, unit) of each column.
+        The metric columns (headers and units from the catalogue).
     colors, badges
         Variant → figure colour, and → badges shown after its name.
     note
@@ -145,7 +126,7 @@ def results_table(
         Start with a management column; a line separates set-ups.
     """
     header: list[object] = ["management"] if with_segment else []
-    header += ["variant", *(_header(label, unit) for _, label, unit in metrics)]
+    header += ["variant", *(_header(m) for m in metrics)]
     body: list[list[Cell]] = []
     previous = None
     for row in rows.to_dict("records"):
@@ -156,7 +137,7 @@ def results_table(
             cells.append(Cell(row["segment"] if row["segment"] != previous else ""))
             previous = row["segment"]
         cells.append(Cell(variant_name(str(row["variant"]), colors, badges)))
-        cells += [value_cell(row, metric, note) for metric, _, _ in metrics]
+        cells += [value_cell(row, metric, note) for metric in metrics]
         if starts_group:  # a line between management set-ups
             cells = [c._replace(cls=f"{c.cls} group".strip()) for c in cells]
         body.append(cells)
@@ -164,9 +145,10 @@ def results_table(
     return tag("div", table(header, body, numeric_from=numeric_from, cls="results"), cls="wide")
 
 
-def _header(label: str, unit: str) -> Html:
-    """A column header: the metric, then its unit on a line of its own."""
-    return Html(escape(label) + "<br>" + tag("span", f"({unit})", cls="unit"))
+def _header(name: str) -> Html:
+    """A column header: the metric's label, then its unit on a line of its own."""
+    label, unit = header_lines(name)
+    return Html(escape(label) + ("<br>" + tag("span", unit, cls="unit") if unit else ""))
 
 
 def _signed(value: Any, digits: int) -> str:
@@ -203,31 +185,31 @@ def paired_section(
             "p",
             f"Each variant minus the baseline “{baseline}”, replication by replication "
             f"(same simulated world), mean difference and {level} interval. Green: "
-            "distinguishable and lower than the baseline (better, as every metric here "
-            "is lower-is-better); red: distinguishable and higher (worse); grey: the "
-            "interval includes 0, so these replications cannot tell the two apart; [?]: "
-            "too few replications with a value for an interval.",
+            "distinguishable and better than the baseline (lower, for a metric where lower "
+            "is better); red: distinguishable and worse; grey: the interval includes 0, so "
+            "these replications cannot tell the two apart; [?]: too few replications with "
+            "a value for an interval.",
         )
     ]
     present = set(rows["metric"])
     for title, group in GROUPS:
-        metrics = [m for m in group if m[0] in present]
-        header = ["variant", *(_header(label, unit) for _, label, unit in metrics)]
+        metrics = [m for m in group if m in present]
+        header = ["variant", *(_header(m) for m in metrics)]
         body = []
         for variant in ordered(rows["variant"]):
             of = rows[rows["variant"] == variant].set_index("metric")
             cells: list[object] = [variant_name(variant, colors, badges)]
-            for metric, _, _ in metrics:
-                found = of[of.index == metric]
-                cells.append(_paired_cell(found.iloc[0]) if len(found) else Cell("–"))
+            for name in metrics:
+                found = of[of.index == name]
+                cells.append(_paired_cell(found.iloc[0], name) if len(found) else Cell("–"))
             body.append(cells)
         parts += [tag("h4", title), tag("div", table(header, body, cls="results"), cls="wide")]
     return join(parts)
 
 
-def _paired_cell(row: pd.Series) -> Cell:
-    """``+diff [low, high]`` coloured by direction when distinguishable; the unpaired
-    half-width as tooltip."""
+def _paired_cell(row: pd.Series, name: str) -> Cell:
+    """``+diff [low, high]`` coloured by the metric's direction when distinguishable; the
+    unpaired half-width as tooltip."""
     diff, low, high = row["mean_diff"], row["ci_low"], row["ci_high"]
     if pd.isna(diff):
         return Cell("–")
@@ -238,7 +220,7 @@ def _paired_cell(row: pd.Series) -> Cell:
     digits = _digits((float(high) - float(low)) / 2)
     text = f"{_signed(diff, digits)} [{_signed(low, digits)}, {_signed(high, digits)}]"
     distinguishable = str(row["distinguishable"]).strip().lower() in ("true", "1")
-    cls = "same" if not distinguishable else "better" if float(diff) < 0 else "worse"
+    cls = "same" if not distinguishable else _judgement(name, float(diff))
     title = ""
     if "unpaired_half_width" in row.index and not pd.isna(row["unpaired_half_width"]):
         half = (float(high) - float(low)) / 2
@@ -246,6 +228,15 @@ def _paired_cell(row: pd.Series) -> Cell:
             f"paired ± {number(half)}; unpaired it would be ± {number(row['unpaired_half_width'])}"
         )
     return Cell(text, cls=cls, title=title)
+
+
+def _judgement(name: str, diff: float) -> str:
+    """CSS class of a distinguishable difference: better, worse, or (neutral) differs."""
+    direction = metric(name).direction
+    if direction is Direction.NEUTRAL:
+        return "differs"
+    lower = direction is Direction.LOWER_IS_BETTER
+    return "better" if (diff < 0) == lower else "worse"
 
 
 def confidence_text(manifest: Mapping[str, Any]) -> str:
@@ -279,8 +270,14 @@ def by_management(metrics: pd.DataFrame, variants: Sequence[str]) -> pd.DataFram
     return rows.iloc[order]
 
 
-def glossary(metrics: Sequence[tuple[str, str, str]]) -> Html:
-    """What each metric column means, as a definition list."""
-    return definition_list(
-        (f"{label} ({unit})", _DEFINITIONS.get(metric, "")) for metric, label, unit in metrics
-    )
+def glossary(metrics: Sequence[str]) -> Html:
+    """What each metric column means, from the catalogue: label (unit), its definition,
+    which way is better, and whether it is per event or time-weighted."""
+    return definition_list((label_with_unit(name), _definition(name)) for name in metrics)
+
+
+def _definition(name: str) -> str:
+    """The catalogue's sentence, then ``Lower is better; per event.`` and the like."""
+    found = metric(name)
+    direction = found.direction.value.capitalize()
+    return f"{found.description} {direction}; {found.aggregation.value}."

@@ -1,4 +1,4 @@
-"""Figures in :mod:`simulator.plots.run`, built from small hand-made tables.
+"""Figures of :mod:`simulator.plots`, built from small hand-made tables.
 
 Each figure is checked for the content a reader relies on (axes, labels with units, one
 label per variant, legend entries, where an ECDF ends), and for staying off pyplot's
@@ -25,8 +25,12 @@ from matplotlib.offsetbox import AnnotationBbox
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
+from simulator import plots as plots_package
+from simulator.analysis import pareto
+from simulator.analysis.catalogue import label_with_unit
 from simulator.plots import run as plots
 from simulator.plots import sweep as pe
+from simulator.plots.frontier import axis_label, frontier
 from simulator.sim.log import DECISION_COLUMNS, DEVICE_COLUMNS, EPISODE_COLUMNS
 
 VARIANTS = ["Level 3", "Strict wipe", "Lenient"]
@@ -263,10 +267,8 @@ def test_variant_colors_are_stable_and_distinct() -> None:
 
 
 def test_variant_keeps_its_colour_across_figures() -> None:
-    """A variant is drawn in the same colour in the exposure and time-to-protect figures."""
-    ef = plots.exposure_friction(
-        metrics_frame({"Level 3": (1, 1), "Lenient": (5, 2)}), friction="unneeded_blocks"
-    )
+    """A variant is drawn in the same colour in the trade-off and time-to-protect figures."""
+    ef = frontier(metrics_frame({"Level 3": (1, 2), "Lenient": (5, 1)}), friction="unneeded_blocks")
     ttp = plots.time_to_protect(outcomes_frame())
     expected = plots.variant_colors(["Level 3", "Lenient"])
     scatters = [c for c in ef.axes[0].collections if isinstance(c, PathCollection)]
@@ -324,31 +326,30 @@ def test_importing_plots_does_not_import_pyplot() -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# 1. Exposure vs friction
+# 1. The trade-off figure of a run: frontier (exposure_friction is its former name)
 
 
-def test_exposure_friction_small_multiples_with_units() -> None:
-    """One panel per friction metric, shared x, axis labels with units, title says
-    lower-left is better."""
-    fig = plots.exposure_friction(metrics_frame(), friction=FRICTIONS)
+def test_frontier_of_a_run_small_multiples_with_catalogue_labels() -> None:
+    """One panel per friction metric, shared x; every axis label is the catalogue's label
+    and unit; the title says lower-left is better and that a run has no intervals."""
+    fig = frontier(metrics_frame(), friction=FRICTIONS)
     assert len(fig.axes) == 3
-    xlabels = {ax.get_xlabel() for ax in fig.axes}
-    assert len(xlabels) == 1
-    (xlabel,) = xlabels
-    assert "exposed minutes at ≥ medium" in xlabel
-    assert "device-minutes of granted sessions" in xlabel
-    assert "blocked user-minutes" in fig.axes[2].get_ylabel()
-    assert "unneeded blocks" in fig.axes[0].get_ylabel()
+    xlabels = {" ".join(ax.get_xlabel().split()) for ax in fig.axes}  # unwrapped
+    assert xlabels == {label_with_unit("exposed_minutes_medium")}
+    assert "(session-minutes)" in fig.axes[0].get_xlabel()
+    ylabels = [" ".join(ax.get_ylabel().split()) for ax in fig.axes]
+    assert ylabels == [label_with_unit(m) for m in FRICTIONS]
     assert fig.axes[0].get_shared_x_axes().joined(fig.axes[0], fig.axes[2])
-    assert fig.get_suptitle() and "lower-left is better" in fig.get_suptitle()
+    title = " ".join(str(fig.get_suptitle()).split())
+    assert "lower-left is better" in title and "one run, no confidence intervals" in title
 
 
-def test_exposure_friction_labels_each_variant_once_per_panel() -> None:
+def test_frontier_labels_each_variant_once_per_panel() -> None:
     """Every variant's name appears exactly once in each panel; coincident points
-    (Level 3 and Strict have the same exposure and, on one panel, friction) share one
-    label box listing both."""
+    (Level 3 and Strict have the same exposure and friction) share one label box listing
+    both, and each variant has one marker."""
     points = {"Level 3": (200.0, 3.0), "Strict wipe": (200.0, 3.0), "Lenient": (1500.0, 1.0)}
-    fig = plots.exposure_friction(metrics_frame(points), friction="unneeded_blocks")
+    fig = frontier(metrics_frame(points), friction="unneeded_blocks")
     (ax,) = fig.axes
     drawn = [t for t in texts(ax) if t in points]
     assert sorted(drawn) == sorted(points)
@@ -358,14 +359,14 @@ def test_exposure_friction_labels_each_variant_once_per_panel() -> None:
     assert all(len(c.get_offsets()) == 1 for c in ax.collections if isinstance(c, PathCollection))
 
 
-def test_exposure_friction_labels_do_not_overlap() -> None:
+def test_frontier_of_a_run_labels_do_not_overlap() -> None:
     """Labels of a tight cluster of points (where every label at the same offset would
     collide) are placed so that no two label boxes overlap."""
     points = {
         f"Variant {name}": (1000.0 + 40 * i, 500.0 + 30 * (i % 3))
         for i, name in enumerate("ABCDEF")
     }
-    fig = plots.exposure_friction(metrics_frame(points), friction="blocked_user_minutes")
+    fig = frontier(metrics_frame(points), friction="blocked_user_minutes")
     fig.draw_without_rendering()
     extents = [box.patch.get_window_extent() for box in label_boxes(fig)]
     assert len(extents) == 6
@@ -373,60 +374,102 @@ def test_exposure_friction_labels_do_not_overlap() -> None:
         assert not a.overlaps(b), (a, b)
 
 
-def test_exposure_friction_error_bars_only_with_ci_columns() -> None:
-    """With <metric>_ci_low/_ci_high columns, each variant gets error bars; without, none."""
-    with_ci = plots.exposure_friction(metrics_frame(ci=True), friction="blocked_user_minutes")
+def test_frontier_error_bars_only_with_ci_columns() -> None:
+    """A wide table with <metric>_ci_low/_ci_high columns gets error bars for each
+    variant (and a title saying so); without them, none."""
+    with_ci = frontier(metrics_frame(ci=True), friction="blocked_user_minutes")
     bars = [c for c in with_ci.axes[0].containers if isinstance(c, ErrorbarContainer)]
     assert len(bars) == len(VARIANTS)
     assert all(c.has_xerr and c.has_yerr for c in bars)
-    plain = plots.exposure_friction(metrics_frame(), friction="blocked_user_minutes")
+    title = " ".join(str(with_ci.get_suptitle()).split()).lower()
+    assert "means with confidence intervals" in title
+    plain = frontier(metrics_frame(), friction="blocked_user_minutes")
     assert not plain.axes[0].containers
 
 
-def test_exposure_friction_uses_legend_when_many_variants() -> None:
-    """Above eight variants the points get a legend with one entry each, not labels."""
-    points = {f"Sweep {i:02d}": (float(i), float(i % 4)) for i in range(12)}
-    fig = plots.exposure_friction(metrics_frame(points), friction="unneeded_blocks")
-    assert not label_boxes(fig)
-    (legend,) = fig.legends
-    assert [t.get_text() for t in legend.get_texts()] == list(points)
-
-
-def test_exposure_friction_segment_selection_and_errors() -> None:
-    """A segment selects its rows; an absent segment, duplicate rows per variant and a
-    missing column are refused with a message that names them."""
-    fig = plots.exposure_friction(
-        metrics_frame(), friction="unneeded_blocks", segment=("management", "mdm")
-    )
+def test_frontier_segment_selection_and_errors() -> None:
+    """A segment selects its rows; an absent segment (the message lists those present),
+    duplicate rows per variant, a missing column and no friction at all are refused."""
+    fig = frontier(metrics_frame(), friction="unneeded_blocks", segment=("management", "mdm"))
     assert "management = mdm" in str(fig.get_suptitle())
-    with pytest.raises(ValueError, match="mam_we"):
-        plots.exposure_friction(metrics_frame(), segment=("management", "mam_we"))
+    with pytest.raises(ValueError, match=r"mam_we.*present.*mdm"):
+        frontier(metrics_frame(), segment=("management", "mam_we"))
     doubled = pd.concat([metrics_frame(), metrics_frame()])
     with pytest.raises(ValueError, match="several rows per variant"):
-        plots.exposure_friction(doubled, friction="unneeded_blocks")
+        frontier(doubled, friction="unneeded_blocks")
     with pytest.raises(ValueError, match="never_enforced"):
-        plots.exposure_friction(metrics_frame(), friction="never_enforced")
+        frontier(metrics_frame(), friction="never_enforced")
+    with pytest.raises(ValueError, match="at least one metric"):
+        frontier(metrics_frame(), friction=[])
 
 
-def test_exposure_friction_defaults_to_the_thresholds_own_friction() -> None:
+def test_frontier_defaults_to_the_thresholds_own_friction() -> None:
     """By default the panels are unneeded denials, minutes blocked for threat level and
-    wipes (not total blocked minutes, mostly onboarding), each with a unit label."""
-    fig = plots.exposure_friction(metrics_frame())
-    assert plots.DEFAULT_FRICTION == ("unneeded_denials", "blocked_user_minutes_threat", "wipes")
-    assert pe.DEFAULT_FRICTION == plots.DEFAULT_FRICTION
+    wipes (not total blocked minutes, mostly onboarding), each with its catalogue label."""
+    fig = frontier(metrics_frame())
+    assert pareto.DEFAULT_FRICTION == ("unneeded_denials", "blocked_user_minutes_threat", "wipes")
+    assert pe.DEFAULT_FRICTION == pareto.DEFAULT_FRICTION
     labels = [" ".join(ax.get_ylabel().split()) for ax in fig.axes]  # unwrapped
-    assert labels == [plots.metric_label(m) for m in plots.DEFAULT_FRICTION]
+    assert labels == [axis_label(m) for m in pareto.DEFAULT_FRICTION]
     assert "threat level" in labels[1]
 
 
-def test_metric_label_names_units() -> None:
-    """Axis labels carry units for exposure, friction and time metrics."""
-    assert plots.metric_label("exposed_minutes_high") == (
-        "exposed minutes at ≥ high (device-minutes of granted sessions)"
-    )
-    assert "granted launches" in plots.metric_label("exposed_launches_low")
-    assert plots.metric_label("blocked_user_minutes") == "blocked user-minutes"
-    assert plots.metric_label("time_to_restore_min").endswith("(minutes)")
+def test_frontier_of_one_variant_has_nothing_to_compare() -> None:
+    """One variant: one filled marker per panel, no frontier line and no Pareto key, and
+    the title says there is nothing to compare it with."""
+    fig = frontier(metrics_frame({"Level 3": (200.0, 11.0)}), friction=FRICTIONS[:2])
+    for ax in fig.axes:
+        marker = scatter_of(ax, "Level 3")
+        assert marker.get_facecolors().size  # filled
+        assert not [ln for ln in ax.get_lines() if ln.get_linestyle() not in ("None", "")]
+    assert not fig.legends
+    assert "One variant (Level 3): nothing to compare it with" in str(fig.get_suptitle())
+
+
+def test_frontier_with_all_zero_values() -> None:
+    """Every variant at (0, 0): all efficient (filled), one shared label, finite axes
+    above 0 with distinct whole-number ticks on a count axis (no "0.1, 0.1")."""
+    zeros = {"A": (0.0, 0.0), "B": (0.0, 0.0), "C": (0.0, 0.0)}
+    fig = frontier(metrics_frame(zeros), friction="unneeded_blocks")
+    (ax,) = fig.axes
+    for variant in zeros:
+        assert scatter_of(ax, variant).get_facecolors().size
+    assert "Pareto-efficient (filled): A, B, C" in str(fig.get_suptitle())
+    (box,) = label_boxes(fig)
+    assert set(zeros) <= set(texts(box))
+    low, high = ax.get_ylim()
+    assert low < 0.0 < high and math.isfinite(high)
+    fig.draw_without_rendering()
+    ticks = [t.get_text() for t in ax.get_yticklabels() if low <= t.get_position()[1] <= high]
+    assert len(ticks) == len(set(ticks)) >= 2
+    assert all(float(t.replace(",", "")) == int(float(t.replace(",", ""))) for t in ticks)
+
+
+def test_frontier_without_pareto_marking() -> None:
+    """pareto=False draws every variant filled, with no frontier line and no key."""
+    fig = frontier(metrics_frame(), friction="unneeded_blocks", pareto=False)
+    (ax,) = fig.axes
+    assert all(scatter_of(ax, v).get_facecolors().size for v in VARIANTS)
+    assert not [ln for ln in ax.get_lines() if ln.get_linestyle() not in ("None", "")]
+    assert "Pareto-efficient" not in str(fig.get_suptitle())
+
+
+def test_exposure_friction_is_the_frontier() -> None:
+    """The former name draws the same figure: same title, panels and axis labels."""
+    old = plots_package.exposure_friction(metrics_frame(), friction=FRICTIONS)
+    new = frontier(metrics_frame(), friction=FRICTIONS)
+    assert old.get_suptitle() == new.get_suptitle()
+    assert [a.get_ylabel() for a in old.axes] == [a.get_ylabel() for a in new.axes]
+
+
+def test_axis_label_from_the_catalogue() -> None:
+    """Axis labels are the catalogue's label and unit; the unit is not repeated when the
+    label names it; a column outside the catalogue keeps its name, spaced."""
+    assert axis_label("exposed_minutes_high") == "exposed minutes ≥ high (session-minutes)"
+    assert axis_label("blocked_user_minutes") == "blocked, any reason (user-minutes)"
+    assert axis_label("launches") == "launches"
+    assert axis_label("time_to_restore_median_min") == "time to restore, median (minutes)"
+    assert axis_label("my_own_column") == "my own column"
 
 
 # ---------------------------------------------------------------------------------------
@@ -667,6 +710,25 @@ def test_pareto_efficient_several_frictions_and_missing_values() -> None:
     assert pe.pareto_efficient(table, "x", ["f2"]) == ["A"]
 
 
+def test_pareto_follows_each_metrics_direction() -> None:
+    """A higher-is-better metric (granted minutes) counts the other way round: with equal
+    exposure, A (more granted minutes) dominates B; the same numbers under a
+    lower-is-better metric (wipes) make B dominate A."""
+    table = pd.DataFrame(
+        {"variant": ["A", "B"], "x": [1.0, 1.0], "granted_minutes": [100.0, 50.0]}
+    ).assign(wipes=lambda t: t["granted_minutes"])
+    assert pareto.dominated_by(table, "x", ["granted_minutes"]) == {"A": [], "B": ["A"]}
+    assert pareto.dominated_by(table, "x", ["wipes"]) == {"A": ["B"], "B": []}
+
+
+def test_pareto_functions_are_re_exported_for_notebooks() -> None:
+    """simulator.plots and simulator.plots.sweep keep offering the analysis functions."""
+    assert plots_package.pareto_efficient is pareto.pareto_efficient
+    assert plots_package.dominated_by is pareto.dominated_by
+    assert pe.summary_to_wide is pareto.summary_to_wide
+    assert pe.frontier is frontier is plots_package.frontier
+
+
 def summary_frame(points: dict[str, tuple[float, float]], *, half: float = 0.1) -> pd.DataFrame:
     """A sweep's long summary: exposure and unneeded blocks per variant, segments all and
     mdm (mdm: the friction ordering reversed), CI ± ``half`` × value."""
@@ -738,7 +800,7 @@ def test_frontier_one_marker_per_variant_filled_when_efficient() -> None:
         for variant in points:
             marker = scatter_of(ax, variant)
             assert len(marker.get_offsets()) == 1
-        assert "(device-minutes of granted sessions)" in ax.get_xlabel()
+        assert "(session-minutes)" in ax.get_xlabel()
         assert ax.get_ylabel()
     # (exposure; unneeded blocks, unneeded wipes, blocked minutes): Strict wipe (200; 0, 0, 5)
     # beats Level 3 (200; 11, 5.5, 1105); Lenient (100; 1, 0.5, 105) has the least exposure.

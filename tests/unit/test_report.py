@@ -18,14 +18,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simulator.analysis import catalogue
 from simulator.analysis.metrics import OUTCOME_COLUMNS
+from simulator.analysis.pareto import DEFAULT_EXPOSURE, DEFAULT_FRICTION
 from simulator.cli.main import main
 from simulator.errors import InputError
 from simulator.folders import write_json
+from simulator.policy.behavior import parameters
+from simulator.report.html import escape
 from simulator.report.inputs import value_text, variant_policy_settings
 from simulator.report.page import render_report, write_report
+from simulator.report.tables import HEADLINE
 from simulator.scenario.load import load_scenario
-from simulator.policy.behavior import parameters
 from simulator.scenario.variants import sweep_variants
 from simulator.sim.run import run_manifest as manifest
 
@@ -91,7 +95,7 @@ def _metrics_for(level: int, wipe: bool) -> dict[str, float]:
         "exposed_launches_medium": [450, 480, 2080, 3145][level],
         "time_to_protect_median_min": [158, 160, 170, np.nan][level],
         "time_to_protect_p95_min": [4000, 4100, 4400, np.nan][level],
-        "never_enforced": [166, 150, 9, 0][level],
+        "never_enforced_medium": [166, 150, 9, 0][level],
         "unneeded_blocks": 0 if wipe else [120, 60, 16, 0][level],
         "unneeded_wipes": [123, 61, 15, 0][level] if wipe else 0,
         "unneeded_denials": [123, 61, 15, 0][level] if wipe else [120, 60, 16, 0][level],
@@ -182,6 +186,12 @@ def make_sweep_folder(
                         "over_max": over,
                         "enforced": over and not never,
                         "never_enforced": never,
+                        "threat_denied": over and not never,
+                        "active_at_horizon": False,
+                        **{
+                            f"never_enforced_{s}": severities.index(severity) >= k and never
+                            for k, s in enumerate(severities)
+                        },
                         "time_to_protect_min": ttp,
                         "never_restored": False,
                         "time_to_restore_min": np.nan,
@@ -373,14 +383,39 @@ def test_sweep_recommendation_names_efficient_and_dominated_variants(sweep_html:
 
 def test_friction_is_the_thresholds_own(report: str) -> None:
     """The comparison and the friction columns use the friction the threshold causes —
-    unneeded denials, user-minutes blocked for threat level, wipes — and the tables still
-    show total blocked minutes (mostly onboarding) beside them."""
+    unneeded denials, user-minutes blocked for threat level, wipes — named by their
+    catalogue labels, and the tables still show total blocked minutes (mostly onboarding)
+    beside them."""
     box = re.search(r'<div class="recommendation">(.*?)</div>', report, re.S)
     assert box is not None
-    assert "(unneeded denials, user-minutes blocked for threat level, wipes)" in box.group(1)
+    friction = ", ".join(catalogue.label(m) for m in DEFAULT_FRICTION)
+    assert friction == "unneeded denials, blocked for threat level, wipes"
+    assert f"exposure ({catalogue.label(DEFAULT_EXPOSURE)}) and friction ({friction})" in (
+        box.group(1)
+    )
     for header in ("unneeded denials", "blocked for threat level", "blocked, any reason"):
         assert header in report, header
     assert "unneeded blocks" not in report
+
+
+def test_headers_and_glossary_use_the_catalogue(report: str) -> None:
+    """Every column header of the results tables is a catalogue label with its unit below,
+    and the glossary defines each with the catalogue's label (unit) and sentence."""
+    glossary = re.search(r"What each metric means</summary>(.*?)</details>", report, re.S)
+    assert glossary is not None
+    for name in HEADLINE:
+        found = catalogue.metric(name)
+        header = escape(found.label) + (
+            f'<br><span class="unit">({escape(found.unit)})</span>'
+            if catalogue.label_with_unit(name) != found.label
+            else ""
+        )
+        assert f"<th>{header}</th>" in report or f'<th class="num">{header}</th>' in report
+        term = f"<dt>{escape(catalogue.label_with_unit(name))}</dt>"
+        assert term in glossary.group(1), name
+        assert escape(found.description) in glossary.group(1), name
+    for old in ("(session-min)", "(user-min)", "device-minutes"):
+        assert old not in report
 
 
 def test_policy_settings_survive_an_older_manifest(sweep_folder: Path) -> None:
