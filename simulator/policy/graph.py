@@ -11,24 +11,39 @@ Only the settings conditional launch on device threat level uses are read::
     Graph property                          Policy field
     displayName                             name
     maximumAllowedDeviceThreatLevel         max_threat_level   (notConfigured -> None)
-    mobileThreatDefenseRemediationAction    threat_action      (block | wipe)
-    periodOnlineBeforeAccessCheck           recheck_after      (ISO-8601, e.g. PT30M)
+    mobileThreatDefenseRemediationAction    threat_action      (block | wipe;
+                                                blockWhenSettingIsSupported -> block, noted)
+    mobileThreatDefensePartnerPriority      (none: thirdPartyPartnerOverDefender is a warning)
+    periodOnlineBeforeAccessCheck           recheck_after      (ISO-8601, e.g. PT30M;
+                                                PT0S -> 0 = every launch, noted)
     periodOfflineBeforeAccessCheck          offline_block_after
-    periodOfflineBeforeWipeIsEnforced       offline_wipe_after
+    periodOfflineBeforeWipeIsEnforced       offline_wipe_after (longer than the block period)
     targetedAppManagementLevels             target_management  (flags: unmanaged, mdm)
-    apps[].mobileAppIdentifier.bundleId     apps               (well-known IDs -> short names)
+    appGroupType + apps[]                   apps               (see below)
     assignments[].target                    include_groups / exclude_groups
+
+``appGroupType`` decides the apps: ``selectedPublicApps`` (Graph's default) — the listed
+``apps[].mobileAppIdentifier.bundleId`` (well-known IDs -> short names, others kept);
+``allCoreMicrosoftApps`` — the eleven core apps (:data:`CORE_MICROSOFT_APPS`);
+``allApps`` and ``allMicrosoftApps`` — every app (:data:`~simulator.policy.files.EVERY_APP`,
+``"*"``; for ``allMicrosoftApps`` this assumes every scenario app is a Microsoft app, and a
+note says so). Exports write ``"*"`` as ``allApps`` and the exact core set as
+``allCoreMicrosoftApps``, so an import of an export gives the same policies.
 
 Every other Graph property (``pinRequired``, ``minimumRequiredOsVersion`` and dozens more)
 is ignored: they do not affect the threat-level decision. A modelled property with a wrong
 type or value is an :class:`~simulator.errors.InputError` naming the file and the JSON path
-(``value[0].mobileThreatDefenseRemediationAction``). ``checkin_interval`` is service
-behaviour, not a Graph property: imports keep its default and exports drop it.
+(``value[0].mobileThreatDefenseRemediationAction``). In a ``managedAppPolicies`` collection,
+Android and Windows objects (:data:`OTHER_PLATFORM_TYPES`) are skipped with one note; a file
+with no iOS policy left is an error. Readings the documentation leaves open are reported as
+:class:`~simulator.policy.files.InputNote` (docs/semantics.md 2.2, 5.2, 6). ``checkin_interval``
+is service behaviour, not a Graph property: imports keep its default and exports drop it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -44,7 +59,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from simulator._validation import input_error
+from simulator._validation import Name, input_error
 from simulator.durations import DurationError, format_iso_duration, parse_duration
 from simulator.errors import InputError
 from simulator.policy.behavior import (
@@ -53,6 +68,13 @@ from simulator.policy.behavior import (
     DEFAULT_RECHECK_AFTER,
 )
 from simulator.policy.decide import Policy
+from simulator.policy.files import (
+    EVERY_APP,
+    RECHECK_ZERO_NOTE,
+    InputNote,
+    NoteLevel,
+    add_note,
+)
 from simulator.policy.levels import Action, TargetManagement, ThreatLevel
 
 POLICY_TYPE: Final = "#microsoft.graph.iosManagedAppProtection"
@@ -72,6 +94,7 @@ BUNDLE_IDS: Final[dict[str, str]] = {
     "m365": "com.microsoft.officemobile",
     "sharepoint": "com.microsoft.sharepoint",
     "onenote": "com.microsoft.onenote",
+    "todo": "com.microsoft.to-do",
 }
 """Short app name -> iOS bundle ID of the well-known Microsoft apps.
 
@@ -81,13 +104,36 @@ Matching on import ignores case: Graph returns bundle IDs lower-cased
 
 _APP_BY_BUNDLE: Final = {bundle.casefold(): app for app, bundle in BUNDLE_IDS.items()}
 
-DEFAULT_APPS: Final = frozenset(BUNDLE_IDS)
-"""Apps of a policy whose Graph object has no ``apps`` (not exported with ``$expand=apps``).
+CORE_MICROSOFT_APPS: Final = frozenset(
+    {"edge", "excel", "m365", "onedrive", "onenote", "outlook", "powerpoint", "sharepoint"}
+    | {"teams", "todo", "word"}
+)
+"""``appGroupType = allCoreMicrosoftApps``: "Microsoft Edge, Excel, Office, OneDrive,
+OneNote, Outlook, PowerPoint, SharePoint, Teams, To Do, and Word" ([S5]; bundle IDs from
+Microsoft's iOS framework templates, docs/fidelity-research.md (c)). Office is ``m365``."""
 
-The ten core Microsoft 365 apps above — the bulk of Intune's *All core Microsoft apps*
-group, which also holds Microsoft To Do and changes over time. Export with
-``$expand=apps`` to get the policy's real list.
-"""
+DEFAULT_APPS: Final = CORE_MICROSOFT_APPS
+"""Apps of a ``selectedPublicApps`` policy exported without ``apps`` (no ``$expand=apps``):
+assumed to be the core apps, with a note. Export with ``$expand=apps`` for the real list."""
+
+OTHER_PLATFORM_TYPES: Final = (
+    "#microsoft.graph.androidManagedAppProtection",
+    "#microsoft.graph.windowsManagedAppProtection",
+    "#microsoft.graph.mdmWindowsInformationProtectionPolicy",
+    "#microsoft.graph.windowsInformationProtectionPolicy",
+    "#microsoft.graph.targetedManagedAppConfiguration",
+)
+"""``managedAppPolicies`` members that are not iOS app protection (Android, Windows, and app
+configuration policies): skipped, with one note counting them."""
+_OTHER_PLATFORMS: Final = {t.casefold(): t for t in OTHER_PLATFORM_TYPES}
+
+_APP_GROUPS: Final = {
+    "selectedpublicapps": "selectedPublicApps",
+    "allcoremicrosoftapps": "allCoreMicrosoftApps",
+    "allmicrosoftapps": "allMicrosoftApps",
+    "allapps": "allApps",
+}
+_PARTNER_PRIORITIES: Final = ("defenderoverthirdpartypartner", "thirdpartypartneroverdefender")
 
 _THREAT_LEVELS: Final = ("notConfigured", "secured", "low", "medium", "high")
 _MANAGEMENT_FLAGS: Final = {
@@ -188,13 +234,15 @@ class _Assignment(_GraphModel):
 
 class _GraphPolicy(_GraphModel):
     odata_type: str | None = Field(default=None, alias="@odata.type")
-    display_name: str
+    display_name: Name
     maximum_allowed_device_threat_level: ThreatLevel | None = None
-    mobile_threat_defense_remediation_action: Action = Action.BLOCK
+    mobile_threat_defense_remediation_action: str = "block"
+    mobile_threat_defense_partner_priority: str | None = None
     period_online_before_access_check: float = DEFAULT_RECHECK_AFTER
     period_offline_before_access_check: float = DEFAULT_OFFLINE_BLOCK_AFTER
     period_offline_before_wipe_is_enforced: float = DEFAULT_OFFLINE_WIPE_AFTER
     targeted_app_management_levels: TargetManagement = TargetManagement.ANY
+    app_group_type: str | None = None
     apps: list[_App] | None = None
     is_assigned: StrictBool | None = None
     assignments: list[_Assignment] | None = None
@@ -225,18 +273,49 @@ class _GraphPolicy(_GraphModel):
 
     @field_validator("mobile_threat_defense_remediation_action", mode="before")
     @classmethod
-    def _action(cls, value: Any) -> Action:
+    def _action(cls, value: Any) -> str:
         text = _enum_text(value)
         if text is None:
-            return Action.BLOCK
+            return "block"
         if text == "warn":
             raise ValueError(
                 "warn is not valid for the threat-level action (Graph rejects it); "
                 "use block or wipe"
             )
-        if text not in {"block", "wipe"}:
-            raise ValueError("unsupported threat-level action; expected block or wipe")
-        return Action(text)
+        if text not in {"block", "wipe", "blockwhensettingissupported"}:
+            raise ValueError(
+                "unsupported threat-level action; expected block, wipe or "
+                "blockWhenSettingIsSupported"
+            )
+        return text
+
+    @field_validator("mobile_threat_defense_partner_priority", mode="before")
+    @classmethod
+    def _partner(cls, value: Any) -> str | None:
+        text = _enum_text(value)
+        if text == "unknownfuturevalue":
+            raise ValueError(
+                "unknownFutureValue is Graph's placeholder for values added later ('Do not "
+                "use'); expected null, defenderOverThirdPartyPartner or "
+                "thirdPartyPartnerOverDefender"
+            )
+        if text is not None and text not in _PARTNER_PRIORITIES:
+            raise ValueError(
+                "unknown partner priority; expected null, defenderOverThirdPartyPartner or "
+                "thirdPartyPartnerOverDefender"
+            )
+        return text
+
+    @field_validator("app_group_type", mode="before")
+    @classmethod
+    def _app_group(cls, value: Any) -> str | None:
+        text = _enum_text(value)
+        if text is not None and text not in _APP_GROUPS:
+            raise ValueError(
+                "unknown appGroupType; expected selectedPublicApps, allCoreMicrosoftApps, "
+                "allMicrosoftApps or allApps"
+            )
+        return text
 
     @field_validator(
         "period_online_before_access_check",
@@ -251,12 +330,9 @@ class _GraphPolicy(_GraphModel):
         if not isinstance(value, str) or not value.strip().upper().startswith("P"):
             raise ValueError("expected an ISO-8601 duration such as 'PT30M', 'PT12H' or 'P90D'")
         try:
-            minutes = parse_duration(value)
+            return parse_duration(value)
         except DurationError as exc:
             raise ValueError(str(exc)) from None
-        if info.field_name == "period_online_before_access_check" and minutes <= 0:
-            raise ValueError("must be longer than zero")
-        return minutes
 
     @field_validator("targeted_app_management_levels", mode="before")
     @classmethod
@@ -277,8 +353,11 @@ class _GraphPolicy(_GraphModel):
 
     @field_validator("apps")
     @classmethod
-    def _protects_something(cls, value: list[_App] | None) -> list[_App] | None:
-        if value is not None and not value:
+    def _protects_something(
+        cls, value: list[_App] | None, info: ValidationInfo
+    ) -> list[_App] | None:
+        listed = info.data.get("app_group_type") in (None, "selectedpublicapps")
+        if value is not None and not value and listed:
             raise ValueError("the policy protects no apps (empty list)")
         return value
 
@@ -295,11 +374,58 @@ class _GraphPolicy(_GraphModel):
             )
         return value
 
-    def to_policy(self) -> Policy:
-        """The domain policy (see the module docstring for the mapping)."""
-        apps = DEFAULT_APPS
-        if self.apps is not None:
-            apps = frozenset(_app_name(a.mobile_app_identifier.bundle_id) for a in self.apps)
+    def to_policy(
+        self,
+        where: str = "",
+        source: str | Path | None = None,
+        notes: list[InputNote] | None = None,
+    ) -> Policy:
+        """The domain policy (see the module docstring for the mapping).
+
+        ``where`` prefixes field paths (``value[2].``); notes go to ``notes`` and any active
+        :func:`~simulator.policy.files.collect_notes`.
+
+        Raises
+        ------
+        InputError
+            If the offline wipe period is not longer than the offline block period.
+        """
+
+        def note(field: str, message: str, level: NoteLevel = "note") -> None:
+            add_note(notes, InputNote(str(source or ""), where + field, message, level))
+
+        block = self.period_offline_before_access_check
+        wipe = self.period_offline_before_wipe_is_enforced
+        if wipe <= block:
+            raise InputError(
+                f"{format_iso_duration(wipe)} must be longer than the offline block period "
+                f"periodOfflineBeforeAccessCheck ({format_iso_duration(block)}): past the "
+                "wipe period access is denied first, so the block period would never apply",
+                source=source,
+                field=where + "periodOfflineBeforeWipeIsEnforced",
+            )
+        if self.period_online_before_access_check == 0:
+            note("periodOnlineBeforeAccessCheck", f"PT0S {RECHECK_ZERO_NOTE}")
+        configured = self.maximum_allowed_device_threat_level is not None
+        action = self.mobile_threat_defense_remediation_action
+        if action == "blockwhensettingissupported":
+            action = "block"
+            if configured:
+                note(
+                    "mobileThreatDefenseRemediationAction",
+                    "blockWhenSettingIsSupported imported as block: the simulated apps are "
+                    "assumed to support the setting (Intune SDK 12.0.15 or later, [S1])",
+                )
+        if configured and self.mobile_threat_defense_partner_priority == (
+            "thirdpartypartneroverdefender"
+        ):
+            note(
+                "mobileThreatDefensePartnerPriority",
+                "thirdPartyPartnerOverDefender: this policy prefers a non-Microsoft MTD "
+                "partner, but the simulation assumes Microsoft Defender for Endpoint's signal "
+                "drives the threat level; results describe Defender, not that partner",
+                "warning",
+            )
         include: frozenset[str] | None = None
         exclude: frozenset[str] = frozenset()
         if self.assignments is not None:
@@ -309,25 +435,48 @@ class _GraphPolicy(_GraphModel):
                 include = frozenset(str(t.group_id) for t in targets if t.kind == "include")
         return Policy(
             name=self.display_name,
-            apps=apps,
+            apps=self._apps(note),
             include_groups=include,
             exclude_groups=exclude,
             target_management=self.targeted_app_management_levels,
             max_threat_level=self.maximum_allowed_device_threat_level,
-            threat_action=self.mobile_threat_defense_remediation_action,
+            threat_action=Action(action),
             recheck_after=self.period_online_before_access_check,
-            offline_block_after=self.period_offline_before_access_check,
-            offline_wipe_after=self.period_offline_before_wipe_is_enforced,
+            offline_block_after=block,
+            offline_wipe_after=wipe,
         )
+
+    def _apps(self, note: Callable[[str, str], None]) -> frozenset[str]:
+        """The app set ``appGroupType`` and ``apps`` describe (module docstring)."""
+        group = self.app_group_type
+        if group in (None, "selectedpublicapps"):
+            if self.apps is not None:
+                return frozenset(_app_name(a.mobile_app_identifier.bundle_id) for a in self.apps)
+            note(
+                "apps",
+                "not exported (export with $expand=apps): assuming the 11 core Microsoft apps "
+                "(" + ", ".join(sorted(DEFAULT_APPS)) + ")",
+            )
+            return DEFAULT_APPS
+        if group == "allcoremicrosoftapps":
+            return CORE_MICROSOFT_APPS
+        if group == "allmicrosoftapps":
+            note(
+                "appGroupType",
+                f"allMicrosoftApps read as every app in the scenario ('{EVERY_APP}'): assumes "
+                "each simulated app is a Microsoft app with the Intune SDK; list the apps "
+                "(selectedPublicApps) to be exact",
+            )
+        return frozenset({EVERY_APP})
 
 
 class _GraphCollection(_GraphModel):
-    value: list[_GraphPolicy]
+    value: list[Any]
     odata_next_link: str | None = Field(default=None, alias="@odata.nextLink")
 
     @field_validator("value")
     @classmethod
-    def _not_empty(cls, value: list[_GraphPolicy]) -> list[_GraphPolicy]:
+    def _not_empty(cls, value: list[Any]) -> list[Any]:
         if not value:
             raise ValueError("the collection holds no policies")
         return value
@@ -353,7 +502,37 @@ def _app_name(bundle_id: str) -> str:
     return _APP_BY_BUNDLE.get(bundle_id.strip().casefold(), bundle_id)
 
 
-def policies_from_graph(data: Any, source: str | Path | None = None) -> list[Policy]:
+def _json_kind(value: Any) -> str:
+    """What a parsed JSON value is, in JSON's words (``null``, not ``NoneType``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "list" if isinstance(value, list) else type(value).__name__
+
+
+def _other_platform(item: Any) -> str | None:
+    """The canonical ``@odata.type`` of a non-iOS ``managedAppPolicies`` member, else None."""
+    kind = item.get("@odata.type") if isinstance(item, dict) else None
+    if not isinstance(kind, str):
+        return None
+    return _OTHER_PLATFORMS.get("#" + kind.strip().removeprefix("#").casefold())
+
+
+def _skipped_text(skipped: Counter[str]) -> str:
+    total = sum(skipped.values())
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(skipped.items()))
+    plural = "s" if total != 1 else ""
+    return f"skipped {total} object{plural} this iOS tool does not model: {counts}"
+
+
+def policies_from_graph(
+    data: Any, source: str | Path | None = None, *, notes: list[InputNote] | None = None
+) -> list[Policy]:
     """Read Graph ``iosManagedAppProtection`` JSON into policies.
 
     Parameters
@@ -362,16 +541,22 @@ def policies_from_graph(data: Any, source: str | Path | None = None) -> list[Pol
         Parsed JSON: one ``iosManagedAppProtection`` object, or a collection
         ``{"value": [...]}`` as Graph list responses return it (``@odata.context`` and
         other annotations allowed; a response with ``@odata.nextLink`` is refused because
-        it is incomplete).
+        it is incomplete). A ``managedAppPolicies`` collection may mix platforms: its
+        Android and Windows members (:data:`OTHER_PLATFORM_TYPES`) are skipped.
     source
-        The file the data came from, for error messages.
+        The file the data came from, for error messages and notes.
+    notes
+        Receives an :class:`~simulator.policy.files.InputNote` per reading the
+        documentation leaves open (module docstring); active
+        :func:`~simulator.policy.files.collect_notes` blocks receive them too.
 
     Returns
     -------
     list[Policy]
-        One policy per Graph object, in order. Defaults where Graph leaves things out:
+        One policy per iOS Graph object, in order. Defaults where Graph leaves things out:
 
-        - no ``apps`` (not expanded): :data:`DEFAULT_APPS`;
+        - no ``apps`` (not expanded) with ``selectedPublicApps`` or no ``appGroupType``:
+          :data:`DEFAULT_APPS`, with a note;
         - no ``assignments`` (not expanded): every user (``include_groups=None``); an
           ``allLicensedUsersAssignmentTarget`` also means every user; an assignment list
           without inclusion targets means nobody (``frozenset()``), as in Intune;
@@ -385,31 +570,56 @@ def policies_from_graph(data: Any, source: str | Path | None = None) -> list[Pol
     ------
     InputError
         On the first problem, naming ``source`` and the JSON path, e.g. ``warn`` as the
-        threat-level action, an unknown level, a malformed ISO-8601 period, an
-        Android-only management level, ``apps: []``, a missing ``displayName``, an
-        assignment filter, or duplicate display names.
+        threat-level action, an unknown level, a malformed ISO-8601 period, an offline
+        wipe period not longer than the offline block period (``P0D``), an Android-only
+        management level, ``apps: []``, a missing ``displayName``, an assignment filter,
+        duplicate display names, or no iOS policy left after skipping other platforms.
     """
     if not isinstance(data, dict):
         raise InputError(
             "expected an iosManagedAppProtection object or a Graph collection "
-            f'{{"value": [...]}}, got a JSON {type(data).__name__}',
+            f'{{"value": [...]}}, got a JSON {_json_kind(data)}',
             source=source,
         )
     collection = "value" in data
-    try:
-        if collection:
-            items = _GraphCollection.model_validate(data).value
-        else:
-            items = [_GraphPolicy.model_validate(data)]
-    except ValidationError as exc:
-        raise input_error(exc, source) from None
-    policies = [item.to_policy() for item in items]
+    if collection:
+        try:
+            members = _GraphCollection.model_validate(data).value
+        except ValidationError as exc:
+            raise input_error(exc, source) from None
+        entries = [(f"value[{index}].", item) for index, item in enumerate(members)]
+    else:
+        entries = [("", data)]
+    skipped: Counter[str] = Counter()
+    policies: list[Policy] = []
     seen: set[str] = set()
-    for index, policy in enumerate(policies):
+    for where, item in entries:
+        other = _other_platform(item)
+        if other is not None:
+            skipped[other] += 1
+            continue
+        try:
+            model = _GraphPolicy.model_validate(item)
+        except ValidationError as exc:
+            raise input_error(exc, source, prefix=where.rstrip(".")) from None
+        policy = model.to_policy(where, source, notes)
         if policy.name in seen:
-            field = f"value[{index}].displayName" if collection else "displayName"
-            raise InputError(f"duplicate policy name {policy.name!r}", source=source, field=field)
+            raise InputError(
+                f"duplicate policy name {policy.name!r}",
+                source=source,
+                field=where + "displayName",
+            )
         seen.add(policy.name)
+        policies.append(policy)
+    field = "value" if collection else "@odata.type"
+    if not policies:
+        raise InputError(
+            f"no iOS app protection policy ({POLICY_TYPE}) in this file; " + _skipped_text(skipped),
+            source=source,
+            field=field,
+        )
+    if skipped:
+        add_note(notes, InputNote(str(source or ""), field, _skipped_text(skipped)))
     return policies
 
 
@@ -417,8 +627,11 @@ def policy_to_graph(policy: Policy) -> dict[str, Any]:
     """One policy as a Graph ``iosManagedAppProtection`` object (with apps and assignments).
 
     Known app names are written as their bundle IDs (:data:`BUNDLE_IDS`), other names as
-    they are. ``include_groups=None`` becomes an ``allLicensedUsersAssignmentTarget``.
-    ``checkin_interval`` has no Graph property and is dropped.
+    they are; every app (``"*"``) as ``appGroupType`` ``allApps`` (no ``apps`` list), the
+    exact core set as ``allCoreMicrosoftApps`` (apps listed, as an expanded export has
+    them), anything else as ``selectedPublicApps``. ``include_groups=None`` becomes an
+    ``allLicensedUsersAssignmentTarget``. ``checkin_interval`` has no Graph property and is
+    dropped.
 
     Raises
     ------
@@ -436,7 +649,7 @@ def policy_to_graph(policy: Policy) -> dict[str, Any]:
         {"@odata.type": EXCLUSION_TARGET, "groupId": g} for g in sorted(policy.exclude_groups)
     ]
     level = policy.max_threat_level
-    return {
+    data: dict[str, Any] = {
         "@odata.type": POLICY_TYPE,
         "displayName": policy.name,
         "periodOnlineBeforeAccessCheck": format_iso_duration(policy.recheck_after),
@@ -446,12 +659,18 @@ def policy_to_graph(policy: Policy) -> dict[str, Any]:
         "mobileThreatDefenseRemediationAction": policy.threat_action.value,
         "targetedAppManagementLevels": _MANAGEMENT_EXPORT[policy.target_management],
         "appGroupType": "selectedPublicApps",
-        "apps": [
+    }
+    if EVERY_APP in policy.apps:
+        data["appGroupType"] = "allApps"
+    else:
+        if policy.apps == CORE_MICROSOFT_APPS:
+            data["appGroupType"] = "allCoreMicrosoftApps"
+        data["apps"] = [
             {"mobileAppIdentifier": {"@odata.type": APP_IDENTIFIER_TYPE, "bundleId": bundle}}
             for bundle in sorted(BUNDLE_IDS.get(app, app) for app in policy.apps)
-        ],
-        "assignments": [{"target": target} for target in targets],
-    }
+        ]
+    data["assignments"] = [{"target": target} for target in targets]
+    return data
 
 
 def policies_to_graph(policies: Sequence[Policy]) -> dict[str, Any]:
@@ -459,7 +678,7 @@ def policies_to_graph(policies: Sequence[Policy]) -> dict[str, Any]:
 
     :func:`policies_from_graph` reads it back to the same policies whenever their
     ``checkin_interval`` is the default (Graph cannot carry it), their periods are whole
-    seconds, and no app name is itself a well-known bundle ID (``com.microsoft.skydrive``
-    would come back as ``onedrive``).
+    seconds, no app name is itself a well-known bundle ID (``com.microsoft.skydrive``
+    would come back as ``onedrive``), and ``"*"`` is not listed with other apps.
     """
     return {"value": [policy_to_graph(policy) for policy in policies]}

@@ -22,6 +22,7 @@ from simulator.policy.decide import Policy
 from simulator.policy.files import (
     PolicyModel,
     check_unique_names,
+    expect_scenario,
     load_policies,
     read_toml,
 )
@@ -210,10 +211,12 @@ def load_scenario(path: str | Path, *, require_policies: bool = True) -> Scenari
         from simulator.policy.files import read_json
 
         data = read_json(path)
+        expect_scenario(data, path)
         if not isinstance(data, dict):
             raise InputError("a scenario must be a JSON object", source=path)
     else:
         data = read_toml(path)
+        expect_scenario(data, path)
     if not require_policies and not data.get("policies") and not data.get("policy_files"):
         try:
             model = ScenarioModel.model_validate(data)

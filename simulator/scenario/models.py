@@ -15,16 +15,22 @@ figures: replace them with your own telemetry. Every behaviour parameter lives i
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, GetJsonSchemaHandler, field_validator, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from simulator._validation import Duration, FileModel
+from simulator._validation import Duration, FileModel, Name
+from simulator.durations import DurationError, format_duration, parse_duration
 from simulator.policy.behavior import (
     Behavior,
 )
 from simulator.policy.files import (
+    InputNote,
     PolicyModel,
+    policy_model_notes,
 )
 from simulator.policy.levels import ConnectorState, DefenderState, Management
 
@@ -33,6 +39,24 @@ LevelName = Literal["secured", "low", "medium", "high"]
 ThreatKind = Literal["phishing", "network", "jailbreak", "os_vulnerability", "malware"]
 WEB_KINDS: frozenset[str] = frozenset({"phishing", "network"})
 """Kinds that Defender detects only while its on-device VPN (web protection) is on."""
+THREAT_KIND_BASIS: dict[str, str] = {
+    "phishing": "Source: [S15] Defender on iOS 'offers protection against phishing and unsafe "
+    "network connections from websites, emails, and apps'; [S17] Web Protection "
+    "'Anti-phishing'. A web kind (needs the VPN, [S14]).",
+    "network": "Source: [S17] Network Protection 'Protection against rogue Wi-Fi related "
+    "threats and rogue certificates'; [S14] network protection. A web kind (Assumption: "
+    "needs the VPN).",
+    "jailbreak": "Source: [S17] 'Jailbreak Detection (iOS-only)'; [S14] a High-risk alert.",
+    "os_vulnerability": "Source: [S14]/[S17] OS vulnerability assessment on iOS, MDM and MAM "
+    "(Assumption: that a finding raises the device risk level).",
+    "malware": "Assumption: not a documented Defender for Endpoint detection on iOS — [S17] "
+    "lists 'Malware Protection (Android-only)'. Kept for what-if studies of a generic "
+    "alert that needs no VPN; loading it gives a note.",
+}
+"""Why each kind exists: a documented Defender-for-iOS detection, or an assumption
+(docs/semantics.md 3.3). Every :data:`ThreatKind` is listed."""
+SCRIPTED_DEFAULT_KIND: ThreatKind = "phishing"
+"""Kind of a scripted threat event that names none: the most documented iOS detection."""
 
 
 class Dist(FileModel):
@@ -40,7 +64,37 @@ class Dist(FileModel):
 
     ``fixed`` (``value``), ``exponential`` (``mean``), ``uniform`` (``low``, ``high``),
     ``lognormal`` (``median`` and ``p90``), or ``never`` (infinite: the thing never happens).
+    A bare duration (``"10m"``, ``"PT10M"``, or a number of minutes) is a fixed value:
+    ``"10m"`` reads as ``{ dist = "fixed", value = "10m" }``.
     """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_duration(cls, data: Any) -> Any:
+        if isinstance(data, dict | Dist):
+            return data
+        try:
+            minutes = parse_duration(data)
+        except DurationError as exc:
+            raise ValueError(
+                f"{exc}; a distribution is a duration (a fixed value) or a table such as "
+                '{ dist = "lognormal", median = "15m", p90 = "2h" }'
+            ) from None
+        return {"dist": "fixed", "value": minutes}
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        table = handler.resolve_ref_schema(handler(core_schema))
+        return {
+            "description": table.get("description", ""),
+            "anyOf": [
+                {"type": "string", "description": 'A fixed duration: "10m", "12h", "PT30M".'},
+                {"type": "number", "minimum": 0, "description": "A fixed number of minutes."},
+                {k: v for k, v in table.items() if k != "description"},
+            ],
+        }
 
     dist: Literal["fixed", "exponential", "uniform", "lognormal", "never"] = "fixed"
     value: Duration | None = None
@@ -119,7 +173,7 @@ def uniform(low: str, high: str) -> Dist:
 class GroupModel(FileModel):
     """A user group and the share of users in it (drawn independently per group)."""
 
-    name: str = Field(min_length=1)
+    name: Name
     share: Share = 1.0
 
 
@@ -144,7 +198,12 @@ class ManagementShares(FileModel):
 class FleetModel(FileModel):
     """Who and what is in the fleet."""
 
-    users: int = Field(default=1000, ge=1, le=10_000_000, description="Number of users.")
+    users: int = Field(
+        default=1000,
+        ge=1,
+        description="Number of users (what fits is checked against memory and time before "
+        "a run starts).",
+    )
     management: ManagementShares = Field(
         default_factory=ManagementShares,
         description="Shares of each user's primary device by management set-up.",
@@ -159,6 +218,12 @@ class FleetModel(FileModel):
         description="Share of emm devices whose EMM passes IntuneMAMUPN, so apps see them "
         "as managed ([doc] 'may or may not'; default: does not).",
     )
+    mdm_passes_upn: Share = Field(
+        default=1.0,
+        description="Share of Intune MDM devices whose apps get the IntuneMAMUPN app "
+        "configuration, so they see the device as managed ([doc] the admin deploys it; "
+        "default: all do).",
+    )
     groups: list[GroupModel] = Field(
         default_factory=lambda: [GroupModel(name="all-users", share=1.0)],
         description="User groups with the share of users in each.",
@@ -168,7 +233,7 @@ class FleetModel(FileModel):
 class AppModel(FileModel):
     """A protected app, how many devices use it and how often."""
 
-    name: str = Field(min_length=1)
+    name: Name
     share: Share = Field(default=1.0, description="Share of devices that use this app.")
     sessions_per_day: float = Field(
         default=6.0, ge=0.0, le=500.0, description="Mean sessions per user-day (illustrative)."
@@ -222,7 +287,10 @@ class ThreatModel(FileModel):
     All numbers are illustrative defaults; jailbreaks are always high severity [doc].
     """
 
-    kind: ThreatKind
+    kind: ThreatKind = Field(
+        description="phishing, network, jailbreak or os_vulnerability (Defender for iOS); "
+        "malware loads with a note (not a documented iOS detection)."
+    )
     rate_per_device_year: float = Field(
         ge=0.0, le=10_000.0, description="Mean episodes per device-year (Poisson)."
     )
@@ -250,6 +318,11 @@ class ThreatModel(FileModel):
         default=None,
         description="If set, episodes of this kind only start in [start, end) "
         "(a campaign wave); the rate applies within the window.",
+    )
+    sdk_detection_probability: Share = Field(
+        default=0.9,
+        description="jailbreak only: probability the Intune SDK's own jailbreak check sees "
+        "the episode (the Jailbroken/rooted devices condition; illustrative).",
     )
 
     @model_validator(mode="after")
@@ -293,6 +366,12 @@ class OfflineModel(FileModel):
     )
     duration: Dist = Field(
         default_factory=lambda: lognormal("2h", "2d"), description="Length of an offline period."
+    )
+    reauth_failure_share: Share = Field(
+        default=0.02,
+        description="Share of devices whose user fails to re-authenticate when back online "
+        "after the offline wipe period (e.g. the account was disabled while away); only "
+        "they are wiped, with offline_wipe = on_failed_reauth (illustrative).",
     )
 
 
@@ -339,10 +418,32 @@ class ScriptDevice(FileModel):
     id: str = Field(min_length=1)
     user: str | None = Field(default=None, description="User id; defaults to the device id.")
     management: Management = Management.MAM_WE
-    emm_passes_upn: bool = False
+    passes_upn: bool | None = Field(
+        default=None,
+        description="mdm/emm: the MDM passes IntuneMAMUPN to the apps (default: true for "
+        "mdm, false for emm; a mam_we device never has it).",
+    )
+    emm_passes_upn: bool | None = Field(default=None, description="Older name of passes_upn.")
     defender: DefenderState = DefenderState.ACTIVATED
     groups: list[str] = Field(default_factory=list)
-    vpn_on: bool = True
+    vpn_on: bool = Field(
+        default=True,
+        description="Defender's VPN is on; with it off, phishing and network threats are "
+        "never detected.",
+    )
+    reauth_fails: bool = Field(
+        default=False,
+        description="The user fails to re-authenticate when back online after the offline "
+        "wipe period (offline_wipe = on_failed_reauth): the app wipes.",
+    )
+
+    @property
+    def upn(self) -> bool:
+        """Whether the device's MDM passes IntuneMAMUPN (resolved default)."""
+        given = self.passes_upn if self.passes_upn is not None else self.emm_passes_upn
+        if self.management is Management.MAM_WE:
+            return False
+        return given if given is not None else self.management is Management.MDM
 
 
 EventType = Literal["threat", "remediate", "launch", "offline", "online", "connector", "defender"]
@@ -355,7 +456,11 @@ class ScriptEvent(FileModel):
     type: EventType
     device: str | None = None
     id: str | None = None
-    kind: ThreatKind = "malware"
+    kind: ThreatKind = Field(
+        default=SCRIPTED_DEFAULT_KIND,
+        description="threat events: phishing (default), network, jailbreak or "
+        "os_vulnerability; malware loads with a note (not a documented iOS detection).",
+    )
     severity: LevelName | None = None
     detected_after: Duration | None = None
     remediate_after_denial: Duration | None = None
@@ -363,6 +468,10 @@ class ScriptEvent(FileModel):
     app: str | None = None
     duration: Duration | None = None
     state: str | None = None
+    sdk_detects: bool = Field(
+        default=True,
+        description="jailbreak threats: the Intune SDK's jailbreak check sees it from onset.",
+    )
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> ScriptEvent:
@@ -378,6 +487,8 @@ class ScriptEvent(FileModel):
         for name in need[self.type]:
             if getattr(self, name) is None:
                 raise ValueError(f"a {self.type} event needs '{name}'")
+        if self.type == "threat" and self.kind == "jailbreak" and self.severity != "high":
+            raise ValueError("a jailbreak is always high severity [doc]: severity = 'high'")
         if self.type == "connector" and self.state not in {s.value for s in ConnectorState}:
             raise ValueError("connector state must be enabled, disabled or unresponsive")
         if self.type == "defender" and self.state not in {s.value for s in DefenderState}:
@@ -397,6 +508,7 @@ class ScriptModel(FileModel):
         if len(set(ids)) != len(ids):
             raise ValueError("device ids must be unique")
         threats: set[tuple[str, str]] = set()
+        onsets: dict[tuple[str, str], float] = {}
         for index, event in enumerate(self.events):
             if event.device is not None and event.device not in ids:
                 raise ValueError(f"events[{index}]: unknown device {event.device!r}")
@@ -405,11 +517,19 @@ class ScriptModel(FileModel):
                 if key in threats:
                     raise ValueError(f"events[{index}]: duplicate threat id {event.id!r}")
                 threats.add(key)
+                onsets[key] = event.at
             if event.type == "remediate" and (str(event.device), str(event.threat)) not in threats:
                 raise ValueError(
                     f"events[{index}]: remediate names threat {event.threat!r}, "
                     "which no earlier threat event on that device defines"
                 )
+            if event.type == "remediate":
+                onset = onsets[(str(event.device), str(event.threat))]
+                if event.at <= onset:
+                    raise ValueError(
+                        f"events[{index}]: remediation at {format_duration(event.at)} is earlier "
+                        f"than (or at) its threat {event.threat!r} at {format_duration(onset)}"
+                    )
         return self
 
 
@@ -451,7 +571,7 @@ def _default_threats() -> list[ThreatModel]:
 class VariantModel(FileModel):
     """A policy variant: policies deployed together (they merge per user and app)."""
 
-    name: str = Field(min_length=1)
+    name: Name
     policies: list[str] = Field(min_length=1, description="Names of the policies deployed.")
 
 
@@ -517,13 +637,19 @@ class SweepModel(FileModel):
         return grid
 
 
+MAX_HORIZON: Final = 5 * 365 * 1440.0
+"""The longest horizon a scenario may have (5 years): longer is a typo, not a study."""
+
+
 class ScenarioModel(FileModel):
     """A whole scenario file. See the module docstring and ``scenarios/*.toml``."""
 
-    name: str = Field(min_length=1)
+    name: Name
     description: str = ""
     seed: int = Field(default=0, ge=0, description="Root of every random stream.")
-    horizon: Duration = Field(default=30 * 1440.0, description="Simulated time span.")
+    horizon: Duration = Field(
+        default=30 * 1440.0, description="Simulated time span (more than 0, at most 5 years)."
+    )
     chunk_size: int = Field(
         default=100,
         ge=1,
@@ -573,9 +699,29 @@ class ScenarioModel(FileModel):
             groups = [g.name for g in self.fleet.groups]
             if len(set(groups)) != len(groups):
                 raise ValueError("group names must be unique")
+        if not 0 < self.horizon <= MAX_HORIZON:
+            raise ValueError(
+                f"horizon must be more than 0 and at most 5 years, got "
+                f"{format_duration(self.horizon)}"
+            )
         for interval in self.connector:
             if interval.start >= self.horizon:
                 raise ValueError("a connector interval starts after the horizon")
+        for index, threat in enumerate(self.threats):
+            if threat.campaign is not None and threat.campaign[0] >= self.horizon:
+                raise ValueError(
+                    f"threats[{index}].campaign starts at {format_duration(threat.campaign[0])}, "
+                    f"at or after the horizon ({format_duration(self.horizon)}): it would "
+                    "never happen"
+                )
+        if self.script is not None:
+            for index, event in enumerate(self.script.events):
+                if event.at >= self.horizon:
+                    raise ValueError(
+                        f"script.events[{index}] at {format_duration(event.at)} is at or "
+                        f"after the horizon ({format_duration(self.horizon)}): it would "
+                        "never happen"
+                    )
         if (
             self.script is not None
             and "signals" in self.model_fields_set
@@ -588,3 +734,32 @@ class ScenarioModel(FileModel):
         if self.sweep is not None and self.variants:
             raise ValueError("a scenario has either [[variants]] or [sweep], not both")
         return self
+
+
+MALWARE_NOTE = (
+    "malware is not a documented Defender for Endpoint detection on iOS ([S17]: Malware "
+    "Protection is Android-only); it is simulated as a generic alert that needs no VPN "
+    "(an assumption, docs/semantics.md 3.3)"
+)
+
+
+def scenario_notes(
+    model: ScenarioModel, source: str | Path | None = None, *, inline_policies: bool = True
+) -> list[InputNote]:
+    """Notes on a valid scenario that the documentation does not back (see
+    :class:`~simulator.policy.files.InputNote`): ``malware`` threat kinds, and inline
+    policies with ``recheck_after = 0`` (unless ``inline_policies`` is False: replaced by
+    ``--policy``). Notes of ``policy_files`` come from their loader."""
+    where = "" if source is None else str(source)
+    notes = [
+        InputNote(where, f"threats[{index}].kind", MALWARE_NOTE)
+        for index, threat in enumerate(model.threats)
+        if threat.kind == "malware"
+    ]
+    if model.script is not None:
+        notes += [
+            InputNote(where, f"script.events[{index}].kind", MALWARE_NOTE)
+            for index, event in enumerate(model.script.events)
+            if event.type == "threat" and event.kind == "malware"
+        ]
+    return notes + (policy_model_notes(model.policies, source) if inline_policies else [])

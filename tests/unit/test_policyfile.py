@@ -13,14 +13,17 @@ import pytest
 from hypothesis import given
 
 from simulator.errors import InputError
-from simulator.policy.decide import Policy
+from simulator.policy.decide import EvaluationContext, Policy, covers, decide
 from simulator.policy.files import (
+    EVERY_APP,
+    InputNote,
+    collect_notes,
     load_policies,
     load_policy_files,
     policies_from_data,
     policies_to_toml,
 )
-from simulator.policy.levels import Action, TargetManagement, ThreatLevel
+from simulator.policy.levels import Action, Outcome, TargetManagement, ThreatLevel
 from tests.property import strategies as cst
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "policies"
@@ -112,10 +115,40 @@ MISTAKES = [
         "-5m",
     ),
     (
-        "zero-recheck",
-        GOOD + 'recheck_after = "0m"\n',
-        "policies[0].recheck_after",
+        "zero-checkin",
+        GOOD + 'checkin_interval = "0m"\n',
+        "policies[0].checkin_interval",
         "longer than zero",
+    ),
+    (
+        "wipe-not-after-block",
+        GOOD + 'offline_block_after = "12h"\noffline_wipe_after = "720m"\n',
+        "policies[0].offline_wipe_after",
+        "must be longer than offline_block_after (12h)",
+    ),
+    (
+        "wipe-before-default-block",
+        GOOD + 'offline_wipe_after = "1h"\n',
+        "policies[0].offline_wipe_after",
+        "must be longer than offline_block_after (1d)",
+    ),
+    (
+        "zero-wipe",
+        GOOD + 'offline_block_after = 0\noffline_wipe_after = "0d"\n',
+        "policies[0].offline_wipe_after",
+        "must be longer than offline_block_after (0m)",
+    ),
+    (
+        "block-past-default-wipe",
+        GOOD + 'offline_block_after = "100d"\n',
+        "policies[0].offline_wipe_after",
+        "must be longer than offline_block_after (100d)",
+    ),
+    (
+        "wildcard-with-names",
+        '[[policies]]\nname = "Mine"\napps = ["*", "outlook"]\n',
+        "policies[0].apps",
+        "'*' (every app) stands alone",
     ),
     (
         "boolean-duration",
@@ -221,10 +254,84 @@ def test_duplicate_names_across_files(tmp_path: Path) -> None:
 
 
 def test_defaults_of_a_minimal_policy(tmp_path: Path) -> None:
-    """Only name and apps: every other setting takes the documented default."""
+    """Only name and apps: every other setting takes the documented default — and no
+    max_threat_level means no threat-level condition, as in Intune and the Graph import."""
     path = tmp_path / "minimal.toml"
     path.write_text(GOOD)
-    assert load_policies(path) == [Policy(name="Mine", apps=frozenset({"outlook"}))]
+    assert load_policies(path) == [
+        Policy(name="Mine", apps=frozenset({"outlook"}), max_threat_level=None)
+    ]
+
+
+def test_omitted_max_threat_level_is_not_configured(tmp_path: Path) -> None:
+    """A policy without max_threat_level never denies for threat level (not_configured)."""
+    path = tmp_path / "p.toml"
+    path.write_text(GOOD)
+    [policy] = load_policies(path)
+    high = EvaluationContext(app="outlook", known_level=ThreatLevel.HIGH)
+    assert policy.max_threat_level is None
+    assert decide([policy], high).outcome is Outcome.ALLOW
+
+
+def _inline_policy_tables() -> list[tuple[str, dict[str, object]]]:
+    tables = []
+    for path in [*BUNDLED, *sorted(POLICY_DIR.parent.glob("*.toml"))]:
+        for index, table in enumerate(tomllib.loads(path.read_text()).get("policies", [])):
+            tables.append((f"{path.name}: policies[{index}]", table))
+    return tables
+
+
+@pytest.mark.parametrize(
+    "table", [t for _, t in _inline_policy_tables()], ids=[i for i, _ in _inline_policy_tables()]
+)
+def test_bundled_policies_state_their_threat_level(table: dict[str, object]) -> None:
+    """Bundled policies say their max level explicitly, so the default never decides."""
+    assert "max_threat_level" in table
+
+
+def test_zero_recheck_means_every_launch_with_a_note(tmp_path: Path) -> None:
+    """recheck_after = 0 loads (every launch is evaluated) and says so in a note."""
+    path = tmp_path / "p.toml"
+    path.write_text(GOOD + "recheck_after = 0\n")
+    notes: list[InputNote] = []
+    [policy] = load_policies(path, notes=notes)
+    assert policy.recheck_after == 0.0
+    [note] = notes
+    assert (note.source, note.field, note.level) == (str(path), "policies[0].recheck_after", "note")
+    assert "every launch" in note.message
+    assert str(note) == f"{path}: policies[0].recheck_after: {note.message}"
+    assert note.as_record() == {
+        "source": str(path),
+        "field": "policies[0].recheck_after",
+        "level": "note",
+        "message": note.message,
+    }
+
+
+def test_notes_reach_explicit_lists_and_active_collectors(tmp_path: Path) -> None:
+    """``notes=`` collects one call's notes; ``collect_notes()`` every note made inside it,
+    including loads that pass no list (a scenario's policy_files)."""
+    first, second = tmp_path / "a.toml", tmp_path / "b.toml"
+    first.write_text(GOOD + "recheck_after = 0\n")
+    second.write_text(GOOD.replace("Mine", "Other"))
+    explicit: list[InputNote] = []
+    with collect_notes() as collected:
+        load_policy_files([first, second], notes=explicit)
+        load_policies(first)
+    assert [n.source for n in explicit] == [str(first)]
+    assert [n.source for n in collected] == [str(first), str(first)]
+    assert load_policies(first) == load_policies(first, notes=[])  # no collector: dropped
+
+
+def test_the_every_app_wildcard(tmp_path: Path) -> None:
+    """apps = ["*"] covers every app (docs/semantics.md 2.2), and round-trips."""
+    path = tmp_path / "p.toml"
+    path.write_text('[[policies]]\nname = "All"\napps = ["*"]\nmax_threat_level = "low"\n')
+    [policy] = load_policies(path)
+    assert policy.apps == {EVERY_APP}
+    for app in ("outlook", "com.contoso.expenses"):
+        assert covers(policy, EvaluationContext(app=app))
+    assert policies_from_data(tomllib.loads(policies_to_toml([policy]))) == [policy]
 
 
 def test_durations_accept_human_iso_and_numbers(tmp_path: Path) -> None:
@@ -249,7 +356,17 @@ def test_durations_accept_human_iso_and_numbers(tmp_path: Path) -> None:
 # --- writing files back --------------------------------------------------------------------
 
 
-@given(cst.file_policy_lists())
+def _wipe_after_block(policies: list[Policy]) -> list[Policy]:
+    """Files require the offline wipe period to be longer than the block period."""
+    return [
+        p.with_changes(offline_wipe_after=p.offline_block_after + p.offline_wipe_after + 1)
+        if p.offline_wipe_after <= p.offline_block_after
+        else p
+        for p in policies
+    ]
+
+
+@given(cst.file_policy_lists().map(_wipe_after_block))
 def test_policies_to_toml_round_trips(policies: list[Policy]) -> None:
     """``policies_from_data(toml(policies_to_toml(ps))) == ps`` for file-expressible policies.
 

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from simulator.errors import InputError
 from simulator.scenario.load import load_scenario, scenario_json_schema, variant_policies
+from simulator.scenario.models import (
+    THREAT_KIND_BASIS,
+    ScriptEvent,
+    ThreatKind,
+    fixed,
+    scenario_notes,
+)
 from simulator.sim.log import explain_device
 from simulator.sim.run import simulate
 from simulator.sim.world import generate_world
@@ -244,3 +252,151 @@ def test_scripted_timeline_refuses_a_random_signal_delay(tmp_path: Path) -> None
     bad.write_text(text)
     with pytest.raises(InputError, match=r"fixed signals\.defender_to_intune"):
         load_scenario(bad)
+
+
+# --- distributions: a bare duration is a fixed value ---------------------------------------
+
+SCRIPTED = """
+name = "s"
+horizon = "1d"
+{signals}
+[[policies]]
+name = "P"
+apps = ["outlook"]
+max_threat_level = "secured"
+[[script.devices]]
+id = "d1"
+"""
+
+
+@pytest.mark.parametrize(
+    ("bare", "table", "minutes"),
+    [
+        ('"10m"', '{ dist = "fixed", value = "10m" }', 10.0),
+        ('"PT10M"', '{ dist = "fixed", value = "10m" }', 10.0),
+        ("10", '{ dist = "fixed", value = 10 }', 10.0),
+        ("2.5", '{ dist = "fixed", value = 2.5 }', 2.5),
+    ],
+)
+def test_a_bare_duration_is_a_fixed_distribution(
+    tmp_path: Path, bare: str, table: str, minutes: float
+) -> None:
+    """``defender_to_intune = "10m"`` (or a bare number of minutes) reads exactly as
+    ``{ dist = "fixed", value = "10m" }``, wherever a distribution is accepted."""
+    short = load_scenario(
+        _write(tmp_path, SCRIPTED.format(signals=f"[signals]\ndefender_to_intune = {bare}"))
+    )
+    long = load_scenario(
+        _write(tmp_path, SCRIPTED.format(signals=f"[signals]\ndefender_to_intune = {table}"))
+    )
+    assert short.model == long.model
+    assert short.model.signals.defender_to_intune == fixed(f"{minutes}m")
+    random = load_scenario(
+        _write(
+            tmp_path,
+            GOOD
+            + '[[apps]]\nname = "outlook"\nsession_length = "5m"\n'
+            + '[offline]\nduration = 90\n[onboarding]\ninstall_delay = "1h"\n'
+            + "[[threats]]\nkind = 'phishing'\nrate_per_device_year = 1\n"
+            + 'detection_delay = "PT5M"\nnatural_duration = "2h"\n'
+            + 'nudged_remediation = "1d"\nalert_resolve_delay = 0\n',
+        )
+    )
+    model = random.model
+    assert model.apps[0].session_length == fixed("5m")
+    assert model.offline.duration == fixed("90m")
+    assert model.onboarding.install_delay == fixed("1h")
+    threat = model.threats[0]
+    assert (threat.detection_delay, threat.natural_duration) == (fixed("5m"), fixed("2h"))
+    assert (threat.nudged_remediation, threat.alert_resolve_delay) == (fixed("1d"), fixed("0m"))
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [('"10 minutes"', "not a duration"), ("true", "True"), ('"-5m"', "-5m")],
+)
+def test_a_bad_bare_duration_names_the_distribution_field(
+    tmp_path: Path, value: str, words: str
+) -> None:
+    """A malformed bare duration is one error located at the distribution's own field."""
+    path = _write(tmp_path, SCRIPTED.format(signals=f"[signals]\ndefender_to_intune = {value}"))
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    assert info.value.field == "signals.defender_to_intune"
+    assert words in info.value.message
+
+
+def test_schema_declares_a_distribution_as_duration_or_table() -> None:
+    """``condlaunch schema`` lets editors accept "10m", 10 or a table for every distribution."""
+    schema = scenario_json_schema()
+    dist = schema["$defs"]["Dist"]
+    kinds = [option.get("type") for option in dist["anyOf"]]
+    assert kinds == ["string", "number", "object"]
+    assert "fixed" in dist["description"]
+    assert dist["anyOf"][2]["properties"]["dist"]["enum"][0] == "fixed"
+
+
+# --- threat kinds ---------------------------------------------------------------------------
+
+
+def test_every_threat_kind_traces_to_a_source_or_is_an_assumption() -> None:
+    """Each accepted kind has a basis: a Defender-for-iOS page, or an explicit assumption."""
+    assert set(THREAT_KIND_BASIS) == set(get_args(ThreatKind))
+    for kind, basis in THREAT_KIND_BASIS.items():
+        assert basis.startswith(("Source:", "Assumption:")), kind
+    assert THREAT_KIND_BASIS["malware"].startswith("Assumption:")
+    assert "Android-only" in THREAT_KIND_BASIS["malware"]
+
+
+def test_the_scripted_default_kind_is_a_documented_ios_detection() -> None:
+    """A scripted threat event without ``kind`` is phishing, a documented iOS detection."""
+    event = ScriptEvent.model_validate(
+        {"at": "1h", "type": "threat", "device": "d1", "id": "t1", "severity": "high"}
+    )
+    assert event.kind == "phishing"
+    assert THREAT_KIND_BASIS[event.kind].startswith("Source:")
+
+
+def test_malware_is_accepted_with_a_note(tmp_path: Path) -> None:
+    """``malware`` still loads, and the scenario's notes say it is not an iOS detection."""
+    text = GOOD + "[[threats]]\nkind = 'malware'\nrate_per_device_year = 1\n"
+    scenario = load_scenario(_write(tmp_path, text))
+    assert scenario.model.threats[0].kind == "malware"
+    [note] = scenario_notes(scenario.model, "s.toml")
+    assert (note.source, note.field) == ("s.toml", "threats[0].kind")
+    assert "not a documented Defender for Endpoint detection on iOS" in note.message
+    scripted = load_scenario(SCENARIOS / "scripted_timeline.toml")
+    assert scenario_notes(scripted.model, "x") == []
+
+
+def test_bundled_scenarios_name_documented_kinds_only() -> None:
+    """No bundled scenario relies on an undocumented kind (nor on the scripted default)."""
+    for path in BUNDLED:
+        model = load_scenario(path).model
+        assert scenario_notes(model, path) == [], path
+        if model.script is not None:
+            assert all(
+                "kind" in e.model_fields_set for e in model.script.events if e.type == "threat"
+            )
+
+
+def test_validate_prints_scenario_notes_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``condlaunch validate`` prints the malware note on stderr; inline policies' notes
+    only while they are used (not when --policy replaces them)."""
+    from simulator.cli.main import main
+
+    text = GOOD.replace('apps = ["outlook"]', 'apps = ["outlook"]\nrecheck_after = 0')
+    path = _write(tmp_path, text + "[[threats]]\nkind = 'malware'\nrate_per_device_year = 1\n")
+    assert main(["validate", str(path)]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    fields = [line.split(": ")[3] for line in lines]
+    assert fields == ["threats[0].kind", "policies[0].recheck_after"]
+    assert all(line.startswith(f"condlaunch: note: {path}: ") for line in lines)
+    policy = tmp_path / "p.toml"
+    policy.write_text('[[policies]]\nname = "Q"\napps = ["teams"]\n')
+    assert main(["validate", str(path), "--policy", str(policy)]) == 0
+    assert [line.split(": ")[3] for line in capsys.readouterr().err.splitlines()] == [
+        "threats[0].kind"
+    ]
