@@ -15,7 +15,11 @@ Counts (per event; additive across chunks of devices)
     least that severity); ``unneeded_blocks`` / ``unneeded_wipes``
     (threat-level denials while the true level was within the max allowed: stale signal)
     and ``unneeded_denials`` (their sum); ``onboarding_blocks`` (denials for
-    ``mtd_not_activated``); ``wipes`` (evaluations with outcome wipe).
+    ``mtd_not_activated``); ``wipe_events`` (every evaluation with outcome wipe) and
+    ``wipes`` (wipes that removed data: an app's first wipe, or its first after a later
+    granted access — a user retrying during one threat is wiped once);
+    ``devices_wiped`` (devices with at least one such wipe; per app: devices whose app was
+    wiped, so app segments do not add up to ``all``).
 Durations summed over events (minutes; additive)
     ``granted_minutes`` (granted sessions, launch to session end);
     ``exposed_minutes_{low,medium,high}`` (granted-session minutes while the true level was
@@ -36,9 +40,13 @@ Per threat episode (segments ``all`` and ``management`` only; NaN for ``app`` se
 since an episode belongs to a device, not an app)
     ``episodes``, ``undetected_episodes`` (never detected), ``episodes_over_max`` (severity
     above the strictest max allowed level in force on the device), ``episodes_enforced``
-    (those with a threat-level denial on the device during the episode), ``never_enforced``,
-    ``never_restored`` (enforced, but no granted access from the episode's end to the
-    horizon) — counts; ``time_to_protect_{median,p95}_min`` (onset → first threat-level
+    (those with a threat-level denial on the device during the episode),
+    ``never_enforced_{low,medium,high}`` (episodes of at least that severity that ended
+    before the horizon without any threat-level denial on the device while they lasted:
+    one yardstick for every variant, whatever its max), ``episodes_active_at_horizon``
+    (not ended at the horizon: excluded from ``never_enforced_*``), ``never_restored``
+    (enforced, but no granted access from the episode's end to the horizon) — counts;
+    ``time_to_protect_{median,p95}_min`` (onset → first threat-level
     denial, over enforced episodes) and ``time_to_restore_{median,p95}_min`` (end → next
     granted access of a targeted app, over restored episodes) — durations in minutes.
     :func:`episode_outcomes` also gives each episode's ``exposed_minutes``: granted-session
@@ -78,6 +86,7 @@ __all__ = [
     "compute_metrics",
     "count_metrics",
     "episode_outcomes",
+    "run_metrics",
     "summarize",
     "to_long",
 ]
@@ -101,8 +110,11 @@ DECISION_COUNTS: Final = (
     *(f"evaluations_{o}" for o in _OUTCOMES),
     *(f"reason_{r}" for r in _REASONS),
     *(f"exposed_launches_{s}" for s in SEVERITIES),
-    *("unneeded_blocks", "unneeded_wipes", "unneeded_denials", "onboarding_blocks", "wipes"),
+    *("unneeded_blocks", "unneeded_wipes", "unneeded_denials", "onboarding_blocks"),
+    *("wipe_events", "wipes"),
 )
+DEVICE_COUNTS: Final = ("devices_wiped",)
+"""Distinct devices: additive across chunks and management segments, not across apps."""
 BLOCKED_CAUSES: Final = ("threat", "onboarding", "offline")
 """Causes :data:`BLOCKED_BY_CAUSE` splits ``blocked_user_minutes`` into."""
 BLOCKED_BY_CAUSE: Final = tuple(f"blocked_user_minutes_{c}" for c in BLOCKED_CAUSES)
@@ -115,13 +127,16 @@ DECISION_MINUTES: Final = (
 )
 EPISODE_COUNTS: Final = (
     *("episodes", "undetected_episodes", "episodes_over_max", "episodes_enforced"),
-    *("never_enforced", "never_restored"),
+    *(f"never_enforced_{s}" for s in SEVERITIES),
+    *("episodes_active_at_horizon", "never_restored"),
 )
 EPISODE_QUANTILES: Final = (
     *("time_to_protect_median_min", "time_to_protect_p95_min"),
     *("time_to_restore_median_min", "time_to_restore_p95_min"),
 )
-COUNT_COLUMNS: Final = ("devices", *DECISION_COUNTS, *DECISION_MINUTES, *EPISODE_COUNTS)
+COUNT_COLUMNS: Final = (
+    *("devices", *DECISION_COUNTS, *DEVICE_COUNTS, *DECISION_MINUTES, *EPISODE_COUNTS),
+)
 """The additive columns of :func:`count_metrics`, after :data:`KEY_COLUMNS`."""
 METRIC_COLUMNS: Final = (*COUNT_COLUMNS, *EPISODE_QUANTILES)
 """Every metric column of :func:`summarize`, in order."""
@@ -129,7 +144,7 @@ DEVICE_LEVEL_METRICS: Final = (*EPISODE_COUNTS, *EPISODE_QUANTILES)
 """Per-episode metrics: NaN for ``app`` segments."""
 HEADLINE_METRICS: Final = (
     *("launches", "exposed_launches_medium", "exposed_minutes_high"),
-    *("time_to_protect_median_min", "never_enforced", "unneeded_denials"),
+    *("time_to_protect_median_min", "never_enforced_medium", "unneeded_denials"),
     *("onboarding_blocks", "blocked_user_minutes_threat", "blocked_user_minutes", "wipes"),
 )
 """The few metrics a summary table shows (``unneeded_denials``: blocks and wipes together;
@@ -137,6 +152,8 @@ HEADLINE_METRICS: Final = (
 OUTCOME_COLUMNS: Final = (
     *("variant", "device_index", "device", "episode", "management", "kind", "severity"),
     *("onset_min", "end_min", "detected", "over_max", "enforced", "never_enforced"),
+    *("threat_denied", "active_at_horizon"),
+    *(f"never_enforced_{s}" for s in SEVERITIES),
     *("time_to_protect_min", "never_restored", "time_to_restore_min", "exposed_minutes"),
 )
 """Columns of :func:`episode_outcomes`."""
@@ -422,7 +439,10 @@ def _episode_outcomes(
     over_max = _codes(episodes["severity"], LEVELS) > device_max
 
     denial = log.first_row(log.reason == _REASONS.index(Reason.THREAT_LEVEL_EXCEEDED), key, onset)
-    enforced = over_max & (denial < end)
+    threat_denied = denial < end
+    enforced = over_max & threat_denied
+    active = end >= horizon
+    severity = _codes(episodes["severity"], LEVELS)
     granted = (log.outcome == _OUTCOMES.index(Outcome.ALLOW)) & (
         log.reason != _REASONS.index(Reason.NOT_TARGETED)
     )
@@ -455,6 +475,13 @@ def _episode_outcomes(
             "over_max": over_max,
             "enforced": enforced,
             "never_enforced": over_max & ~enforced,
+            "threat_denied": threat_denied,
+            "active_at_horizon": active,
+            **{
+                f"never_enforced_{s}": (severity >= rank) & ~threat_denied & ~active
+                for rank, s in enumerate(LEVELS)
+                if rank
+            },
             "time_to_protect_min": np.where(enforced, denial - onset, np.nan),
             "never_restored": enforced & ~restored,
             "time_to_restore_min": time_to_restore,
@@ -497,7 +524,8 @@ def _row_figures(
     figures["unneeded_wipes"] = unneeded & wipe
     figures["unneeded_denials"] = unneeded_blocks | (unneeded & wipe)
     figures["onboarding_blocks"] = deny & (reason == _REASONS.index(Reason.MTD_NOT_ACTIVATED))
-    figures["wipes"] = wipe & evaluation  # a repeated denial wipes nothing new
+    figures["wipe_events"] = wipe & evaluation  # a repeated denial is not a new decision
+    figures["wipes"] = _data_wipes(log, wipe & evaluation, allow)[0]
 
     rows = log.by_device[granted[log.by_device]]  # sorted by device: faster lookups
     start = log.time[rows]
@@ -509,6 +537,52 @@ def _row_figures(
     # blocked_user_minutes itself is the sum of these, formed per table (_as_counts)
     figures.update(_blocked_minutes(log, deny, horizon))
     return figures
+
+
+def _data_wipes(log: _Log, wipe: BoolArray, allow: BoolArray) -> tuple[BoolArray, BoolArray]:
+    """Per row: a wipe that removed data, and the first such wipe of its device+app.
+
+    Per device+app in time order, a wipe removes data if it is the first wipe or if a
+    granted access (an allow row) came after the previous wipe; a wipe that repeats while
+    the user retries removes nothing new.
+    """
+    size = log.time.size
+    rows = np.flatnonzero(wipe | allow)
+    app = log.app[0][rows]
+    order = np.lexsort((rows, log.time[rows], app, log.key[rows]))
+    rows, app = rows[order], app[order]
+    group = log.key[rows] * (len(log.app[1]) + 1) + app
+    same = np.zeros(rows.size, dtype=bool)
+    same[1:] = group[1:] == group[:-1]
+    after_wipe = np.zeros(rows.size, dtype=bool)
+    after_wipe[1:] = wipe[rows[:-1]]
+    removes = wipe[rows] & ~(same & after_wipe)
+    data = np.zeros(size, dtype=bool)
+    data[rows[removes]] = True
+    first = np.zeros(size, dtype=bool)
+    wiped = rows[removes]
+    if wiped.size:
+        _, at = np.unique(group[removes], return_index=True)
+        first[wiped[at]] = True
+    return data, first
+
+
+def _devices_wiped(log: _Log) -> tuple[BoolArray, BoolArray]:
+    """Rows that count a wiped device: its first data-removing wipe (any app), and its
+    first per app."""
+    wipe = (log.outcome == _OUTCOMES.index(Outcome.WIPE)) & (
+        log.reason != _REASONS.index(Reason.PREVIOUS_DENIAL)
+    )
+    allow = log.outcome == _OUTCOMES.index(Outcome.ALLOW)
+    data, per_app = _data_wipes(log, wipe, allow)
+    per_device = np.zeros(log.time.size, dtype=bool)
+    rows = np.flatnonzero(data)
+    if rows.size:
+        order = np.lexsort((rows, log.time[rows], log.key[rows]))
+        rows = rows[order]
+        _, at = np.unique(log.key[rows], return_index=True)
+        per_device[rows[at]] = True
+    return per_device, per_app
 
 
 def _spread(rows: IntArray, values: FloatArray, size: int) -> FloatArray:
@@ -530,7 +604,9 @@ _CAUSE_OF_REASON: Final = {
 
 def _blocked_minutes(log: _Log, deny: BoolArray, horizon: Minutes) -> dict[str, FloatArray]:
     """Per row and cause (:data:`BLOCKED_BY_CAUSE`): at a denial, the minutes until the next
-    row of that device+app, or the horizon, under the denial's cause; 0 elsewhere.
+    row of that device+app, or the horizon, under the denial's cause; 0 elsewhere. A denial
+    during a granted session that continues (``midsession_enforcement = false``) counts from
+    the session's end.
 
     Summed over a streak of denials the pieces run from its first denial to the next
     allow (or the horizon). A ``previous_denial`` row takes the cause of the latest earlier
@@ -545,7 +621,13 @@ def _blocked_minutes(log: _Log, deny: BoolArray, horizon: Minutes) -> dict[str, 
     new_group = np.r_[True, group[1:] != group[:-1]] if n else np.zeros(0, dtype=bool)
     last_in_group = np.r_[new_group[1:], True] if n else np.zeros(0, dtype=bool)
     stop = np.where(last_in_group, horizon, np.r_[time[1:], horizon] if n else time)
-    piece = np.where(denied, np.maximum(stop - time, 0.0), 0.0)
+    # A denial inside a granted session that goes on (midsession_enforcement = false) blocks
+    # the user only once that session ends: no minute is both granted and blocked.
+    granted = log.launch[order] & (log.outcome[order] == _OUTCOMES.index(Outcome.ALLOW))
+    ends = np.where(granted, log.session_end[order], -np.inf)
+    granted_until = pd.Series(ends).groupby(group).cummax().to_numpy() if n else ends
+    start = np.maximum(time, np.minimum(granted_until, horizon))
+    piece = np.where(denied, np.maximum(stop - start, 0.0), 0.0)
 
     by_reason = np.zeros(len(_REASONS) + 1, dtype=np.int64)  # last slot: invalid (-1)
     for reason, cause_code in _CAUSE_OF_REASON.items():
@@ -694,6 +776,9 @@ def _counts(
     segments.add("rows", cells)
     for name, values in _row_figures(log, episodes, horizon).items():
         segments.add(name, cells, values)
+    per_device, per_app = _devices_wiped(log)
+    segments.add("devices_wiped", cells, per_device, into=("all", "management"))
+    segments.add("devices_wiped", cells, per_app, into=("app",))
 
     device_variants = _recode(device_variant, variants)
     by_device = segments.cells(device_variants, _recode(device_management, managements))
@@ -710,14 +795,14 @@ def _counts(
     undetected = ~outcomes["detected"].to_numpy(dtype=bool)
     segments.add("undetected_episodes", by_episode, undetected, into=device_level)
     for name in EPISODE_COUNTS[2:]:
-        flags = outcomes[name.removeprefix("episodes_")].to_numpy(dtype=bool)
+        flags = outcomes[name.removeprefix("episodes_")].to_numpy(dtype=bool)  # over_max, …
         segments.add(name, by_episode, flags, into=device_level)
     return segments.frame(), outcomes
 
 
 _COUNT_TYPES: Final = {
     **dict.fromkeys(KEY_COLUMNS, "str"),
-    **dict.fromkeys(("devices", *DECISION_COUNTS), "int64"),
+    **dict.fromkeys(("devices", *DECISION_COUNTS, *DEVICE_COUNTS), "int64"),
 }
 
 
@@ -788,9 +873,14 @@ def summarize(counts: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
 
 def compute_metrics(result: RunResult) -> pd.DataFrame:
     """:func:`summarize` of a whole run (see the module docstring for every metric)."""
+    return run_metrics(result)[0]
+
+
+def run_metrics(result: RunResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A run's metrics table and its :func:`episode_outcomes`, reading the log once."""
     horizon = result.scenario.model.horizon
     counts, outcomes = _counts(result.decisions, result.episodes, result.devices, horizon, None)
-    return summarize(counts, outcomes)
+    return summarize(counts, outcomes), outcomes
 
 
 def to_long(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -892,7 +982,10 @@ def _metric_violations(metrics: pd.DataFrame) -> list[str]:
     check(reasons == rows, "rows by reason do not sum to rows")
     reuses = m["reason_previous_allow"] + m["reason_previous_denial"]
     check(m["evaluations"] + reuses == rows, "evaluations + reuses != rows")
-    check(m["wipes"] == m["evaluations_wipe"], "wipes != evaluations_wipe")
+    check(m["wipe_events"] == m["evaluations_wipe"], "wipe_events != evaluations_wipe")
+    check(m["wipes"] <= m["wipe_events"], "wipes > wipe_events")
+    check(m["devices_wiped"] <= m["wipes"], "devices_wiped > wipes")
+    check(m["devices_wiped"] <= m["devices"], "devices_wiped > devices")
     chain = ["launches", *(f"exposed_launches_{s}" for s in SEVERITIES)]
     minutes = ["granted_minutes", *(f"exposed_minutes_{s}" for s in SEVERITIES)]
     for lower, higher in itertools.pairwise(chain):
@@ -919,8 +1012,15 @@ def _metric_violations(metrics: pd.DataFrame) -> list[str]:
     check(per_app | (m["undetected_episodes"] <= m["episodes"]), "undetected_episodes > episodes")
     check(per_app | (m["episodes_over_max"] <= m["episodes"]), "episodes_over_max > episodes")
     check(
-        per_app | (m["episodes_enforced"] + m["never_enforced"] == m["episodes_over_max"]),
-        "enforced + never_enforced != episodes_over_max",
+        per_app | (m["episodes_enforced"] <= m["episodes_over_max"]),
+        "episodes_enforced > episodes_over_max",
+    )
+    never = [f"never_enforced_{s}" for s in SEVERITIES]
+    for lower, higher in itertools.pairwise(never):
+        check(per_app | (m[higher] <= m[lower]), f"{higher} > {lower}")
+    check(
+        per_app | (m[never[0]] + m["episodes_active_at_horizon"] <= m["episodes"]),
+        "never_enforced_low + episodes_active_at_horizon > episodes",
     )
     check(
         per_app | (m["never_restored"] <= m["episodes_enforced"]),
@@ -931,7 +1031,7 @@ def _metric_violations(metrics: pd.DataFrame) -> list[str]:
 
     whole = m[m["segment_by"] == "all"].set_index("variant")
     for segment_by, columns in (
-        ("management", (*DECISION_COUNTS, *DECISION_MINUTES, *EPISODE_COUNTS)),
+        ("management", (*DECISION_COUNTS, *DEVICE_COUNTS, *DECISION_MINUTES, *EPISODE_COUNTS)),
         ("app", (*DECISION_COUNTS, *DECISION_MINUTES)),
     ):
         parts = m[m["segment_by"] == segment_by].groupby("variant", sort=False)

@@ -52,6 +52,16 @@ class MultiPolicyMerge(_Labelled):
     """The first covering policy in file order wins outright."""
 
 
+class OfflineWipe(_Labelled):
+    """[param] What follows the offline wipe period (``periodOfflineBeforeWipeIsEnforced``)."""
+
+    ON_FAILED_REAUTH = "on_failed_reauth"
+    """Documented: access is denied while offline; back online the user re-authenticates,
+    and only a failed sign-in wipes (default)."""
+    IMMEDIATE = "immediate"
+    """The conservative bound: wipe at the first evaluation past the period, even offline."""
+
+
 class RiskFromAlerts(_Labelled):
     """[param] How Defender's device risk level follows from its active alerts."""
 
@@ -108,6 +118,13 @@ class Behavior:
         section="§1",
         meaning="How the threat settings of several policies covering the same user and app merge.",
         flag="--merge",
+    )
+    offline_wipe: OfflineWipe = _param(
+        OfflineWipe.ON_FAILED_REAUTH,
+        section="§5",
+        meaning="After the offline wipe period: deny until re-authenticated online and wipe "
+        "only if that fails (on_failed_reauth), or wipe at once (immediate).",
+        flag="--offline-wipe",
     )
     risk_from_alerts: RiskFromAlerts = _param(
         RiskFromAlerts.MAX_ACTIVE_SEVERITY,

@@ -13,7 +13,7 @@ thin wrappers around it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final, NamedTuple
 
@@ -26,6 +26,7 @@ from simulator.policy.behavior import (
     Behavior,
     ConnectorOffBehavior,
     MultiPolicyMerge,
+    OfflineWipe,
     UnresponsiveBehavior,
 )
 from simulator.policy.levels import (
@@ -36,6 +37,7 @@ from simulator.policy.levels import (
     MaxThreatLevel,
     Outcome,
     Reason,
+    Reauth,
     TargetManagement,
     ThreatLevel,
     max_level_rank,
@@ -70,6 +72,10 @@ class Policy:
         Offline grace period before access is blocked (``periodOfflineBeforeAccessCheck``).
     offline_wipe_after
         Offline grace period before data is wiped (``periodOfflineBeforeWipeIsEnforced``).
+    jailbroken_action
+        *Jailbroken/rooted devices* (Graph ``deviceComplianceRequired`` +
+        ``appActionIfDeviceComplianceRequired``): block or wipe when the Intune SDK detects
+        a jailbreak; ``None`` = not configured.
     """
 
     name: str
@@ -83,6 +89,7 @@ class Policy:
     checkin_interval: Minutes = DEFAULT_CHECKIN_INTERVAL
     offline_block_after: Minutes = DEFAULT_OFFLINE_BLOCK_AFTER
     offline_wipe_after: Minutes = DEFAULT_OFFLINE_WIPE_AFTER
+    jailbroken_action: Action | None = None
 
     def with_changes(self, **changes: object) -> Policy:
         """A copy with some fields replaced (policies are never mutated)."""
@@ -103,7 +110,11 @@ class EvaluationContext(NamedTuple):
         The device's management set-up.
     emm_passes_upn
         For ``emm`` devices: whether the EMM passes ``IntuneMAMUPN`` (so the app sees the
-        device as managed). Ignored for mdm (always managed) and mam_we (never).
+        device as managed). Ignored for other set-ups.
+    mdm_passes_upn
+        For ``mdm`` devices: whether Intune MDM passes ``IntuneMAMUPN`` (the admin deployed
+        that app configuration; default true). Ignored for other set-ups; mam_we devices are
+        never seen as managed.
     groups
         The user's groups.
     defender
@@ -116,6 +127,15 @@ class EvaluationContext(NamedTuple):
         Connector state as the service sees it.
     offline_min
         Minutes since the last successful check-in while the device is offline; 0 online.
+    checked_in
+        Whether the app has ever checked in. An app that never has cannot be used offline:
+        its first use needs the network.
+    jailbroken
+        Whether the Intune SDK detects a jailbreak on the device (its own check, independent
+        of Defender).
+    reauth
+        Re-authentication at the first online evaluation after the offline wipe period
+        (:func:`reauthentication`).
     """
 
     app: str
@@ -127,12 +147,16 @@ class EvaluationContext(NamedTuple):
     known_level_age_min: Minutes | None = None
     connector: ConnectorState = ConnectorState.ENABLED
     offline_min: Minutes = 0.0
+    mdm_passes_upn: bool = True
+    checked_in: bool = True
+    jailbroken: bool = False
+    reauth: Reauth = Reauth.NOT_REQUIRED
 
     @property
     def app_sees_managed(self) -> bool:
-        """True when an MDM passes ``IntuneMAMUPN`` to the app (SEMANTICS.md §1)."""
+        """True when an MDM passes ``IntuneMAMUPN`` to the app (docs/semantics.md §1)."""
         if self.management is Management.MDM:
-            return True
+            return self.mdm_passes_upn
         if self.management is Management.EMM:
             return self.emm_passes_upn
         return False
@@ -149,6 +173,7 @@ class EffectivePolicy:
     checkin_interval: Minutes
     offline_block_after: Minutes
     offline_wipe_after: Minutes
+    jailbroken_action: Action | None = None
 
 
 class Decision(NamedTuple):
@@ -174,7 +199,7 @@ class Decision(NamedTuple):
 
 def covers(policy: Policy, context: EvaluationContext) -> bool:
     """Whether ``policy`` applies to this user, app and device (SEMANTICS.md §1)."""
-    if context.app not in policy.apps:
+    if context.app not in policy.apps and "*" not in policy.apps:  # "*": every app
         return False
     if policy.exclude_groups & context.groups:
         return False
@@ -214,7 +239,34 @@ def merge(
         checkin_interval=min(p.checkin_interval for p in policies),
         offline_block_after=min(p.offline_block_after for p in policies),
         offline_wipe_after=min(p.offline_wipe_after for p in policies),
+        jailbroken_action=_merged_action(p.jailbroken_action for p in policies),
     )
+
+
+def _merged_action(actions: Iterable[Action | None]) -> Action | None:
+    """Wipe over block; not configured only if no policy configures it."""
+    configured = {a for a in actions if a is not None}
+    if not configured:
+        return None
+    return Action.WIPE if Action.WIPE in configured else Action.BLOCK
+
+
+def reauthentication(
+    offline_before_min: Minutes, eff: EffectivePolicy | None, behavior: Behavior, *, fails: bool
+) -> Reauth:
+    """Whether an online evaluation re-authenticates the user, and how it ends.
+
+    ``offline_before_min`` is how long the app had been without a check-in when this one
+    succeeded. Past the offline wipe period, with ``offline_wipe = on_failed_reauth``, the
+    user must sign in again (docs/semantics.md §5): ``fails`` says whether that fails.
+    """
+    if (
+        eff is None
+        or behavior.offline_wipe is not OfflineWipe.ON_FAILED_REAUTH
+        or not offline_before_min >= eff.offline_wipe_after
+    ):
+        return Reauth.NOT_REQUIRED
+    return Reauth.FAILED if fails else Reauth.SUCCEEDED
 
 
 def effective_policy(
@@ -232,25 +284,29 @@ def decide(
     context: EvaluationContext,
     behavior: Behavior = Behavior(),
 ) -> Decision:
-    """Evaluate conditional launch for one app evaluation (SEMANTICS.md §5).
+    """Evaluate conditional launch for one app evaluation (docs/semantics.md §6).
 
     Pure: the same arguments always give the same :class:`Decision`.
 
-    Rules, in order:
+    Conditions, in order:
 
     1. No policy covers user+app+device → allow (``not_targeted``).
-    2. Offline past the wipe period → wipe (``offline_wipe``); past the block period →
-       block (``offline_block``).
-    3. Max threat level not configured → allow (``compliant``).
-    4. Connector disabled → ``behavior.connector_off_behavior``; partner unresponsive →
-       ``behavior.unresponsive_behavior`` (``last_known`` goes on to rule 5).
-    5. Defender not activated → ``behavior.pre_onboarding_action``
-       (``mtd_not_activated``); known level > max → the policy's action
-       (``threat_level_exceeded``).
+    2. The offline wipe period: a failed re-authentication back online → wipe
+       (``offline_wipe``); still offline past it → block until re-authenticated
+       (``offline_reauth``), or wipe at once with ``offline_wipe = immediate``.
+    3. *Jailbroken/rooted devices*: the SDK detects a jailbreak → the policy's
+       ``jailbroken_action`` (``jailbroken_device``).
+    4. Offline past the block period, or offline before the app's first check-in → block
+       (``offline_block``).
+    5. The threat-level condition, if a max level is configured: connector disabled →
+       ``behavior.connector_off_behavior``; partner unresponsive →
+       ``behavior.unresponsive_behavior`` (``last_known`` goes on); Defender not activated →
+       ``behavior.pre_onboarding_action`` (``mtd_not_activated``); known level > max → the
+       policy's action (``threat_level_exceeded``).
     6. Otherwise → allow (``compliant``).
 
-    Because the offline wipe is checked first and every later denial is at most a wipe,
-    wipe outranks block whichever conditions fail together.
+    When several conditions deny, the first wipe wins, else the first block ("a wipe would
+    take precedence, followed by a block").
     """
     return decide_effective(
         effective_policy(policies, context, behavior.multi_policy_merge), context, behavior
@@ -275,33 +331,97 @@ def decide_effective(
             (),
             f"allowed — no policy protects {context.app} for this user and device",
         )
+    denials = [d for d in _conditions(eff, context, behavior) if d is not None]
+    for denial in denials:  # wipe outranks block, whichever conditions fail together
+        if denial.outcome is Outcome.WIPE:
+            return denial
+    for decision in denials:
+        if decision.outcome is Outcome.BLOCK:
+            return decision
+    if denials:  # a connector-state allow
+        return denials[0]
+    return Decision(Outcome.ALLOW, Reason.COMPLIANT, eff.policies, _compliant_text(eff, context))
+
+
+def _conditions(
+    eff: EffectivePolicy, context: EvaluationContext, behavior: Behavior
+) -> Iterator[Decision | None]:
+    """Each condition's verdict in the documented order (``None``: it passes)."""
+    yield _offline_wipe(eff, context, behavior)
+    yield _jailbroken(eff, context)
+    yield _offline_block(eff, context)
+    yield _threat_condition(eff, context, behavior)
+
+
+def _offline_wipe(
+    eff: EffectivePolicy, context: EvaluationContext, behavior: Behavior
+) -> Decision | None:
+    """The offline wipe period: a failed re-authentication wipes; while still offline,
+    access waits for one (or, with ``offline_wipe = immediate``, the app wipes at once)."""
     names = eff.policies
+    if context.reauth is Reauth.FAILED:
+        return Decision(
+            Outcome.WIPE,
+            Reason.OFFLINE_WIPE,
+            names,
+            "wiped — back online after the offline wipe period of "
+            f"{format_duration(eff.offline_wipe_after)}, the user failed to re-authenticate",
+        )
     offline = context.offline_min
-    if offline > 0 and offline >= eff.offline_wipe_after:
+    if not (offline > 0 and offline >= eff.offline_wipe_after):
+        return None
+    if behavior.offline_wipe is OfflineWipe.IMMEDIATE:
         return Decision(
             Outcome.WIPE,
             Reason.OFFLINE_WIPE,
             names,
             f"wiped — offline for {humanize_minutes(offline)}, past the offline wipe period "
-            f"of {format_duration(eff.offline_wipe_after)}",
+            f"of {format_duration(eff.offline_wipe_after)} (offline_wipe immediate)",
         )
-    offline_block = offline > 0 and offline >= eff.offline_block_after
-    if offline_block:
-        # Rules 3-5 could only add another block or a wipe; a threat wipe outranks this.
-        threat = _threat_condition(eff, context, behavior)
-        if threat is not None and threat.outcome is Outcome.WIPE:
-            return threat
+    return Decision(
+        Outcome.BLOCK,
+        Reason.OFFLINE_REAUTH,
+        names,
+        f"blocked — offline for {humanize_minutes(offline)}, past the offline wipe period of "
+        f"{format_duration(eff.offline_wipe_after)}; the user must reconnect and "
+        "re-authenticate",
+    )
+
+
+def _jailbroken(eff: EffectivePolicy, context: EvaluationContext) -> Decision | None:
+    """The *Jailbroken/rooted devices* condition: the Intune SDK's own check."""
+    action = eff.jailbroken_action
+    if action is None or not context.jailbroken:
+        return None
+    outcome = _ACTION_OUTCOME[action]
+    return Decision(
+        outcome,
+        Reason.JAILBROKEN_DEVICE,
+        eff.policies,
+        f"{_VERB[outcome]} — the Intune SDK detected a jailbroken device; action {action.value}",
+    )
+
+
+def _offline_block(eff: EffectivePolicy, context: EvaluationContext) -> Decision | None:
+    """The offline block period, and an offline app that has never checked in."""
+    offline = context.offline_min
+    if offline > 0 and not context.checked_in:
         return Decision(
             Outcome.BLOCK,
             Reason.OFFLINE_BLOCK,
-            names,
+            eff.policies,
+            "blocked — the app has never checked in and the device is offline; its first "
+            "use needs the network",
+        )
+    if offline > 0 and offline >= eff.offline_block_after:
+        return Decision(
+            Outcome.BLOCK,
+            Reason.OFFLINE_BLOCK,
+            eff.policies,
             f"blocked — offline for {humanize_minutes(offline)}, past the offline block "
             f"period of {format_duration(eff.offline_block_after)}",
         )
-    threat = _threat_condition(eff, context, behavior)
-    if threat is not None:
-        return threat
-    return Decision(Outcome.ALLOW, Reason.COMPLIANT, names, _compliant_text(eff, context))
+    return None
 
 
 def _compliant_text(eff: EffectivePolicy, context: EvaluationContext) -> str:

@@ -117,7 +117,15 @@ class Reason(_Labelled):
     THREAT_LEVEL_EXCEEDED = "threat_level_exceeded"
     MTD_NOT_ACTIVATED = "mtd_not_activated"
     OFFLINE_BLOCK = "offline_block"
+    """Offline past the offline block period, or offline before the app's first check-in."""
+    OFFLINE_REAUTH = "offline_reauth"
+    """Offline past the offline wipe period: access denied until the user reconnects and
+    re-authenticates (``offline_wipe = on_failed_reauth``)."""
     OFFLINE_WIPE = "offline_wipe"
+    """Wiped after the offline wipe period: re-authentication failed at reconnection (or at
+    once, with ``offline_wipe = immediate``)."""
+    JAILBROKEN_DEVICE = "jailbroken_device"
+    """The Intune SDK's own jailbreak detection (*Jailbroken/rooted devices* condition)."""
     CONNECTOR_DISABLED = "connector_disabled"
     PARTNER_UNRESPONSIVE = "partner_unresponsive"
     PREVIOUS_ALLOW = "previous_allow"
@@ -125,6 +133,17 @@ class Reason(_Labelled):
     PREVIOUS_DENIAL = "previous_denial"
     """With ``retry_denied_at_launch`` off, a launch inside the recheck window repeated the
     previous denial without a check-in (engine only)."""
+
+
+class Reauth(_Labelled):
+    """Re-authentication at the first online evaluation after the offline wipe period."""
+
+    NOT_REQUIRED = "not_required"
+    """The app was not offline past its wipe period (or ``offline_wipe = immediate``)."""
+    SUCCEEDED = "succeeded"
+    """The user signed in again: access continues and the offline interval resets."""
+    FAILED = "failed"
+    """Sign-in failed (e.g. the account was disabled while away): selective wipe."""
 
 
 THREAT_REASONS: Final = frozenset(

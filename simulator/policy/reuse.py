@@ -5,13 +5,17 @@ evaluation) when the app has been inactive for at least *Recheck the access requ
 after* (Graph ``periodOnlineBeforeAccessCheck``); otherwise the previous *allow* stands
 without evaluation. A previous *denial* is re-evaluated at every launch when the user
 retries (behaviour parameter ``retry_denied_at_launch``, default true); otherwise it stands.
-A wiped app always re-evaluates (the user signs in again).
+A wiped app always re-evaluates (the user signs in again), and so does a launch when the
+check-in interval has passed since the app's last check-in (the check-in falls due as the
+app comes to the foreground, so the launch is decided with what it fetches).
 
 Both engines call these two functions, so the rule is written once. They are pure: no
 clock, no state — the engines pass what the app remembers.
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 from simulator.durations import Minutes
 from simulator.policy.behavior import DEFAULT_RECHECK_AFTER
@@ -30,6 +34,18 @@ def recheck_period(eff: EffectivePolicy | None) -> Minutes:
     return eff.recheck_after if eff is not None else DEFAULT_RECHECK_AFTER
 
 
+OFFLINE_FLOOR_MIN: Final[Minutes] = 1e-9
+"""The least ``offline_min`` an offline evaluation reports: at the very instant a device
+goes offline it is offline, and ``offline_min = 0`` would read as online."""
+
+
+def checkin_due(eff: EffectivePolicy | None, last_checkin: Minutes | None, t: Minutes) -> bool:
+    """Whether the check-in interval has passed at ``t`` since the app's last check-in."""
+    if eff is None or last_checkin is None:
+        return False
+    return t - last_checkin >= eff.checkin_interval
+
+
 def launch_rechecks(
     previous: Outcome | None,
     *,
@@ -37,6 +53,7 @@ def launch_rechecks(
     inactive_min: Minutes,
     recheck_after: Minutes,
     retry_denied: bool,
+    checkin_due: bool = False,
 ) -> bool:
     """Whether a launch checks in and evaluates (True) or reuses the previous decision.
 
@@ -53,10 +70,13 @@ def launch_rechecks(
     retry_denied
         Behaviour parameter ``retry_denied_at_launch``: a denied user's next launch
         re-evaluates.
+    checkin_due
+        The check-in interval has passed since the last check-in (:func:`checkin_due`).
     """
     return (
         previous is None
         or wiped
+        or checkin_due
         or inactive_min >= recheck_after
         or (retry_denied and previous is not Outcome.ALLOW)
     )

@@ -39,20 +39,25 @@ default)::
     name            optional id, shown in reports and used as the pytest id
     app             required, e.g. outlook
     management      required: mdm | mam_we | emm
-    emm_passes_upn  true | false (default false; only matters for emm)
+    passes_upn      true | false: the MDM passes IntuneMAMUPN (default true for mdm, false
+                    for emm; ignored for mam_we); ``emm_passes_upn`` is accepted too
     groups          the user's groups, comma or semicolon separated (default none)
     defender        absent | installed | activated (default activated)
     level           required: the level the app knows, secured | low | medium | high
     level_age       how old that level is, e.g. 42m (optional; only used in explanations)
     connector       enabled | disabled | unresponsive (default enabled)
     offline         time offline since the last check-in, e.g. 13h (default 0 = online)
+    checked_in      false: the app has never checked in (default true)
+    jailbroken      true: the Intune SDK detects a jailbreak (default false)
+    reauth          not_required | succeeded | failed: back online after the offline wipe
+                    period (default not_required)
     expect_outcome  required: allow | block | wipe
     expect_reason   optional, e.g. threat_level_exceeded
 
 A TOML case file has ``[[cases]]`` tables with the same keys, and may name the policies
 (``policy_files = [...]``, relative to the case file) and the behaviour parameters
-(``[behavior]``: ``connector_off_behavior``, ``unresponsive_behavior``,
-``pre_onboarding_action``, ``multi_policy_merge``).
+(``[behavior]``: the decision's behaviour parameters, e.g. ``connector_off_behavior``,
+``offline_wipe``).
 """
 
 from __future__ import annotations
@@ -71,22 +76,24 @@ from typing import Annotated, Any, Final, Literal, NamedTuple
 import pandas as pd
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
-from simulator._validation import Duration, FileModel, input_error
+from simulator._validation import Duration, FileModel, input_error, read_input_text
 from simulator.durations import Minutes, format_duration, humanize_minutes
 from simulator.errors import InputError
 from simulator.policy.behavior import (
     Behavior,
+    OfflineWipe,
     decision_fields,
     decision_parameters,
 )
 from simulator.policy.decide import Decision, EvaluationContext, Policy, covers, decide
-from simulator.policy.files import load_policy_files, read_toml
+from simulator.policy.files import expect_kind, load_policy_files, read_toml
 from simulator.policy.levels import (
     ConnectorState,
     DefenderState,
     Management,
     Outcome,
     Reason,
+    Reauth,
     ThreatLevel,
 )
 
@@ -101,22 +108,29 @@ JUST_PAST: Final[Minutes] = 1.0
 """How far past a grace period the offline buckets sit, minutes."""
 
 MANAGEMENT_VARIANTS: Final[tuple[tuple[Management, bool], ...]] = (
+    (Management.MDM, True),
     (Management.MDM, False),
     (Management.MAM_WE, False),
     (Management.EMM, True),
     (Management.EMM, False),
 )
-"""The management dimension: (management, emm_passes_upn)."""
+"""The management dimension: (management, passes_upn). An MDM passes ``IntuneMAMUPN`` to
+the app when the admin deploys that app configuration (Intune MDM: usually; a third-party
+EMM: sometimes); an unenrolled (mam_we) device never has an MDM to pass it."""
+
+_DEVICE_LABELS: Final = ("mdm+upn", "mdm", "mam_we", "emm+upn", "emm")
+"""How summaries name the management variants (``+upn``: the MDM passes IntuneMAMUPN)."""
 
 CONTEXT_COLUMNS: Final = (
     "groups",
     "management",
-    "emm_passes_upn",
+    "passes_upn",
     "app_sees_managed",
     "app",
     "defender",
     "level",
     "connector",
+    "jailbroken",
     "offline",
     "offline_min",
 )
@@ -133,27 +147,44 @@ TABLE_COLUMNS: Final = CONTEXT_COLUMNS + DECISION_COLUMNS + BEHAVIOR_COLUMNS
 _KEY_COLUMNS: Final = (
     "groups",
     "management",
-    "emm_passes_upn",
+    "passes_upn",
     "app",
     "defender",
     "level",
     "connector",
+    "jailbroken",
     "offline",
 )
 """Columns identifying a row of a decision table."""
 
-DIMENSIONS: Final = ("groups", "management", "app", "defender", "level", "connector", "offline")
-"""The lattice dimensions, outermost first (``management`` includes the emm UPN variant)."""
+DIMENSIONS: Final = (
+    "groups",
+    "management",
+    "app",
+    "defender",
+    "level",
+    "connector",
+    "jailbroken",
+    "offline",
+)
+"""The lattice dimensions, outermost first (``management`` includes the UPN variant;
+``jailbroken`` takes both values only when a policy configures *Jailbroken/rooted
+devices*)."""
 
 
 class OfflineBucket(NamedTuple):
-    """One value of the offline dimension: a name and the minutes offline it stands for."""
+    """One value of the offline dimension: a name, the minutes offline it stands for, and
+    for the buckets after reconnection, the re-authentication outcome."""
 
     name: str
     minutes: Minutes
+    reauth: Reauth = Reauth.NOT_REQUIRED
+    checked_in: bool = True
 
 
-def offline_buckets(policies: Sequence[Policy]) -> tuple[OfflineBucket, ...]:
+def offline_buckets(
+    policies: Sequence[Policy], behavior: Behavior = _DEFAULT_BEHAVIOR
+) -> tuple[OfflineBucket, ...]:
     """The offline dimension of a decision table, derived from the policies' periods.
 
     ``online`` is 0 min; ``offline_block`` is :data:`JUST_PAST` past the offline block
@@ -163,10 +194,15 @@ def offline_buckets(policies: Sequence[Policy]) -> tuple[OfflineBucket, ...]:
     shows in the table. A bucket names the minutes offline; the ``outcome`` column says
     what happens then (a user covered only by a policy with a longer period is still
     allowed in the shorter period's bucket).
+
+    Two more buckets always: ``offline_first_use`` (:data:`JUST_PAST` offline before the
+    app's first check-in); and with ``offline_wipe = on_failed_reauth``, two buckets back
+    online after the wipe period: ``reauth_ok`` and ``reauth_failed``.
     """
     if not policies:
         raise ValueError("offline_buckets() needs at least one policy")
     buckets = [OfflineBucket("online", 0.0)]
+    buckets.append(OfflineBucket("offline_first_use", JUST_PAST, checked_in=False))
     for name, periods in (
         ("offline_block", {p.offline_block_after for p in policies}),
         ("offline_wipe", {p.offline_wipe_after for p in policies}),
@@ -174,6 +210,9 @@ def offline_buckets(policies: Sequence[Policy]) -> tuple[OfflineBucket, ...]:
         for period in sorted(periods):
             label = name if len(periods) == 1 else f"{name}_{format_duration(period)}"
             buckets.append(OfflineBucket(label, period + JUST_PAST))
+    if behavior.offline_wipe is OfflineWipe.ON_FAILED_REAUTH:
+        buckets.append(OfflineBucket("reauth_ok", 0.0, Reauth.SUCCEEDED))
+        buckets.append(OfflineBucket("reauth_failed", 0.0, Reauth.FAILED))
     return tuple(buckets)
 
 
@@ -266,6 +305,7 @@ def decision_table(
         else group_variants(policies)
     )
     echo = behavior_fields(behavior)
+    jailbroken = (False, True) if any(p.jailbroken_action for p in policies) else (False,)
     lattice = itertools.product(
         group_values,
         MANAGEMENT_VARIANTS,
@@ -273,31 +313,38 @@ def decision_table(
         DefenderState,
         ThreatLevel,
         ConnectorState,
-        offline_buckets(policies),
+        jailbroken,
+        offline_buckets(policies, behavior),
     )
     rows: list[dict[str, object]] = []
-    for member_of, (management, upn), app, defender, level, connector, bucket in lattice:
-        context = EvaluationContext(
-            app=app,
-            management=management,
-            emm_passes_upn=upn,
-            groups=member_of,
-            defender=defender,
-            known_level=level,
-            connector=connector,
-            offline_min=bucket.minutes,
+    for member_of, (management, upn), app, defender, level, connector, jb, bucket in lattice:
+        context = upn_context(
+            EvaluationContext(
+                app=app,
+                management=management,
+                groups=member_of,
+                defender=defender,
+                known_level=level,
+                connector=connector,
+                offline_min=bucket.minutes,
+                checked_in=bucket.checked_in,
+                jailbroken=jb,
+                reauth=bucket.reauth,
+            ),
+            upn,
         )
         decision = decide(policies, context, behavior)
         rows.append(
             {
                 "groups": groups_label(member_of),
                 "management": management.value,
-                "emm_passes_upn": upn,
+                "passes_upn": upn,
                 "app_sees_managed": context.app_sees_managed,
                 "app": app,
                 "defender": defender.value,
                 "level": level.label,
                 "connector": connector.value,
+                "jailbroken": jb,
                 "offline": bucket.name,
                 "offline_min": bucket.minutes,
                 "targeted": any(covers(p, context) for p in policies),
@@ -316,11 +363,21 @@ def table_to_csv(table: pd.DataFrame) -> str:
     return table.to_csv(index=False, lineterminator="\n")
 
 
+def upn_context(context: EvaluationContext, passes_upn: bool) -> EvaluationContext:
+    """``context`` with its MDM's ``IntuneMAMUPN`` set for its management set-up."""
+    if context.management is Management.MDM:
+        return context._replace(mdm_passes_upn=passes_upn)
+    if context.management is Management.EMM:
+        return context._replace(emm_passes_upn=passes_upn)
+    return context
+
+
 def _device(table: pd.DataFrame) -> pd.Series[str]:
-    """``management``, with emm split into ``emm+upn`` and ``emm``."""
-    upn = table["emm_passes_upn"].astype(str).str.lower().eq("true")
-    is_emm = table["management"].eq(Management.EMM.value)
-    return table["management"].astype(str).where(~(is_emm & upn), "emm+upn")
+    """``management``, with mdm and emm split into ``+upn`` (passes IntuneMAMUPN) and not."""
+    upn = table["passes_upn"].astype(str).str.lower().eq("true")
+    has_mdm = table["management"].isin([Management.MDM.value, Management.EMM.value])
+    management = table["management"].astype(str)
+    return management.where(~(has_mdm & upn), management + "+upn")
 
 
 def _dimension_frame(table: pd.DataFrame) -> pd.DataFrame:
@@ -342,7 +399,7 @@ def summarize_table(table: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``outcome``, ``reason``, one count column per management variant
-        (``mdm``, ``mam_we``, ``emm+upn``, ``emm`` — those present), ``total``, ``when``
+        (:data:`_DEVICE_LABELS` — those present), ``total``, ``when``
         and ``exact``. ``when`` lists, for each dimension that does not take all its
         values, the values it takes (``"level=low,medium,high · connector=enabled"``);
         ``exact`` is true when those rows are exactly the combinations ``when`` describes
@@ -351,9 +408,7 @@ def summarize_table(table: pd.DataFrame) -> pd.DataFrame:
     """
     dims = _dimension_frame(table)
     universe = {dim: _unique(dims[dim]) for dim in DIMENSIONS}
-    devices = [
-        label for label in ("mdm", "mam_we", "emm+upn", "emm") if label in universe["management"]
-    ]
+    devices = [label for label in _DEVICE_LABELS if label in universe["management"]]
     reason_order = {r.value: i for i, r in enumerate(Reason)}
     outcome_rank = {o.value: o.rank for o in Outcome}
     keys = table[["outcome", "reason"]].astype(str).drop_duplicates()
@@ -463,8 +518,13 @@ class CaseModel(FileModel):
     name: str | None = Field(default=None, description="Optional id (pytest id, reports).")
     app: str = Field(min_length=1, description="The app evaluated, e.g. outlook.")
     management: Annotated[Management, _Lower] = Field(description="mdm, mam_we or emm.")
-    emm_passes_upn: bool = Field(
-        default=False, description="emm only: the EMM passes IntuneMAMUPN to the app."
+    passes_upn: bool | None = Field(
+        default=None,
+        description="mdm/emm: the MDM passes IntuneMAMUPN to the app (default: true for "
+        "mdm, false for emm).",
+    )
+    emm_passes_upn: bool | None = Field(
+        default=None, description="Older name of passes_upn, for emm devices."
     )
     groups: Annotated[list[str], BeforeValidator(_group_list)] = Field(
         default_factory=list, description="The user's groups (comma or semicolon separated)."
@@ -480,6 +540,16 @@ class CaseModel(FileModel):
         default=ConnectorState.ENABLED, description="enabled, disabled or unresponsive."
     )
     offline: Duration = Field(default=0.0, description="Time offline; 0 means online.")
+    checked_in: bool = Field(
+        default=True, description="false: the app has never checked in (first use)."
+    )
+    jailbroken: bool = Field(
+        default=False, description="The Intune SDK detects a jailbreak on the device."
+    )
+    reauth: Annotated[Reauth, _Lower] = Field(
+        default=Reauth.NOT_REQUIRED,
+        description="Back online after the offline wipe period: succeeded or failed.",
+    )
     expect_outcome: Annotated[Outcome, _Lower] = Field(description="allow, block or wipe.")
     expect_reason: Annotated[Reason, _Lower] | None = Field(
         default=None, description="Optional expected reason, e.g. threat_level_exceeded."
@@ -494,16 +564,27 @@ class CaseModel(FileModel):
 
     def to_case(self, where: str, source: Path) -> Case:
         """The frozen case."""
-        context = EvaluationContext(
-            app=self.app.strip(),
-            management=self.management,
-            emm_passes_upn=self.emm_passes_upn,
-            groups=frozenset(g.strip() for g in self.groups),
-            defender=self.defender,
-            known_level=ThreatLevel.parse(self.level),
-            known_level_age_min=self.level_age,
-            connector=self.connector,
-            offline_min=self.offline,
+        upn = self.passes_upn
+        if upn is None and self.management is Management.EMM:
+            # The older column speaks of emm devices only (ignored for mdm, as it was).
+            upn = self.emm_passes_upn
+        if upn is None:
+            upn = self.management is Management.MDM
+        context = upn_context(
+            EvaluationContext(
+                app=self.app.strip(),
+                management=self.management,
+                groups=frozenset(g.strip() for g in self.groups),
+                defender=self.defender,
+                known_level=ThreatLevel.parse(self.level),
+                known_level_age_min=self.level_age,
+                connector=self.connector,
+                offline_min=self.offline,
+                checked_in=self.checked_in,
+                jailbroken=self.jailbroken,
+                reauth=self.reauth,
+            ),
+            upn,
         )
         return Case(
             context=context,
@@ -598,6 +679,8 @@ def describe_context(context: EvaluationContext) -> str:
     management = context.management.value
     if context.management is Management.EMM:
         management += " with UPN" if context.emm_passes_upn else " without UPN"
+    elif context.management is Management.MDM and not context.mdm_passes_upn:
+        management += " without UPN"
     age = (
         ""
         if context.known_level_age_min is None
@@ -606,10 +689,15 @@ def describe_context(context: EvaluationContext) -> str:
     offline = (
         "online" if context.offline_min <= 0 else f"offline {humanize_minutes(context.offline_min)}"
     )
+    if not context.checked_in:
+        offline += " (never checked in)"
+    extra = " · SDK sees a jailbreak" if context.jailbroken else ""
+    if context.reauth is not Reauth.NOT_REQUIRED:
+        extra += f" · re-authentication {context.reauth.value}"
     return (
         f"{context.app} · {management} ({seen}) · groups {groups_label(context.groups)} · "
         f"Defender {context.defender.value} · knew {context.known_level.label}{age} · "
-        f"connector {context.connector.value} · {offline}"
+        f"connector {context.connector.value} · {offline}{extra}"
     )
 
 
@@ -723,16 +811,7 @@ def _check_unique_names(table: CaseTable) -> None:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("file not found", source=path) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, expected a file", source=path) from None
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", source=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", source=path) from None
+    return read_input_text(path)
 
 
 def _check_header(header: list[str], line: int, path: Path) -> None:
@@ -805,6 +884,7 @@ def _read_case_csv(path: Path) -> tuple[Case, ...]:
 
 def _read_case_toml(path: Path) -> CaseTable:
     data = read_toml(path)
+    expect_kind(data, "cases", path)
     try:
         model = _CaseFileModel.model_validate(data)
     except ValidationError as exc:

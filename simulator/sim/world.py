@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, NamedTuple
 
 import numpy as np
@@ -37,7 +37,10 @@ MONTH_MIN: Final = 30.0 * MINUTES_PER_DAY
 ZERO_TOUCH_WINDOW_MIN: Final = 5.0
 """Zero-touch onboarding completes within ~5 minutes [doc]."""
 
-_DEVICES, _THREATS, _SESSIONS, _OFFLINE, _ONBOARDING = range(5)
+_DEVICES, _THREATS, _SESSIONS, _OFFLINE, _ONBOARDING, _ACCESS = range(6)
+"""Purposes of the per-user streams; ``_ACCESS`` (UPN, re-authentication, SDK jailbreak
+detection) came last, so adding it left every earlier stream, and so every earlier
+world, unchanged."""
 _Z90: Final = 1.2815515655446004
 
 
@@ -63,6 +66,8 @@ class Episode:
     """Detection → visible to Intune (before connector outages push it later)."""
     intune_down_delay: Minutes
     """Alert resolution → visible to Intune."""
+    sdk_detects: bool = False
+    """jailbreak: the Intune SDK's own jailbreak check sees it while it lasts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,10 @@ class DeviceWorld:
     launches: tuple[Launch, ...]
     offline: tuple[tuple[Minutes, Minutes], ...]
     """Sorted, disjoint offline intervals [start, end)."""
+    mdm_passes_upn: bool = True
+    """mdm: Intune MDM passes IntuneMAMUPN to the apps (they see the device as managed)."""
+    reauth_fails: bool = False
+    """Back online after the offline wipe period, the user fails to re-authenticate."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +134,15 @@ class ConnectorTimeline:
         """When a level change that would reach Intune at ``t`` actually does.
 
         Changes cannot flow while the connector is disabled or the partner unresponsive;
-        they reach the service when the outage ends.
+        they reach the service when the outage ends — when the connector is enabled again,
+        after back-to-back outages (disabled, then unresponsive) too.
         """
-        for _state, start, end in self.intervals:
-            if start <= t < end:
-                return end
+        moved = True
+        while moved:
+            moved = False
+            for _state, start, end in self.intervals:
+                if start <= t < end:
+                    t, moved = end, True
         return t
 
 
@@ -214,6 +227,14 @@ def chunk_bounds(scenario: Scenario, chunk_size: int | None = None) -> list[tupl
     return [(first, min(first + size, total)) for first in range(0, total, size)]
 
 
+def chunk_count(scenario: Scenario, chunk_size: int | None = None) -> int:
+    """``len(chunk_bounds(...))`` without building the list (a huge fleet has many)."""
+    if scenario.model.script is not None:
+        return 1
+    size = chunk_size or scenario.model.chunk_size
+    return -(-n_users(scenario) // size)
+
+
 def world_chunk(scenario: Scenario, replication: int, first: int, last: int) -> list[DeviceWorld]:
     """The devices of users ``first`` … ``last - 1`` (all devices of a scripted scenario)."""
     model = scenario.model
@@ -259,6 +280,13 @@ def user_devices(model: ScenarioModel, replication: int, user: int) -> list[Devi
     for k, management, upn in specs:
         apps = tuple(a.name for a, x in zip(model.apps, app_u[k::2], strict=False) if x < a.share)
         purpose_offset = 10 * k
+        access_rng = _stream(model.seed, replication, user, _ACCESS + purpose_offset)
+        access = access_rng.random(2)
+        episodes = _sdk_detection(
+            model,
+            _episodes(model, vpn[k], replication, user, _THREATS + purpose_offset, k),
+            access_rng,
+        )
         devices.append(
             DeviceWorld(
                 index=2 * user + k,
@@ -272,9 +300,11 @@ def user_devices(model: ScenarioModel, replication: int, user: int) -> list[Devi
                 **_onboarding(
                     model, management, replication, user, _ONBOARDING + purpose_offset
                 )._asdict(),
-                episodes=_episodes(model, vpn[k], replication, user, _THREATS + purpose_offset, k),
+                episodes=episodes,
                 launches=_launches(model, apps, replication, user, _SESSIONS + purpose_offset),
                 offline=_offline(model, replication, user, _OFFLINE + purpose_offset),
+                mdm_passes_upn=bool(access[0] < fleet.mdm_passes_upn),
+                reauth_fails=bool(access[1] < model.offline.reauth_failure_share),
             )
         )
     return devices
@@ -358,6 +388,21 @@ def _episodes(
             )
     episodes.sort(key=lambda e: (e.onset, e.id))
     return tuple(episodes)
+
+
+def _sdk_detection(
+    model: ScenarioModel, episodes: tuple[Episode, ...], rng: np.random.Generator
+) -> tuple[Episode, ...]:
+    """Mark the jailbreaks the Intune SDK's own check sees (one draw per jailbreak, in
+    episode order, from the device's access stream)."""
+    probability = {t.kind: t.sdk_detection_probability for t in model.threats}
+    out = []
+    for episode in episodes:
+        if episode.kind == "jailbreak":
+            seen = bool(rng.random() < probability.get("jailbreak", 0.0))
+            episode = replace(episode, sdk_detects=seen)
+        out.append(episode)
+    return tuple(out)
 
 
 def _day_profile(model: ScenarioModel, days: int) -> np.ndarray:
@@ -445,13 +490,16 @@ def _scripted_devices(model: ScenarioModel) -> list[DeviceWorld]:
                 severity=ThreatLevel.parse(str(e.severity)),
                 onset=e.at,
                 natural_end=remediations.get(e.id, INF),
-                detect_delay=e.detected_after if e.detected_after is not None else INF,
+                detect_delay=e.detected_after
+                if e.detected_after is not None and (spec.vpn_on or e.kind not in WEB_KINDS)
+                else INF,
                 nudge_delay=e.remediate_after_denial
                 if e.remediate_after_denial is not None and model.behavior.nudged_remediation
                 else INF,
                 resolve_delay=0.0,
                 intune_up_delay=delay,
                 intune_down_delay=delay,
+                sdk_detects=e.kind == "jailbreak" and e.sdk_detects,
             )
             for e in events
             if e.type == "threat"
@@ -481,7 +529,7 @@ def _scripted_devices(model: ScenarioModel) -> list[DeviceWorld]:
                 device=spec.id,
                 user=spec.user or spec.id,
                 management=spec.management,
-                emm_passes_upn=spec.emm_passes_upn,
+                emm_passes_upn=spec.upn and spec.management is Management.EMM,
                 groups=frozenset(spec.groups),
                 apps=apps,
                 vpn_on=spec.vpn_on,
@@ -492,6 +540,8 @@ def _scripted_devices(model: ScenarioModel) -> list[DeviceWorld]:
                 episodes=episodes,
                 launches=launches,
                 offline=tuple(offline),
+                mdm_passes_upn=spec.upn or spec.management is not Management.MDM,
+                reauth_fails=spec.reauth_fails,
             )
         )
     return devices

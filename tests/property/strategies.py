@@ -29,6 +29,7 @@ Summary (see each docstring):
 ``whole_seconds()``            float durations that are whole seconds (``n / 60``)
 ``periods()``                  grace periods: landmarks, whole minutes or any float >= 0
 ``offline_minutes()``          time offline: mostly 0, often a landmark, sometimes any
+``jailbroken_actions()``       a *Jailbroken/rooted devices* action: None, block or wipe
 ``policies()``                 a :class:`Policy` over the small universes
 ``policy_lists()``             lists of policies with unique names ``P0``, ``P1`` …
 ``contexts()``                 an :class:`EvaluationContext`
@@ -64,6 +65,7 @@ from simulator.policy.levels import (
     DefenderState,
     Management,
     MaxThreatLevel,
+    Reauth,
     TargetManagement,
     ThreatLevel,
 )
@@ -106,6 +108,12 @@ def max_levels() -> SearchStrategy[MaxThreatLevel]:
 def actions() -> SearchStrategy[Action]:
     """A threat-level action: block or wipe."""
     return st.sampled_from(Action)
+
+
+def jailbroken_actions() -> SearchStrategy[Action | None]:
+    """A *Jailbroken/rooted devices* action: ``None`` (not configured) half of the time,
+    else block or wipe (shrinks towards not configured)."""
+    return st.sampled_from([None, None, Action.BLOCK, Action.WIPE])
 
 
 def behaviors(
@@ -202,6 +210,7 @@ def _policies(
     name: SearchStrategy[str],
     max_threat_level: SearchStrategy[MaxThreatLevel],
     threat_action: SearchStrategy[Action],
+    jailbroken_action: SearchStrategy[Action | None],
 ) -> SearchStrategy[Policy]:
     # Built once per argument combination: strategies made inside every draw would be
     # re-validated each time, which dominates generation time.
@@ -218,12 +227,14 @@ def _policies(
         checkin_interval=_POSITIVE_PERIODS,
         offline_block_after=_PERIODS,
         offline_wipe_after=_PERIODS,
+        jailbroken_action=jailbroken_action,
     )
 
 
 _DEFAULT_NAME: Final = st.just("P")
 _MAX_LEVELS: Final = max_levels()
 _ACTIONS: Final = actions()
+_JAILBROKEN_ACTIONS: Final = jailbroken_actions()
 
 
 def policies(
@@ -233,13 +244,15 @@ def policies(
     groups: Sequence[str] = GROUPS,
     max_threat_level: SearchStrategy[MaxThreatLevel] = _MAX_LEVELS,
     threat_action: SearchStrategy[Action] = _ACTIONS,
+    jailbroken_action: SearchStrategy[Action | None] = _JAILBROKEN_ACTIONS,
 ) -> SearchStrategy[Policy]:
     """A valid :class:`Policy` over the given app and group universes.
 
     ``apps`` is any non-empty subset of the app universe; ``include_groups`` is ``None``
     (everyone) half of the time and may be the empty set (nobody); ``exclude_groups`` is
     empty three times in four. Periods come from :func:`periods`; ``recheck_after`` and
-    ``checkin_interval`` are at least one minute.
+    ``checkin_interval`` are at least one minute. ``jailbroken_action`` comes from
+    :func:`jailbroken_actions` (configured half of the time).
 
     Parameters
     ----------
@@ -247,10 +260,12 @@ def policies(
         Strategy for the name; default always ``"P"`` (:func:`policy_lists` renames).
     apps, groups
         The universes to draw from (keep them small: their subsets are enumerated).
-    max_threat_level, threat_action
+    max_threat_level, threat_action, jailbroken_action
         Strategies to pin or narrow those settings; default: any.
     """
-    return _policies(tuple(apps), tuple(groups), name, max_threat_level, threat_action)
+    return _policies(
+        tuple(apps), tuple(groups), name, max_threat_level, threat_action, jailbroken_action
+    )
 
 
 def _renamed(items: list[Policy]) -> list[Policy]:
@@ -287,10 +302,29 @@ _DEFENDER_STATES: Final = st.sampled_from(
 _CONNECTOR_STATES: Final = st.sampled_from(
     [ConnectorState.ENABLED] * 3 + [ConnectorState.DISABLED, ConnectorState.UNRESPONSIVE]
 )
+# The normal case first and most likely for the fidelity fields too: Intune MDM passes
+# IntuneMAMUPN, the app has checked in before, the SDK sees no jailbreak, and no
+# re-authentication is pending.
+_MDM_PASSES_UPN: Final = st.sampled_from([True, True, True, False])
+_CHECKED_IN: Final = st.sampled_from([True, True, True, True, False])
+_JAILBROKEN: Final = st.sampled_from([False, False, False, True])
+_REAUTH: Final = st.sampled_from([Reauth.NOT_REQUIRED] * 3 + [Reauth.SUCCEEDED, Reauth.FAILED])
+
+
+def _coherent(context: EvaluationContext) -> EvaluationContext:
+    """A re-authentication happens only at an online evaluation of an app that has
+    checked in before (back from offline past the wipe period): drop it otherwise."""
+    if context.reauth is not Reauth.NOT_REQUIRED and (
+        context.offline_min > 0 or not context.checked_in
+    ):
+        return context._replace(reauth=Reauth.NOT_REQUIRED)
+    return context
 
 
 @cache
 def _contexts(apps: tuple[str, ...], groups: tuple[str, ...]) -> SearchStrategy[EvaluationContext]:
+    # Every field is named: st.builds infers a NamedTuple's defaulted fields from their
+    # types otherwise, uniformly, so unnamed fields would silently get unbiased draws.
     return st.builds(
         EvaluationContext,
         app=st.sampled_from(apps),
@@ -302,7 +336,11 @@ def _contexts(apps: tuple[str, ...], groups: tuple[str, ...]) -> SearchStrategy[
         known_level_age_min=st.one_of(st.none(), _any_minutes(max_value=30 * MINUTES_PER_DAY)),
         connector=_CONNECTOR_STATES,
         offline_min=_OFFLINE,
-    )
+        mdm_passes_upn=_MDM_PASSES_UPN,
+        checked_in=_CHECKED_IN,
+        jailbroken=_JAILBROKEN,
+        reauth=_REAUTH,
+    ).map(_coherent)
 
 
 def contexts(
@@ -310,11 +348,15 @@ def contexts(
 ) -> SearchStrategy[EvaluationContext]:
     """Any :class:`EvaluationContext`: every management set-up, Defender and connector state.
 
-    The user's groups are any subset of ``groups``; ``emm_passes_upn`` is drawn for every
-    management set-up (it must be ignored for mdm and mam_we); Defender is activated and
-    the connector enabled three times in five each (the normal case, so the level check is
-    reached often); ``known_level_age_min`` is ``None`` or up to 30 days; ``offline_min``
-    comes from :func:`offline_minutes`.
+    The user's groups are any subset of ``groups``; ``emm_passes_upn`` and
+    ``mdm_passes_upn`` are drawn for every management set-up (each must be ignored outside
+    its own: emm, resp. mdm); Defender is activated and the connector enabled three times
+    in five each (the normal case, so the level check is reached often);
+    ``known_level_age_min`` is ``None`` or up to 30 days; ``offline_min`` comes from
+    :func:`offline_minutes`. Intune MDM passes the UPN three times in four, the app has
+    checked in four times in five, the SDK sees a jailbreak one time in four, and
+    ``reauth`` is succeeded or failed one time in five each — only at an online
+    evaluation of an app that has checked in (the only place the engines set it).
     """
     return _contexts(tuple(apps), tuple(groups))
 
@@ -452,13 +494,14 @@ def file_policies(draw: st.DrawFn) -> Policy:
 
     Names are printable text (spaces, quotes, backslashes and non-ASCII included); apps and
     groups are short identifiers from a wider universe than :data:`APPS`; every duration
-    is a whole number of minutes (recheck and check-in at least one minute). Whole
+    is a whole number of minutes (recheck and check-in at least one minute);
+    ``jailbroken_action`` stays ``None`` (policy files do not read it yet). Whole
     minutes, not seconds: ``format_duration`` is lossy for some whole-second spans (31 s
     is written ``"0.516667m"``), a known bug at the time of writing.
     """
     idents = st.text(_IDENT_ALPHABET, min_size=1, max_size=12)
     return Policy(
-        name=draw(st.text(_NAME_ALPHABET, min_size=1, max_size=24)),
+        name=draw(st.text(_NAME_ALPHABET, min_size=1, max_size=24).filter(str.strip)),
         apps=draw(st.frozensets(idents, min_size=1, max_size=4)),
         include_groups=draw(st.one_of(st.none(), st.frozensets(idents, max_size=3))),
         exclude_groups=draw(st.frozensets(idents, max_size=3)),

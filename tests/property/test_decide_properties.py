@@ -1,7 +1,10 @@
 """Properties of the pure decision function, the merge rule and duration formatting.
 
-Each test states an invariant of SEMANTICS.md §1, §2 and §5 that a plausible bug in
-:mod:`simulator.policy` or :mod:`simulator.durations` would break.
+Each test states an invariant of docs/semantics.md §1, §2, §5 and §6 that a plausible bug
+in :mod:`simulator.policy` or :mod:`simulator.durations` would break. The decision's
+conditions, in order: offline wipe period (re-authentication), *Jailbroken/rooted
+devices*, offline block period / first use, threat level; the first wipe among failing
+conditions wins, else the first block.
 """
 
 from __future__ import annotations
@@ -12,11 +15,17 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.durations import format_duration, format_iso_duration, parse_duration
+from simulator.durations import (
+    MAX_DURATION,
+    format_duration,
+    format_iso_duration,
+    parse_duration,
+)
 from simulator.policy.behavior import (
     Behavior,
     ConnectorOffBehavior,
     MultiPolicyMerge,
+    OfflineWipe,
     UnresponsiveBehavior,
 )
 from simulator.policy.decide import (
@@ -38,12 +47,38 @@ from simulator.policy.levels import (
     Management,
     Outcome,
     Reason,
+    Reauth,
     ThreatLevel,
     max_level_rank,
 )
 from tests.property import strategies as cst
 
 MOST_RESTRICTIVE = st.just(MultiPolicyMerge.MOST_RESTRICTIVE)
+
+
+def _with_offline_wipe(behavior: Behavior, offline_wipe: OfflineWipe) -> Behavior:
+    return replace(behavior, offline_wipe=offline_wipe)
+
+
+def _behaviors(multi_policy_merge: st.SearchStrategy[MultiPolicyMerge] | None = None):
+    """``cst.behaviors()`` with ``offline_wipe`` drawn as well (both values)."""
+    return st.builds(
+        _with_offline_wipe, cst.behaviors(multi_policy_merge), st.sampled_from(OfflineWipe)
+    )
+
+
+BEHAVIORS = _behaviors()
+INPUTS = cst.decide_inputs(behavior=BEHAVIORS)
+"""``(policies, context, behavior)`` with every decision parameter varied."""
+
+OFFLINE_REASONS = (Reason.OFFLINE_BLOCK, Reason.OFFLINE_REAUTH, Reason.OFFLINE_WIPE)
+NON_THREAT_DENIALS = (*OFFLINE_REASONS, Reason.JAILBROKEN_DEVICE)
+"""Reasons of the conditions that do not depend on the threat level (or Defender)."""
+
+
+def _past_wipe_period(context: EvaluationContext, eff: EffectivePolicy) -> bool:
+    """Offline (> 0) for at least the merged offline wipe period."""
+    return context.offline_min > 0 and context.offline_min >= eff.offline_wipe_after
 
 
 def _settings(eff: EffectivePolicy) -> EffectivePolicy:
@@ -61,7 +96,7 @@ def _lowered(policy: Policy, ceiling: ThreatLevel | None) -> Policy:
 # --- monotonicity --------------------------------------------------------------------
 
 
-@given(cst.decide_inputs(), st.data())
+@given(INPUTS, st.data())
 def test_lowering_one_policy_max_never_makes_outcome_more_permissive(inputs, data) -> None:
     """Lowering the max allowed level of one policy never lowers ``Outcome.rank``."""
     policies, context, behavior = inputs
@@ -76,7 +111,7 @@ def test_lowering_one_policy_max_never_makes_outcome_more_permissive(inputs, dat
     assert after.outcome.rank >= before.outcome.rank, (before, after)
 
 
-@given(cst.decide_inputs(), cst.max_levels())
+@given(INPUTS, cst.max_levels())
 def test_lowering_every_policy_max_never_makes_outcome_more_permissive(
     inputs, ceiling: ThreatLevel | None
 ) -> None:
@@ -87,7 +122,7 @@ def test_lowering_every_policy_max_never_makes_outcome_more_permissive(
     assert after.outcome.rank >= before.outcome.rank, (before, after)
 
 
-@given(cst.decide_inputs(), cst.threat_levels())
+@given(INPUTS, cst.threat_levels())
 def test_riskier_known_level_never_makes_outcome_more_permissive(
     inputs, level: ThreatLevel
 ) -> None:
@@ -99,7 +134,7 @@ def test_riskier_known_level_never_makes_outcome_more_permissive(
     assert after.outcome.rank >= before.outcome.rank, (before, after)
 
 
-@given(cst.decide_inputs(), cst.offline_minutes())
+@given(INPUTS, cst.offline_minutes())
 def test_longer_offline_never_makes_outcome_more_permissive(inputs, extra: float) -> None:
     """Staying offline longer never lowers ``Outcome.rank`` (grace periods only run out)."""
     policies, context, behavior = inputs
@@ -112,30 +147,38 @@ def test_longer_offline_never_makes_outcome_more_permissive(inputs, extra: float
 # --- the threat condition --------------------------------------------------------------
 
 
-@given(cst.decide_inputs())
-def test_not_configured_never_denies_for_threat_level(inputs) -> None:
+@given(INPUTS, st.data())
+def test_not_configured_never_denies_for_threat_level(inputs, data) -> None:
     """With every max level not configured, no decision has a threat reason.
 
     In particular no denial comes from the threat condition: connector state, Defender
-    state and the known level are all irrelevant; only offline periods can deny.
+    state and the known level are all irrelevant (changing them changes nothing); only the
+    offline conditions and the jailbroken condition can deny.
     """
     policies, context, behavior = inputs
     unchecked = [p.with_changes(max_threat_level=None) for p in policies]
     decision = decide(unchecked, context, behavior)
     assert decision.reason not in THREAT_REASONS, decision
     if decision.outcome.denies:
-        assert decision.reason in (Reason.OFFLINE_BLOCK, Reason.OFFLINE_WIPE), decision
+        assert decision.reason in NON_THREAT_DENIALS, decision
+    other = context._replace(
+        defender=data.draw(st.sampled_from(DefenderState), label="defender"),
+        connector=data.draw(st.sampled_from(ConnectorState), label="connector"),
+        known_level=data.draw(cst.threat_levels(), label="level"),
+    )
+    assert decide(unchecked, other, behavior) == decision
 
 
-@given(cst.decide_inputs())
+@given(INPUTS)
 def test_wipe_action_turns_exactly_the_threat_blocks_into_wipes(inputs) -> None:
     """Action wipe vs block changes only threat_level_exceeded decisions.
 
-    With every policy's action block (``Db``) and the same with wipe (``Dw``):
+    With every policy's action block (``Db``), the same with wipe (``Dw``), and with no
+    threat check at all (every max not configured, ``Dn``):
     ``Db`` threat_level_exceeded ⇒ block, and ``Dw`` is threat_level_exceeded wipe;
-    ``Dw`` threat_level_exceeded ⇒ wipe, and ``Db`` is that block or, when the device is
-    also offline past the block period, offline_block (wipe outranks block);
-    otherwise the two decisions are identical.
+    ``Dw`` threat_level_exceeded ⇒ wipe, and ``Db`` is the block another condition gives
+    (``Dn``: offline reauth, jailbroken, offline block — wipe outranks block) or, when no
+    other condition blocks, the threat block; otherwise the two decisions are identical.
     """
     policies, context, behavior = inputs
     blocking = decide(
@@ -144,21 +187,26 @@ def test_wipe_action_turns_exactly_the_threat_blocks_into_wipes(inputs) -> None:
     wiping = decide(
         [p.with_changes(threat_action=Action.WIPE) for p in policies], context, behavior
     )
+    unchecked = decide([p.with_changes(max_threat_level=None) for p in policies], context, behavior)
     exceeded = Reason.THREAT_LEVEL_EXCEEDED
     if blocking.reason is exceeded:
         assert blocking.outcome is Outcome.BLOCK
         assert (wiping.outcome, wiping.reason) == (Outcome.WIPE, exceeded), (blocking, wiping)
     if wiping.reason is exceeded:
         assert wiping.outcome is Outcome.WIPE
-        assert blocking.outcome is Outcome.BLOCK
-        assert blocking.reason in (exceeded, Reason.OFFLINE_BLOCK), (blocking, wiping)
+        if unchecked.outcome.denies:
+            assert unchecked.outcome is Outcome.BLOCK, (unchecked, wiping)
+            assert blocking == unchecked, (blocking, unchecked)
+        else:
+            assert (blocking.outcome, blocking.reason) == (Outcome.BLOCK, exceeded), blocking
     if exceeded not in (blocking.reason, wiping.reason):
         assert blocking == wiping
 
 
-@given(cst.decide_inputs())
-def test_level_check_denies_exactly_above_the_merged_maximum(inputs) -> None:
-    """Online, Defender activated, connector enabled, max configured: deny iff known > max.
+@given(INPUTS, st.data())
+def test_level_check_denies_exactly_above_the_merged_maximum(inputs, data) -> None:
+    """Online, Defender activated, connector enabled, no jailbreak, no failed
+    re-authentication, max configured: deny iff known > max.
 
     A denial is then the merged action (threat_level_exceeded); otherwise allow, compliant.
     The known level *equal* to the maximum is allowed.
@@ -168,6 +216,8 @@ def test_level_check_denies_exactly_above_the_merged_maximum(inputs) -> None:
         offline_min=0.0,
         defender=DefenderState.ACTIVATED,
         connector=ConnectorState.ENABLED,
+        jailbroken=False,
+        reauth=data.draw(st.sampled_from([Reauth.NOT_REQUIRED, Reauth.SUCCEEDED]), label="reauth"),
     )
     eff = effective_policy(policies, context, behavior.multi_policy_merge)
     if eff is None or eff.max_threat_level is None:
@@ -180,7 +230,7 @@ def test_level_check_denies_exactly_above_the_merged_maximum(inputs) -> None:
         assert (decision.outcome, decision.reason) == (Outcome.ALLOW, Reason.COMPLIANT), decision
 
 
-@given(cst.decide_inputs())
+@given(INPUTS)
 def test_unresponsive_last_known_decides_as_if_connected(inputs) -> None:
     """unresponsive_behavior last_known keeps enforcing: same decision as connector enabled."""
     policies, context, behavior = inputs
@@ -190,19 +240,38 @@ def test_unresponsive_last_known_decides_as_if_connected(inputs) -> None:
     assert decide(policies, unresponsive, behavior) == decide(policies, enabled, behavior)
 
 
-@given(cst.decide_inputs())
+@given(INPUTS)
 def test_reason_and_outcome_agree_with_the_behaviour_parameters(inputs) -> None:
     """Each reason comes with the outcome SEMANTICS.md §5 gives it under ``behavior``."""
     policies, context, behavior = inputs
     decision = decide(policies, context, behavior)
     eff = effective_policy(policies, context, behavior.multi_policy_merge)
     reason, outcome = decision.reason, decision.outcome
-    if reason in (Reason.NOT_TARGETED, Reason.COMPLIANT):
+    if reason is Reason.NOT_TARGETED:
+        assert outcome is Outcome.ALLOW
+        assert eff is None
+        return
+    assert eff is not None
+    offline = context.offline_min
+    if reason is Reason.COMPLIANT:
         assert outcome is Outcome.ALLOW
     elif reason is Reason.OFFLINE_WIPE:
         assert outcome is Outcome.WIPE
+        assert context.reauth is Reauth.FAILED or (
+            behavior.offline_wipe is OfflineWipe.IMMEDIATE and _past_wipe_period(context, eff)
+        ), (decision, context, behavior)
+    elif reason is Reason.OFFLINE_REAUTH:
+        assert outcome is Outcome.BLOCK
+        assert behavior.offline_wipe is OfflineWipe.ON_FAILED_REAUTH
+        assert _past_wipe_period(context, eff), (decision, context)
     elif reason is Reason.OFFLINE_BLOCK:
         assert outcome is Outcome.BLOCK
+        assert offline > 0, context
+        assert not context.checked_in or offline >= eff.offline_block_after, (decision, context)
+    elif reason is Reason.JAILBROKEN_DEVICE:
+        assert context.jailbroken
+        assert eff.jailbroken_action is not None
+        assert outcome.value == eff.jailbroken_action.value
     elif reason is Reason.THREAT_LEVEL_EXCEEDED:
         assert eff is not None
         assert eff.max_threat_level is not None
@@ -224,60 +293,211 @@ def test_reason_and_outcome_agree_with_the_behaviour_parameters(inputs) -> None:
 # --- offline ---------------------------------------------------------------------------
 
 
-@given(cst.decide_inputs(), st.data())
-def test_offline_past_wipe_period_is_a_wipe_whatever_else_fails(inputs, data) -> None:
-    """Targeted and offline for at least the merged wipe period (> 0): wipe, offline_wipe."""
+@given(INPUTS, st.data())
+def test_offline_past_wipe_period_wipes_or_waits_for_reauthentication(inputs, data) -> None:
+    """Targeted and offline for at least the merged wipe period (> 0; the boundary counts):
+
+    - ``offline_wipe = immediate``: wipe, offline_wipe, whatever else fails;
+    - ``on_failed_reauth``: the wipe another condition gives (jailbroken or threat: the
+      decision the app would reach online), else block, offline_reauth — never a wipe for
+      being offline, since the user has not yet had the chance to re-authenticate.
+    """
     policies, context, behavior = inputs
+    context = context._replace(reauth=Reauth.NOT_REQUIRED)  # still offline: no sign-in yet
     eff = effective_policy(policies, context, behavior.multi_policy_merge)
     if eff is None:
         return
-    extra = data.draw(st.sampled_from([0.0, 1e-6, 1.0, 1e6]), label="extra")
-    offline = eff.offline_wipe_after + extra
-    if offline <= 0:
-        offline = data.draw(st.sampled_from([1e-9, 1.0]), label="offline")
-    decision = decide(policies, context._replace(offline_min=offline), behavior)
+    extra = data.draw(st.sampled_from([1e-6, 1.0, 1e6]), label="extra")
+    # Every example checks the boundary itself (offline == the period) and a bit past it.
+    times = [eff.offline_wipe_after, eff.offline_wipe_after + extra]
+    if eff.offline_wipe_after <= 0:
+        times = [data.draw(st.sampled_from([1e-9, 1.0]), label="offline"), extra]
+    online = decide(policies, context._replace(offline_min=0.0), behavior)
+    for offline in times:
+        decision = decide(policies, context._replace(offline_min=offline), behavior)
+        if behavior.offline_wipe is OfflineWipe.IMMEDIATE:
+            assert (decision.outcome, decision.reason) == (Outcome.WIPE, Reason.OFFLINE_WIPE), (
+                offline,
+                decision,
+            )
+        elif online.outcome is Outcome.WIPE:
+            assert online.reason in (
+                Reason.JAILBROKEN_DEVICE,
+                Reason.THREAT_LEVEL_EXCEEDED,
+                Reason.MTD_NOT_ACTIVATED,
+            ), online
+            assert decision == online, (offline, online, decision)
+        else:
+            assert (decision.outcome, decision.reason) == (
+                Outcome.BLOCK,
+                Reason.OFFLINE_REAUTH,
+            ), (offline, online, decision)
+
+
+@given(INPUTS)
+def test_offline_wipe_parameter_matters_only_past_the_wipe_period(inputs) -> None:
+    """``immediate`` and ``on_failed_reauth`` decide alike unless the app is offline past
+    its wipe period; there, immediate's decision is a wipe at least as early."""
+    policies, context, behavior = inputs
+    immediate = decide(policies, context, replace(behavior, offline_wipe=OfflineWipe.IMMEDIATE))
+    reauth = decide(policies, context, replace(behavior, offline_wipe=OfflineWipe.ON_FAILED_REAUTH))
+    eff = effective_policy(policies, context, behavior.multi_policy_merge)
+    if eff is None or not _past_wipe_period(context, eff):
+        assert immediate == reauth
+    else:
+        assert immediate.outcome is Outcome.WIPE
+        assert immediate.outcome.rank >= reauth.outcome.rank
+
+
+@given(INPUTS)
+def test_failed_reauthentication_wipes_whatever_else_holds(inputs) -> None:
+    """Back online after the wipe period, a failed sign-in is a selective wipe
+    (offline_wipe) whenever a policy covers the app — it outranks every other condition."""
+    policies, context, behavior = inputs
+    context = context._replace(offline_min=0.0, checked_in=True, reauth=Reauth.FAILED)
+    decision = decide(policies, context, behavior)
+    if effective_policy(policies, context, behavior.multi_policy_merge) is None:
+        assert decision.reason is Reason.NOT_TARGETED
+        return
     assert (decision.outcome, decision.reason) == (Outcome.WIPE, Reason.OFFLINE_WIPE), decision
+    assert decision.explanation.endswith("the user failed to re-authenticate"), decision
 
 
-@given(cst.decide_inputs(), st.data())
-def test_offline_block_composes_with_the_online_decision_by_rank(inputs, data) -> None:
+@given(INPUTS, st.booleans())
+def test_successful_reauthentication_and_first_use_change_nothing_online(
+    inputs, checked_in: bool
+) -> None:
+    """Online, a successful re-authentication resets the offline interval: the normal
+    rules decide, exactly as with no re-authentication. Whether the app checked in before
+    does not matter online either (this evaluation checks in)."""
+    policies, context, behavior = inputs
+    online = context._replace(offline_min=0.0, checked_in=True, reauth=Reauth.NOT_REQUIRED)
+    signed_in = online._replace(reauth=Reauth.SUCCEEDED)
+    first = online._replace(checked_in=checked_in)
+    expected = decide(policies, online, behavior)
+    assert decide(policies, signed_in, behavior) == expected
+    assert decide(policies, first, behavior) == expected
+
+
+@given(INPUTS)
+def test_never_checked_in_blocks_offline_use(inputs) -> None:
+    """Offline before the app's first check-in: block (offline_block, "first use needs the
+    network") unless an earlier-ranked condition decides — a wipe, the offline-reauth block
+    or the jailbroken block, which come first in the documented order."""
+    policies, context, behavior = inputs
+    context = context._replace(reauth=Reauth.NOT_REQUIRED)
+    first = decide(policies, context._replace(checked_in=False), behavior)
+    seasoned = decide(policies, context._replace(checked_in=True), behavior)
+    eff = effective_policy(policies, context, behavior.multi_policy_merge)
+    earlier = seasoned.outcome is Outcome.WIPE or seasoned.reason in (
+        Reason.OFFLINE_REAUTH,
+        Reason.JAILBROKEN_DEVICE,
+    )
+    if eff is None or context.offline_min <= 0 or earlier:
+        assert first == seasoned
+    else:
+        assert (first.outcome, first.reason) == (Outcome.BLOCK, Reason.OFFLINE_BLOCK), first
+        assert "never checked in" in first.explanation, first
+
+
+@given(INPUTS)
+def test_offline_block_composes_with_the_online_decision_by_rank(inputs) -> None:
     """Offline past the block period but not the wipe period: wipe outranks block.
 
     The outcome is the worse of *block* and the decision the app would reach online: a
-    wipe the threat condition would give stays that same wipe; anything else becomes
-    block with reason offline_block.
+    wipe (jailbroken or threat) stays that same wipe, and so does a jailbroken block
+    (the jailbroken condition comes before the offline block); anything else becomes block
+    with reason offline_block.
     """
     policies, context, behavior = inputs
+    context = context._replace(reauth=Reauth.NOT_REQUIRED)
     eff = effective_policy(policies, context, behavior.multi_policy_merge)
     if eff is None:
         return
     low = max(eff.offline_block_after, 1e-6)
     if low >= eff.offline_wipe_after:
         return
-    offline = data.draw(st.sampled_from([low, (low + eff.offline_wipe_after) / 2]), label="offline")
     online = decide(policies, context._replace(offline_min=0.0), behavior)
-    offline_decision = decide(policies, context._replace(offline_min=offline), behavior)
-    if online.outcome is Outcome.WIPE:
-        assert offline_decision == online
-    else:
-        assert (offline_decision.outcome, offline_decision.reason) == (
-            Outcome.BLOCK,
-            Reason.OFFLINE_BLOCK,
-        ), (online, offline_decision)
+    # The boundary itself (offline == the block period) and a point inside the interval.
+    for offline in (low, (low + eff.offline_wipe_after) / 2):
+        offline_decision = decide(policies, context._replace(offline_min=offline), behavior)
+        if online.outcome is Outcome.WIPE or online.reason is Reason.JAILBROKEN_DEVICE:
+            assert offline_decision == online
+        else:
+            assert (offline_decision.outcome, offline_decision.reason) == (
+                Outcome.BLOCK,
+                Reason.OFFLINE_BLOCK,
+            ), (offline, online, offline_decision)
 
 
-@given(cst.decide_inputs())
+@given(INPUTS)
 def test_online_never_denies_for_offline_reasons(inputs) -> None:
-    """Online (``offline_min == 0``) nothing is blocked or wiped for being offline."""
+    """Online (``offline_min == 0``) and re-authentication not failed: nothing is blocked
+    or wiped for having been offline (no offline_block, offline_reauth or offline_wipe)."""
     policies, context, behavior = inputs
-    decision = decide(policies, context._replace(offline_min=0.0), behavior)
-    assert decision.reason not in (Reason.OFFLINE_BLOCK, Reason.OFFLINE_WIPE), decision
+    context = context._replace(offline_min=0.0)
+    decision = decide(policies, context, behavior)
+    if context.reauth is not Reauth.FAILED:
+        assert decision.reason not in OFFLINE_REASONS, decision
+
+
+# --- jailbroken/rooted devices ---------------------------------------------------------------
+
+
+@given(INPUTS)
+def test_jailbroken_condition_composes_by_rank_and_order(inputs) -> None:
+    """The SDK detects a jailbreak: compare with the same context without it (``clean``).
+
+    No covering policy configures *Jailbroken/rooted devices* ⇒ nothing changes. Wipe ⇒
+    a wipe, jailbroken_device, unless the offline-wipe condition (checked first) already
+    wipes. Block ⇒ a block, jailbroken_device, unless ``clean`` is a wipe (wipe outranks
+    block) or the offline-reauth block (checked first). Whatever the max level, Defender
+    or connector state.
+    """
+    policies, context, behavior = inputs
+    clean = decide(policies, context._replace(jailbroken=False), behavior)
+    rooted = decide(policies, context._replace(jailbroken=True), behavior)
+    eff = effective_policy(policies, context, behavior.multi_policy_merge)
+    action = None if eff is None else eff.jailbroken_action
+    if action is None:
+        assert rooted == clean
+    elif action is Action.WIPE:
+        if clean.reason is Reason.OFFLINE_WIPE:
+            assert rooted == clean
+        else:
+            assert (rooted.outcome, rooted.reason) == (Outcome.WIPE, Reason.JAILBROKEN_DEVICE)
+    elif clean.outcome is Outcome.WIPE or clean.reason is Reason.OFFLINE_REAUTH:
+        assert rooted == clean
+    else:
+        assert (rooted.outcome, rooted.reason) == (Outcome.BLOCK, Reason.JAILBROKEN_DEVICE)
+
+
+@given(INPUTS, cst.actions())
+def test_jailbroken_condition_is_independent_of_the_threat_check(inputs, action: Action) -> None:
+    """With *Jailbroken/rooted devices* configured on every policy and no max level at
+    all, a jailbroken device is still denied — connector off, Defender absent, offline or
+    not; online and without a failed sign-in, exactly with the policy's action."""
+    policies, context, behavior = inputs
+    jailbreak_only = [
+        p.with_changes(max_threat_level=None, jailbroken_action=action) for p in policies
+    ]
+    context = context._replace(jailbroken=True)
+    decision = decide(jailbreak_only, context, behavior)
+    if effective_policy(jailbreak_only, context, behavior.multi_policy_merge) is None:
+        assert decision.reason is Reason.NOT_TARGETED
+        return
+    assert decision.outcome.rank >= Outcome(action.value).rank, decision
+    if context.offline_min <= 0 and context.reauth is not Reauth.FAILED:
+        assert (decision.outcome, decision.reason) == (
+            Outcome(action.value),
+            Reason.JAILBROKEN_DEVICE,
+        ), decision
 
 
 # --- purity, names and targeting -------------------------------------------------------
 
 
-@given(cst.decide_inputs())
+@given(INPUTS)
 def test_decide_is_deterministic_and_names_the_covering_policies(inputs) -> None:
     """Same inputs ⇒ equal Decisions; explanation non-empty; ``policies`` names them.
 
@@ -300,7 +520,7 @@ def test_decide_is_deterministic_and_names_the_covering_policies(inputs) -> None
     assert first.policies == names
 
 
-@given(cst.decide_inputs())
+@given(INPUTS)
 def test_decide_equals_decide_effective_on_the_merged_policy(inputs) -> None:
     """``decide`` is ``decide_effective(effective_policy(...))`` (the engines' fast path)."""
     policies, context, behavior = inputs
@@ -308,7 +528,7 @@ def test_decide_equals_decide_effective_on_the_merged_policy(inputs) -> None:
     assert decide(policies, context, behavior) == decide_effective(eff, context, behavior)
 
 
-@given(cst.decide_inputs(), st.data())
+@given(INPUTS, st.data())
 def test_adding_a_policy_that_does_not_cover_changes_nothing(inputs, data) -> None:
     """Inserting a non-covering policy anywhere in the list leaves the decision unchanged."""
     policies, context, behavior = inputs
@@ -319,25 +539,34 @@ def test_adding_a_policy_that_does_not_cover_changes_nothing(inputs, data) -> No
     assert decide(more, context, behavior) == decide(policies, context, behavior)
 
 
-@given(cst.decide_inputs())
-def test_emm_upn_decides_like_mdm_and_its_absence_like_mam_we(inputs) -> None:
-    """An EMM passing IntuneMAMUPN is seen as managed (like mdm), otherwise as mam_we.
+@given(INPUTS)
+def test_upn_decides_managed_and_its_absence_like_mam_we(inputs) -> None:
+    """An MDM (Intune or a third-party EMM) passing IntuneMAMUPN is seen as managed,
+    otherwise the device decides exactly like mam_we (docs/semantics.md §1.3).
 
-    For mdm and mam_we devices ``emm_passes_upn`` is ignored.
+    ``mdm_passes_upn`` is read only for mdm, ``emm_passes_upn`` only for emm; mam_we
+    ignores both.
     """
     policies, context, behavior = inputs
 
-    def decided(management: Management, upn: bool) -> object:
-        changed = context._replace(management=management, emm_passes_upn=upn)
+    def decided(management: Management, mdm_upn: bool, emm_upn: bool) -> Decision:
+        changed = context._replace(
+            management=management, mdm_passes_upn=mdm_upn, emm_passes_upn=emm_upn
+        )
         return decide(policies, changed, behavior)
 
-    assert decided(Management.EMM, True) == decided(Management.MDM, False)
-    assert decided(Management.EMM, False) == decided(Management.MAM_WE, False)
-    assert decided(Management.MDM, True) == decided(Management.MDM, False)
-    assert decided(Management.MAM_WE, True) == decided(Management.MAM_WE, False)
+    managed = decided(Management.MDM, True, False)
+    unmanaged = decided(Management.MAM_WE, False, False)
+    for other in (False, True):
+        assert decided(Management.MDM, True, other) == managed
+        assert decided(Management.EMM, other, True) == managed
+        assert decided(Management.MDM, False, other) == unmanaged
+        assert decided(Management.EMM, other, False) == unmanaged
+        assert decided(Management.MAM_WE, other, not other) == unmanaged
+        assert decided(Management.MAM_WE, other, other) == unmanaged
 
 
-@given(cst.decide_inputs())
+@given(INPUTS)
 def test_excluding_the_users_groups_untargets_them(inputs) -> None:
     """Exclusion wins: excluding every group of the user from every policy untargets them.
 
@@ -351,7 +580,7 @@ def test_excluding_the_users_groups_untargets_them(inputs) -> None:
     assert (decision.outcome, decision.reason) == (Outcome.ALLOW, Reason.NOT_TARGETED)
 
 
-@given(cst.contexts(), cst.behaviors(), st.data())
+@given(cst.contexts(), BEHAVIORS, st.data())
 def test_untargeted_context_is_always_allowed(context: EvaluationContext, behavior, data) -> None:
     """No covering policy ⇒ allow, not_targeted, no policy names, whatever the context."""
     policies = data.draw(
@@ -397,6 +626,7 @@ def test_merging_one_policy_keeps_its_settings(policy: Policy) -> None:
             checkin_interval=policy.checkin_interval,
             offline_block_after=policy.offline_block_after,
             offline_wipe_after=policy.offline_wipe_after,
+            jailbroken_action=policy.jailbroken_action,
         )
 
 
@@ -405,12 +635,19 @@ def test_most_restrictive_merge_is_at_least_as_strict_as_each_policy(
     policies: list[Policy],
 ) -> None:
     """Each merged setting is one of the inputs' values and no looser than any of them;
-    the action of a policy whose max level is not configured is inert and ignored."""
+    the action of a policy whose max level is not configured is inert and ignored.
+    *Jailbroken/rooted devices*: wipe over block, not configured only if no policy
+    configures it (independent of the max level)."""
     eff = merge(policies)
     assert eff.max_threat_level in {p.max_threat_level for p in policies}
     configured = [p for p in policies if p.max_threat_level is not None] or policies
     wipes = any(p.threat_action is Action.WIPE for p in configured)
     assert (eff.threat_action is Action.WIPE) == wipes
+    jailbreak = {p.jailbroken_action for p in policies} - {None}
+    if not jailbreak:
+        assert eff.jailbroken_action is None
+    else:
+        assert eff.jailbroken_action is (Action.WIPE if Action.WIPE in jailbreak else Action.BLOCK)
     for p in policies:
         assert max_level_rank(eff.max_threat_level) <= max_level_rank(p.max_threat_level)
         assert eff.recheck_after <= p.recheck_after
@@ -419,7 +656,7 @@ def test_most_restrictive_merge_is_at_least_as_strict_as_each_policy(
         assert eff.offline_wipe_after <= p.offline_wipe_after
 
 
-@given(cst.decide_inputs(behavior=cst.behaviors(MOST_RESTRICTIVE)))
+@given(cst.decide_inputs(behavior=_behaviors(MOST_RESTRICTIVE)))
 def test_decide_applies_the_merge_of_the_covering_policies(inputs) -> None:
     """Deciding over all policies equals deciding over the single merged policy."""
     policies, context, behavior = inputs
@@ -434,6 +671,7 @@ def test_decide_applies_the_merge_of_the_covering_policies(inputs) -> None:
         checkin_interval=eff.checkin_interval,
         offline_block_after=eff.offline_block_after,
         offline_wipe_after=eff.offline_wipe_after,
+        jailbroken_action=eff.jailbroken_action,
     )
     full = decide(policies, context, behavior)
     single = decide([merged], context, behavior)
@@ -445,7 +683,7 @@ def test_decide_applies_the_merge_of_the_covering_policies(inputs) -> None:
     assert full.policies == eff.policies
 
 
-@given(cst.decide_inputs(behavior=cst.behaviors(st.just(MultiPolicyMerge.FIRST_LISTED))))
+@given(cst.decide_inputs(behavior=_behaviors(st.just(MultiPolicyMerge.FIRST_LISTED))))
 def test_first_listed_decides_as_the_first_covering_policy_alone(inputs) -> None:
     """Under first_listed, the decision is that of the first covering policy alone."""
     policies, context, behavior = inputs
@@ -471,17 +709,19 @@ def test_default_behaviour_is_most_restrictive(inputs) -> None:
 # "0.516667m". Once fixed, switch these to cst.whole_seconds().
 
 
-@given(cst.whole_minutes(max_value=10**8))
+@given(st.one_of(st.just(MAX_DURATION), cst.whole_minutes(max_value=int(MAX_DURATION))))
 def test_format_duration_round_trips_whole_minutes(minutes: float) -> None:
-    """``parse_duration(format_duration(x)) == x`` exactly for whole minutes."""
+    """``parse_duration(format_duration(x)) == x`` exactly for whole minutes, up to the
+    longest duration a file may hold (100 years; longer is refused as a likely typo)."""
     text = format_duration(minutes)
     assert re.fullmatch(r"\d+[dhm]", text), text
     assert parse_duration(text) == minutes
 
 
-@given(cst.whole_minutes(max_value=10**8))
+@given(st.one_of(st.just(MAX_DURATION), cst.whole_minutes(max_value=int(MAX_DURATION))))
 def test_format_iso_duration_round_trips_whole_minutes(minutes: float) -> None:
-    """``parse_duration(format_iso_duration(x)) == x`` exactly for whole minutes."""
+    """``parse_duration(format_iso_duration(x)) == x`` exactly for whole minutes, up to
+    the longest duration a file may hold (100 years)."""
     assert parse_duration(format_iso_duration(minutes)) == minutes
 
 

@@ -208,19 +208,33 @@ def test_offline_block_after_the_grace_period_then_online_again() -> None:
     ]
 
 
-def test_offline_wipe_after_the_wipe_period() -> None:
-    """Offline past the wipe period (2 d here) → wipe, which outranks the block.
+def test_offline_wipe_after_the_wipe_period_immediate() -> None:
+    """offline_wipe = immediate (the conservative bound): offline past the wipe period
+    (2 d here) → wipe at once, which outranks the block.
 
     Check-in at 60, offline from 100; launch at 60 + 2880 + 1 = 2941 → offline_wipe.
     """
     events = [launch(60), {"at": 100, "type": "offline"}, launch(2941)]
-    result = run(scripted(events, policy={"offline_wipe_after": "2d"}, horizon="3d"))
-    last = rows(result)[-1]
+    scenario = scripted(
+        events,
+        policy={"offline_wipe_after": "2d"},
+        behavior={"offline_wipe": "immediate"},
+        horizon="3d",
+    )
+    last = rows(run(scenario))[-1]
     assert (last["outcome"], last["reason"], last["offline_min"]) == (
         "wipe",
         "offline_wipe",
         2881.0,
     )
+
+
+def test_offline_past_the_wipe_period_waits_for_reauthentication() -> None:
+    """offline_wipe = on_failed_reauth (the documented default): still offline past the
+    wipe period → block (offline_reauth), not a wipe: the user must reconnect first."""
+    events = [launch(60), {"at": 100, "type": "offline"}, launch(2941)]
+    last = rows(run(scripted(events, policy={"offline_wipe_after": "2d"}, horizon="3d")))[-1]
+    assert (last["outcome"], last["reason"]) == ("block", "offline_reauth")
 
 
 def test_connector_disabled_has_no_effect_then_changes_arrive_when_enabled() -> None:

@@ -192,7 +192,7 @@ def pick(
 
 def test_counts_by_trigger_outcome_and_reason() -> None:
     """launches/checkins by trigger; evaluations exclude previous_allow rows; every Reason
-    has a reason_ column (zeros included); wipes count rows with outcome wipe."""
+    has a reason_ column (zeros included); wipe_events count rows with outcome wipe."""
     rows = [
         decision(0, session_end=10),
         decision(20, reason="previous_allow", session_end=25),
@@ -208,7 +208,7 @@ def test_counts_by_trigger_outcome_and_reason() -> None:
     expected |= {"compliant": 1, "previous_allow": 1, "threat_level_exceeded": 1}
     expected |= {"offline_wipe": 1, "mtd_not_activated": 1, "not_targeted": 1}
     assert {r: m[f"reason_{r}"] for r in expected} == expected
-    assert m["wipes"] == 1
+    assert (m["wipe_events"], m["wipes"], m["devices_wiped"]) == (1, 1, 1)
     assert m["onboarding_blocks"] == 1
     assert m["granted_minutes"] == 10 + 5 + 1
 
@@ -289,7 +289,15 @@ def test_time_to_protect_uses_the_strictest_max_and_denials_within_the_episode()
     metrics = metrics_of(rows, episodes)
     m = pick(metrics)
     assert (m["episodes"], m["episodes_over_max"], m["episodes_enforced"]) == (9, 5, 3)
-    assert m["never_enforced"] == 2
+    # Same yardstick for every variant: ended episodes of at least that severity with no
+    # threat-level denial while they lasted (whatever the max): never, denial-at-end,
+    # check-off, untargeted and no-rows are high; within-max is low.
+    assert (m["never_enforced_low"], m["never_enforced_medium"], m["never_enforced_high"]) == (
+        6,
+        5,
+        5,
+    )
+    assert m["episodes_active_at_horizon"] == 0
     assert m["time_to_protect_median_min"] == pytest.approx(20.0)
     assert m["time_to_protect_p95_min"] == pytest.approx(20 + 0.9 * (60 - 20))
     dec, eps, dev = frames(rows, episodes)
@@ -313,8 +321,68 @@ def test_unneeded_denials_are_threat_denials_within_the_max() -> None:
         decision(40, outcome="block", reason="offline_block"),  # not a threat denial
     ]
     m = pick(metrics_of(rows))
-    assert (m["unneeded_blocks"], m["unneeded_wipes"], m["wipes"]) == (1, 1, 2)
+    assert (m["unneeded_blocks"], m["unneeded_wipes"], m["wipe_events"]) == (1, 1, 2)
+    assert m["wipes"] == 1  # the second wipe follows the first with no granted access between
     assert m["unneeded_denials"] == 2
+
+
+def test_wipes_count_data_removed_once_per_retry_streak() -> None:
+    """wipe_events counts every wipe decision; wipes only those that removed data — an
+    app's first wipe, or its first after a later granted access; devices_wiped counts
+    devices (once across apps in ``all``, once per app in app segments)."""
+    wipe: dict[str, Any] = {"outcome": "wipe", "reason": "threat_level_exceeded"}
+    rows = [
+        decision(0, session_end=5),
+        decision(10, **wipe),  # removes data
+        decision(20, **wipe),  # the user retries: nothing left to remove
+        decision(30, **wipe),
+        decision(40, reason="previous_denial", outcome="wipe"),  # a reuse: no decision
+        decision(50, session_end=55),  # granted again: data is back
+        decision(60, **wipe),  # removes data
+        decision(70, app="teams", **wipe),  # another app: removes its data
+        decision(80, device=1, outcome="block", reason="threat_level_exceeded"),
+        decision(90, device=1, reason="offline_wipe", outcome="wipe"),  # device 1: removes
+        decision(95, device=1, reason="offline_wipe", outcome="wipe"),
+    ]
+    m = pick(metrics_of(rows))
+    assert (m["wipe_events"], m["wipes"], m["devices_wiped"]) == (7, 4, 2)
+    outlook, teams = (
+        pick(metrics_of(rows), "app", "outlook"),
+        pick(metrics_of(rows), "app", "teams"),
+    )
+    assert (outlook["wipes"], outlook["devices_wiped"]) == (3, 2)
+    assert (teams["wipes"], teams["devices_wiped"]) == (1, 1)
+
+
+def test_never_enforced_excludes_episodes_active_at_the_horizon() -> None:
+    """An episode still running at the horizon is not counted as never enforced (it might
+    still be); it is counted in episodes_active_at_horizon instead."""
+    rows = [decision(0)]
+    episodes = [
+        episode(0, "high", 100, 200, name="ended"),
+        episode(0, "medium", 900, HORIZON + 50, name="running"),
+        episode(0, "high", 950, HORIZON, name="ends-at-horizon"),
+    ]
+    m = pick(metrics_of(rows, episodes))
+    assert (m["never_enforced_low"], m["never_enforced_high"]) == (1, 1)
+    assert m["episodes_active_at_horizon"] == 2
+
+
+def test_a_denial_in_a_session_that_goes_on_blocks_only_after_it() -> None:
+    """With midsession_enforcement = false a check-in denial does not end the session: the
+    user is blocked from the session's end (120) to the next allow (180), so no minute is
+    counted both granted and blocked."""
+    deny: dict[str, Any] = {"trigger": "checkin", "outcome": "block"}
+    rows = [
+        decision(0, session_end=120),
+        decision(60, reason="threat_level_exceeded", **deny),
+        decision(90, reason="threat_level_exceeded", **deny),
+        decision(180, session_end=185),
+    ]
+    m = pick(metrics_of(rows))
+    assert m["granted_minutes"] == 120 + 5
+    assert m["blocked_user_minutes"] == 60
+    assert m["blocked_user_minutes_threat"] == 60
 
 
 def test_onboarding_blocks_count_mtd_not_activated_denials() -> None:
@@ -552,7 +620,7 @@ def test_scripted_threat_blocked_then_restored() -> None:
     assert m["time_to_protect_median_min"] == 60  # 60 → denial at 120
     assert m["time_to_restore_median_min"] == 30  # end 120 + 30 = 150 → allow at 180
     assert m["blocked_user_minutes"] == 60  # 120 → 180
-    assert (m["unneeded_blocks"], m["never_enforced"], m["never_restored"]) == (0, 0, 0)
+    assert (m["unneeded_blocks"], m["never_enforced_low"], m["never_restored"]) == (0, 0, 0)
 
 
 def test_scripted_midsession_checkin_cuts_the_session() -> None:
@@ -617,8 +685,10 @@ def test_scripted_stale_signal_gives_unneeded_denials() -> None:
     block, wipe = pick(metrics, variant="block"), pick(metrics, variant="wipe")
     assert (block["unneeded_blocks"], block["unneeded_wipes"], block["wipes"]) == (1, 0, 0)
     assert (wipe["unneeded_blocks"], wipe["unneeded_wipes"], wipe["wipes"]) == (0, 1, 1)
+    assert (wipe["wipe_events"], wipe["devices_wiped"]) == (1, 1)
     assert block["blocked_user_minutes"] == wipe["blocked_user_minutes"] == 30
-    assert (block["episodes_over_max"], block["never_enforced"]) == (1, 1)
+    assert block["episodes_over_max"] == 1
+    assert block["never_enforced_medium"] == 1  # the only denial came after it ended (stale)
     assert math.isnan(block["time_to_protect_median_min"])
 
 
@@ -640,11 +710,9 @@ def test_scripted_onboarding_and_undetected_threat() -> None:
     metrics = compute_metrics(result)
     d1, d2 = pick(metrics, "management", "mam_we", "P"), pick(metrics, "management", "mdm", "P")
     assert (d1["onboarding_blocks"], d1["blocked_user_minutes"]) == (1, 40)  # 10 → 50
-    assert (d2["undetected_episodes"], d2["never_enforced"], d2["exposed_minutes_medium"]) == (
-        1,
-        1,
-        10,
-    )
+    assert (d2["undetected_episodes"], d2["exposed_minutes_medium"]) == (1, 10)
+    # never remediated, so still active at the horizon: not (yet) "never enforced"
+    assert (d2["never_enforced_medium"], d2["episodes_active_at_horizon"]) == (0, 1)
     assert d2["exposed_launches_medium"] == 1
     assert pick(metrics, variant="P")["episodes"] == 1
 
@@ -718,7 +786,9 @@ def test_metrics_add_up_to_the_log(result: RunResult) -> None:
         m = pick(metrics, variant=str(variant))
         assert m["launches"] == (rows["trigger"] == "launch").sum()
         assert m["evaluations"] == (rows["reason"] != "previous_allow").sum()
-        assert m["wipes"] == (rows["outcome"] == "wipe").sum()
+        evaluations = rows[~rows["reason"].isin(["previous_allow", "previous_denial"])]
+        assert m["wipe_events"] == (evaluations["outcome"] == "wipe").sum()
+        assert m["wipes"] == data_wipes(rows)
         for lower, higher in (("low", "medium"), ("medium", "high")):
             assert m[f"exposed_launches_{higher}"] <= m[f"exposed_launches_{lower}"]
             assert m[f"exposed_minutes_{higher}"] <= m[f"exposed_minutes_{lower}"] + 1e-9
@@ -729,6 +799,22 @@ def test_metrics_add_up_to_the_log(result: RunResult) -> None:
     assert (
         metrics["unneeded_denials"] == metrics["unneeded_blocks"] + metrics["unneeded_wipes"]
     ).all()
+
+
+def data_wipes(rows: pd.DataFrame) -> int:
+    """Wipes that removed data, by a plain loop over each device+app in time order."""
+    count = 0
+    for _, group in rows.sort_values("time_min", kind="stable").groupby(["device", "app"]):
+        has_data = True
+        for outcome, reason in zip(group["outcome"], group["reason"], strict=True):
+            if reason in ("previous_allow", "previous_denial"):
+                continue
+            if outcome == "wipe" and has_data:
+                count += 1
+                has_data = False
+            elif outcome == "allow":
+                has_data = True
+    return count
 
 
 _CAUSES = {

@@ -1,6 +1,9 @@
-"""Hand-computed decisions for every reason of SEMANTICS.md §5, and the merge rules.
+"""Hand-computed decisions for every reason of docs/semantics.md §6, and the merge rules.
 
-Each case is worked out from SEMANTICS.md by hand; the tables say which rule decides.
+Each case is worked out from the documentation by hand; the tables say which condition
+decides. The conditions, in order: not targeted → allow; offline wipe period
+(re-authentication), *Jailbroken/rooted devices*, offline block period / first use,
+threat level; the first wipe among failing conditions wins, else the first block.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from simulator.policy.behavior import (
     Behavior,
     ConnectorOffBehavior,
     MultiPolicyMerge,
+    OfflineWipe,
     PreOnboardingAction,
     UnresponsiveBehavior,
 )
@@ -27,6 +31,7 @@ from simulator.policy.decide import (
     decide,
     effective_policy,
     merge,
+    reauthentication,
 )
 from simulator.policy.levels import (
     NOT_CONFIGURED,
@@ -37,6 +42,7 @@ from simulator.policy.levels import (
     Management,
     Outcome,
     Reason,
+    Reauth,
     TargetManagement,
     ThreatLevel,
     max_level_label,
@@ -83,6 +89,9 @@ def _fields(context: EvaluationContext) -> dict[str, object]:
 
 ALLOW, BLOCK, WIPE = Outcome.ALLOW, Outcome.BLOCK, Outcome.WIPE
 R = Reason
+IMMEDIATE = {"offline_wipe": OfflineWipe.IMMEDIATE}
+#: Offline one day past the default 90-day wipe period (and so past the block period too).
+PAST_WIPE = 91 * DAY
 
 CASES = [
     # --- rule 1: not targeted -------------------------------------------------------
@@ -131,13 +140,25 @@ CASES = [
             BLOCK if targeted else ALLOW,
             R.THREAT_LEVEL_EXCEEDED if targeted else R.NOT_TARGETED,
             policy={"target_management": target},
-            context={"management": management, "emm_passes_upn": upn, "known_level": HIGH},
+            # upn sets both flags; each set-up reads only its own (mam_we: neither).
+            context={
+                "management": management,
+                "mdm_passes_upn": upn,
+                "emm_passes_upn": upn,
+                "known_level": HIGH,
+            },
         )
         for target, management, upn, targeted in [
-            # Intune MDM always passes IntuneMAMUPN: the app sees it as managed.
-            (TargetManagement.MANAGED, Management.MDM, False, True),
-            (TargetManagement.UNMANAGED, Management.MDM, False, False),
-            # MAM-WE is never managed, whatever the (ignored) emm flag says.
+            # Intune MDM passing IntuneMAMUPN (the default): the app sees it as managed.
+            (TargetManagement.MANAGED, Management.MDM, True, True),
+            (TargetManagement.UNMANAGED, Management.MDM, True, False),
+            # Intune MDM without the IntuneMAMUPN app configuration: seen as unmanaged, so
+            # a managed-only policy misses it and an unmanaged one covers it (§1.3).
+            (TargetManagement.MANAGED, Management.MDM, False, False),
+            (TargetManagement.UNMANAGED, Management.MDM, False, True),
+            (TargetManagement.ANY, Management.MDM, False, True),
+            (TargetManagement.ANY, Management.MDM, True, True),
+            # MAM-WE is never managed, whatever the (ignored) flags say.
             (TargetManagement.MANAGED, Management.MAM_WE, True, False),
             (TargetManagement.UNMANAGED, Management.MAM_WE, True, True),
             # A third-party EMM is managed only if it passes IntuneMAMUPN.
@@ -146,7 +167,6 @@ CASES = [
             (TargetManagement.MANAGED, Management.EMM, True, True),
             (TargetManagement.UNMANAGED, Management.EMM, True, False),
             (TargetManagement.ANY, Management.EMM, False, True),
-            (TargetManagement.ANY, Management.MDM, False, True),
         ]
     ),
     Case(
@@ -155,7 +175,7 @@ CASES = [
         R.NOT_TARGETED,
         context={"app": "teams", "offline_min": 365 * DAY},
     ),
-    # --- rule 2: offline ------------------------------------------------------------
+    # --- offline block period (">=": "after the configured period expires") ---------
     Case("offline-just-below-block", ALLOW, R.COMPLIANT, context={"offline_min": 1439.9}),
     Case("offline-exactly-at-block", BLOCK, R.OFFLINE_BLOCK, context={"offline_min": 1440.0}),
     Case("offline-past-block", BLOCK, R.OFFLINE_BLOCK, context={"offline_min": 3 * DAY}),
@@ -167,12 +187,25 @@ CASES = [
         context={"offline_min": 720.0},
     ),
     Case(
+        "offline-exactly-at-block-custom-period",
+        BLOCK,
+        R.OFFLINE_BLOCK,
+        policy={"offline_block_after": 600.0},
+        context={"offline_min": 600.0},
+    ),
+    Case(
+        "offline-just-below-custom-block",
+        ALLOW,
+        R.COMPLIANT,
+        policy={"offline_block_after": 600.0},
+        context={"offline_min": 599.0},
+    ),
+    Case(
         "offline-just-below-wipe",
         BLOCK,
         R.OFFLINE_BLOCK,
         context={"offline_min": 90 * DAY - 0.5},
     ),
-    Case("offline-exactly-at-wipe", WIPE, R.OFFLINE_WIPE, context={"offline_min": 90 * DAY}),
     Case(
         "offline-block-applies-when-not-configured",
         BLOCK,
@@ -181,33 +214,166 @@ CASES = [
         context={"offline_min": 2 * DAY},
     ),
     Case(
-        "offline-wipe-applies-when-not-configured",
-        WIPE,
-        R.OFFLINE_WIPE,
-        policy={"max_threat_level": None},
-        context={"offline_min": 100 * DAY},
-    ),
-    Case(
         "zero-block-period-online-is-not-offline",
         ALLOW,
         R.COMPLIANT,
         policy={"offline_block_after": 0.0, "offline_wipe_after": 0.0},
         context={"offline_min": 0.0},
     ),
+    # --- offline wipe period, on_failed_reauth (default): deny offline, wipe on failed
+    # sign-in back online; the reauth block comes first, so it is named over offline_block
     Case(
-        "zero-wipe-period-any-offline-time-wipes",
-        WIPE,
-        R.OFFLINE_WIPE,
+        "offline-exactly-at-wipe-waits-for-reauth",
+        BLOCK,
+        R.OFFLINE_REAUTH,
+        context={"offline_min": 90 * DAY},
+    ),
+    Case(
+        "offline-past-wipe-still-offline-reauth-block",
+        BLOCK,
+        R.OFFLINE_REAUTH,
+        context={"offline_min": PAST_WIPE},
+    ),
+    Case(
+        "offline-reauth-applies-when-not-configured",
+        BLOCK,
+        R.OFFLINE_REAUTH,
+        policy={"max_threat_level": None},
+        context={"offline_min": 100 * DAY},
+    ),
+    Case(
+        "offline-reauth-at-custom-wipe-period",
+        BLOCK,
+        R.OFFLINE_REAUTH,
+        policy={"offline_wipe_after": 7 * DAY},
+        context={"offline_min": 7 * DAY},
+    ),
+    Case(
+        "offline-just-below-custom-wipe",
+        BLOCK,
+        R.OFFLINE_BLOCK,
+        policy={"offline_wipe_after": 7 * DAY},
+        context={"offline_min": 7 * DAY - 1.0},
+    ),
+    Case(
+        "zero-wipe-period-any-offline-time-needs-reauth",
+        BLOCK,
+        R.OFFLINE_REAUTH,
         policy={"offline_wipe_after": 0.0},
         context={"offline_min": 1.0},
     ),
     Case(
-        "offline-wipe-outranks-threat-wipe",
+        "offline-reauth-block-over-threat-block",
+        BLOCK,
+        R.OFFLINE_REAUTH,
+        context={"offline_min": PAST_WIPE, "known_level": HIGH},
+    ),
+    Case(
+        "threat-wipe-outranks-offline-reauth-block",
+        WIPE,
+        R.THREAT_LEVEL_EXCEEDED,
+        policy={"threat_action": Action.WIPE},
+        context={"offline_min": 90 * DAY, "known_level": HIGH},
+    ),
+    Case(
+        "back-online-reauth-failed-wipes",
+        WIPE,
+        R.OFFLINE_WIPE,
+        context={"reauth": Reauth.FAILED},
+    ),
+    Case(
+        "back-online-reauth-failed-wipes-when-not-configured",
+        WIPE,
+        R.OFFLINE_WIPE,
+        policy={"max_threat_level": None},
+        context={"reauth": Reauth.FAILED},
+    ),
+    Case(
+        "reauth-failed-wipe-comes-before-threat-wipe",
+        WIPE,
+        R.OFFLINE_WIPE,
+        policy={"threat_action": Action.WIPE},
+        context={"reauth": Reauth.FAILED, "known_level": HIGH},
+    ),
+    Case(
+        "back-online-reauth-succeeded-compliant",
+        ALLOW,
+        R.COMPLIANT,
+        context={"reauth": Reauth.SUCCEEDED},
+    ),
+    Case(
+        "back-online-reauth-succeeded-threat-as-usual",
+        BLOCK,
+        R.THREAT_LEVEL_EXCEEDED,
+        context={"reauth": Reauth.SUCCEEDED, "known_level": MEDIUM},
+    ),
+    Case(
+        "back-online-reauth-succeeded-threat-wipe-as-usual",
+        WIPE,
+        R.THREAT_LEVEL_EXCEEDED,
+        policy={"threat_action": Action.WIPE},
+        context={"reauth": Reauth.SUCCEEDED, "known_level": HIGH},
+    ),
+    Case(
+        "back-online-reauth-succeeded-connector-as-usual",
+        ALLOW,
+        R.CONNECTOR_DISABLED,
+        context={"reauth": Reauth.SUCCEEDED, "connector": ConnectorState.DISABLED},
+    ),
+    # --- offline wipe period, immediate (the conservative bound): wipe while offline ----
+    Case(
+        "immediate-offline-exactly-at-wipe",
+        WIPE,
+        R.OFFLINE_WIPE,
+        context={"offline_min": 90 * DAY},
+        behavior=IMMEDIATE,
+    ),
+    Case(
+        "immediate-offline-just-below-wipe",
+        BLOCK,
+        R.OFFLINE_BLOCK,
+        context={"offline_min": 90 * DAY - 0.5},
+        behavior=IMMEDIATE,
+    ),
+    Case(
+        "immediate-offline-past-wipe",
+        WIPE,
+        R.OFFLINE_WIPE,
+        context={"offline_min": PAST_WIPE},
+        behavior=IMMEDIATE,
+    ),
+    Case(
+        "immediate-offline-wipe-applies-when-not-configured",
+        WIPE,
+        R.OFFLINE_WIPE,
+        policy={"max_threat_level": None},
+        context={"offline_min": 100 * DAY},
+        behavior=IMMEDIATE,
+    ),
+    Case(
+        "immediate-zero-wipe-period-any-offline-time-wipes",
+        WIPE,
+        R.OFFLINE_WIPE,
+        policy={"offline_wipe_after": 0.0},
+        context={"offline_min": 1.0},
+        behavior=IMMEDIATE,
+    ),
+    Case(
+        "immediate-offline-wipe-comes-before-threat-wipe",
         WIPE,
         R.OFFLINE_WIPE,
         policy={"threat_action": Action.WIPE},
         context={"offline_min": 90 * DAY, "known_level": HIGH},
+        behavior=IMMEDIATE,
     ),
+    Case(
+        "immediate-online-is-not-offline",
+        ALLOW,
+        R.COMPLIANT,
+        policy={"offline_wipe_after": 0.0},
+        behavior=IMMEDIATE,
+    ),
+    # --- offline block period vs the threat condition ------------------------------------
     Case(
         "offline-block-over-threat-block",
         BLOCK,
@@ -246,6 +412,215 @@ CASES = [
         BLOCK,
         R.THREAT_LEVEL_EXCEEDED,
         context={"offline_min": 600.0, "known_level": MEDIUM},
+    ),
+    # --- first use: an app that never checked in cannot be used offline ----------------
+    Case(
+        "first-use-offline-blocks",
+        BLOCK,
+        R.OFFLINE_BLOCK,
+        context={"checked_in": False, "offline_min": 1.0},
+    ),
+    Case(
+        "first-use-online-allowed",
+        ALLOW,
+        R.COMPLIANT,
+        context={"checked_in": False},
+    ),
+    Case(
+        "first-use-offline-blocks-when-not-configured",
+        BLOCK,
+        R.OFFLINE_BLOCK,
+        policy={"max_threat_level": None},
+        context={"checked_in": False, "offline_min": 1.0},
+    ),
+    Case(
+        "first-use-offline-over-threat-block",
+        BLOCK,
+        R.OFFLINE_BLOCK,
+        context={"checked_in": False, "offline_min": 5.0, "known_level": HIGH},
+    ),
+    Case(
+        "threat-wipe-outranks-first-use-block",
+        WIPE,
+        R.THREAT_LEVEL_EXCEEDED,
+        policy={"threat_action": Action.WIPE},
+        context={"checked_in": False, "offline_min": 5.0, "known_level": HIGH},
+    ),
+    Case(
+        "first-use-offline-not-targeted",
+        ALLOW,
+        R.NOT_TARGETED,
+        context={"app": "teams", "checked_in": False, "offline_min": 5.0},
+    ),
+    # --- Jailbroken/rooted devices: the SDK's own check, independent of Defender --------
+    Case(
+        "jailbroken-block",
+        BLOCK,
+        R.JAILBROKEN_DEVICE,
+        policy={"jailbroken_action": Action.BLOCK},
+        context={"jailbroken": True},
+    ),
+    Case(
+        "jailbroken-wipe",
+        WIPE,
+        R.JAILBROKEN_DEVICE,
+        policy={"jailbroken_action": Action.WIPE},
+        context={"jailbroken": True},
+    ),
+    Case(
+        "jailbroken-condition-not-configured",
+        ALLOW,
+        R.COMPLIANT,
+        context={"jailbroken": True},
+    ),
+    Case(
+        "not-jailbroken-condition-configured",
+        ALLOW,
+        R.COMPLIANT,
+        policy={"jailbroken_action": Action.WIPE},
+    ),
+    Case(
+        "jailbroken-not-targeted",
+        ALLOW,
+        R.NOT_TARGETED,
+        policy={"jailbroken_action": Action.WIPE},
+        context={"app": "teams", "jailbroken": True},
+    ),
+    Case(
+        "jailbroken-applies-with-max-not-configured",
+        BLOCK,
+        R.JAILBROKEN_DEVICE,
+        policy={"max_threat_level": None, "jailbroken_action": Action.BLOCK},
+        context={"jailbroken": True},
+    ),
+    Case(
+        "jailbroken-wipe-with-max-not-configured",
+        WIPE,
+        R.JAILBROKEN_DEVICE,
+        policy={"max_threat_level": None, "jailbroken_action": Action.WIPE},
+        context={"jailbroken": True},
+    ),
+    Case(
+        "jailbroken-applies-with-connector-disabled",
+        BLOCK,
+        R.JAILBROKEN_DEVICE,
+        policy={"jailbroken_action": Action.BLOCK},
+        context={"jailbroken": True, "connector": ConnectorState.DISABLED, "known_level": HIGH},
+    ),
+    Case(
+        "jailbroken-applies-with-partner-unresponsive",
+        WIPE,
+        R.JAILBROKEN_DEVICE,
+        policy={"jailbroken_action": Action.WIPE},
+        context={"jailbroken": True, "connector": ConnectorState.UNRESPONSIVE},
+    ),
+    Case(
+        "jailbroken-applies-without-defender",
+        BLOCK,
+        R.JAILBROKEN_DEVICE,
+        policy={"jailbroken_action": Action.BLOCK},
+        context={"jailbroken": True, "defender": DefenderState.ABSENT},
+        behavior={"pre_onboarding_action": PreOnboardingAction.ALLOW},
+    ),
+    Case(
+        "jailbroken-block-before-onboarding-block",
+        BLOCK,
+        R.JAILBROKEN_DEVICE,
+        policy={"jailbroken_action": Action.BLOCK},
+        context={"jailbroken": True, "defender": DefenderState.INSTALLED},
+    ),
+    Case(
+        "jailbroken-block-before-threat-block",
+        BLOCK,
+        R.JAILBROKEN_DEVICE,
+        policy={"jailbroken_action": Action.BLOCK},
+        context={"jailbroken": True, "known_level": HIGH},
+    ),
+    Case(
+        "threat-wipe-outranks-jailbroken-block",
+        WIPE,
+        R.THREAT_LEVEL_EXCEEDED,
+        policy={"jailbroken_action": Action.BLOCK, "threat_action": Action.WIPE},
+        context={"jailbroken": True, "known_level": HIGH},
+    ),
+    Case(
+        "jailbroken-wipe-before-threat-wipe",
+        WIPE,
+        R.JAILBROKEN_DEVICE,
+        policy={"jailbroken_action": Action.WIPE, "threat_action": Action.WIPE},
+        context={"jailbroken": True, "known_level": HIGH},
+    ),
+    Case(
+        "jailbroken-applies-offline-within-grace",
+        BLOCK,
+        R.JAILBROKEN_DEVICE,
+        policy={"jailbroken_action": Action.BLOCK},
+        context={"jailbroken": True, "offline_min": 600.0},
+    ),
+    Case(
+        "jailbroken-wipe-outranks-offline-block",
+        WIPE,
+        R.JAILBROKEN_DEVICE,
+        policy={"jailbroken_action": Action.WIPE},
+        context={"jailbroken": True, "offline_min": 2 * DAY},
+    ),
+    Case(
+        "jailbroken-block-before-offline-block",
+        BLOCK,
+        R.JAILBROKEN_DEVICE,
+        policy={"jailbroken_action": Action.BLOCK},
+        context={"jailbroken": True, "offline_min": 2 * DAY},
+    ),
+    Case(
+        "jailbroken-block-before-first-use-block",
+        BLOCK,
+        R.JAILBROKEN_DEVICE,
+        policy={"jailbroken_action": Action.BLOCK},
+        context={"jailbroken": True, "checked_in": False, "offline_min": 1.0},
+    ),
+    Case(
+        "jailbroken-wipe-outranks-offline-reauth-block",
+        WIPE,
+        R.JAILBROKEN_DEVICE,
+        policy={"jailbroken_action": Action.WIPE},
+        context={"jailbroken": True, "offline_min": PAST_WIPE},
+    ),
+    Case(
+        "offline-reauth-block-before-jailbroken-block",
+        BLOCK,
+        R.OFFLINE_REAUTH,
+        policy={"jailbroken_action": Action.BLOCK},
+        context={"jailbroken": True, "offline_min": PAST_WIPE},
+    ),
+    Case(
+        "immediate-offline-wipe-outranks-jailbroken-block",
+        WIPE,
+        R.OFFLINE_WIPE,
+        policy={"jailbroken_action": Action.BLOCK},
+        context={"jailbroken": True, "offline_min": PAST_WIPE},
+        behavior=IMMEDIATE,
+    ),
+    Case(
+        "immediate-offline-wipe-before-jailbroken-wipe",
+        WIPE,
+        R.OFFLINE_WIPE,
+        policy={"jailbroken_action": Action.WIPE},
+        context={"jailbroken": True, "offline_min": PAST_WIPE},
+        behavior=IMMEDIATE,
+    ),
+    Case(
+        "reauth-failed-wipe-outranks-jailbroken-block",
+        WIPE,
+        R.OFFLINE_WIPE,
+        policy={"jailbroken_action": Action.BLOCK},
+        context={"jailbroken": True, "reauth": Reauth.FAILED},
+    ),
+    Case(
+        "reauth-succeeded-jailbroken-still-blocks",
+        BLOCK,
+        R.JAILBROKEN_DEVICE,
+        policy={"jailbroken_action": Action.BLOCK},
+        context={"jailbroken": True, "reauth": Reauth.SUCCEEDED},
     ),
     # --- rule 3: not configured -------------------------------------------------------
     *(
@@ -447,11 +822,49 @@ EXPLANATIONS = [
         "blocked — offline for 24 h, past the offline block period of 1d",
     ),
     (
-        "offline-wipe",
+        "offline-reauth",
         {},
         {"offline_min": 90 * DAY},
         {},
-        "wiped — offline for 90 d, past the offline wipe period of 90d",
+        "blocked — offline for 90 d, past the offline wipe period of 90d; the user must "
+        "reconnect and re-authenticate",
+    ),
+    (
+        "offline-wipe-immediate",
+        {},
+        {"offline_min": 90 * DAY},
+        {"offline_wipe": OfflineWipe.IMMEDIATE},
+        "wiped — offline for 90 d, past the offline wipe period of 90d (offline_wipe immediate)",
+    ),
+    (
+        "offline-wipe-failed-reauth",
+        {"offline_wipe_after": 30 * DAY},
+        {"reauth": Reauth.FAILED},
+        {},
+        "wiped — back online after the offline wipe period of 30d, the user failed to "
+        "re-authenticate",
+    ),
+    (
+        "first-use-offline",
+        {},
+        {"checked_in": False, "offline_min": 3.0},
+        {},
+        "blocked — the app has never checked in and the device is offline; its first use "
+        "needs the network",
+    ),
+    (
+        "jailbroken-block",
+        {"jailbroken_action": Action.BLOCK},
+        {"jailbroken": True},
+        {},
+        "blocked — the Intune SDK detected a jailbroken device; action block",
+    ),
+    (
+        "jailbroken-wipe",
+        {"jailbroken_action": Action.WIPE},
+        {"jailbroken": True},
+        {},
+        "wiped — the Intune SDK detected a jailbroken device; action wipe",
     ),
     (
         "mtd-absent",
@@ -510,13 +923,27 @@ def test_not_targeted_when_there_are_no_policies() -> None:
     )
 
 
-def test_covers_ignores_emm_flag_for_mdm() -> None:
-    """mdm devices are managed whatever ``emm_passes_upn`` says (only emm reads it)."""
+def test_covers_reads_each_upn_flag_only_for_its_own_management() -> None:
+    """mdm devices read ``mdm_passes_upn`` only, emm devices ``emm_passes_upn`` only, and
+    mam_we devices are never managed."""
     managed_only = BASE.with_changes(target_management=TargetManagement.MANAGED)
-    for upn in (False, True):
-        context = EvaluationContext(app="outlook", management=Management.MDM, emm_passes_upn=upn)
-        assert context.app_sees_managed
-        assert covers(managed_only, context)
+    for other in (False, True):
+        for management, own, flags in (
+            (Management.MDM, True, {"mdm_passes_upn": True, "emm_passes_upn": other}),
+            (Management.MDM, False, {"mdm_passes_upn": False, "emm_passes_upn": other}),
+            (Management.EMM, True, {"emm_passes_upn": True, "mdm_passes_upn": other}),
+            (Management.EMM, False, {"emm_passes_upn": False, "mdm_passes_upn": other}),
+            (Management.MAM_WE, False, {"emm_passes_upn": True, "mdm_passes_upn": other}),
+        ):
+            context = EvaluationContext(app="outlook", management=management, **flags)
+            assert context.app_sees_managed is own, (management, flags)
+            assert covers(managed_only, context) is own
+
+
+def test_mdm_passes_upn_by_default() -> None:
+    """An mdm context is managed unless told otherwise (Intune usually sends the UPN)."""
+    assert EvaluationContext(app="outlook", management=Management.MDM).app_sees_managed
+    assert not EvaluationContext(app="outlook", management=Management.EMM).app_sees_managed
 
 
 # --- merge ---------------------------------------------------------------------------
@@ -607,6 +1034,60 @@ def test_most_restrictive_action(actions: tuple[Action, ...], expected: Action) 
     assert merge(policies).threat_action is expected
 
 
+@pytest.mark.parametrize(
+    ("actions", "expected"),
+    [
+        ((None,), None),
+        ((None, None), None),
+        ((None, Action.BLOCK), Action.BLOCK),
+        ((Action.BLOCK, Action.BLOCK), Action.BLOCK),
+        ((Action.BLOCK, Action.WIPE), Action.WIPE),
+        ((Action.WIPE, None), Action.WIPE),
+        ((Action.WIPE, Action.BLOCK, None), Action.WIPE),
+    ],
+    ids=["one-nc", "all-nc", "nc-block", "two-blocks", "block-wipe", "wipe-nc", "wipe-block-nc"],
+)
+def test_most_restrictive_jailbroken_action(
+    actions: tuple[Action | None, ...], expected: Action | None
+) -> None:
+    """Jailbroken/rooted devices: wipe over block; not configured only if no policy sets it."""
+    policies = [BASE.with_changes(name=f"P{i}", jailbroken_action=a) for i, a in enumerate(actions)]
+    assert merge(policies).jailbroken_action is expected
+    assert merge(policies[::-1]).jailbroken_action is expected
+
+
+def test_jailbroken_action_is_not_inert_without_a_max_level() -> None:
+    """Unlike the threat action, the jailbroken action of a policy whose max level is not
+    configured still counts: it is a condition of its own."""
+    checks_threat = BASE.with_changes(name="Threat", jailbroken_action=Action.BLOCK)
+    jailbreak_only = BASE.with_changes(
+        name="Jailbreak",
+        max_threat_level=None,
+        threat_action=Action.WIPE,
+        jailbroken_action=Action.WIPE,
+    )
+    eff = merge([checks_threat, jailbreak_only])
+    assert (eff.threat_action, eff.jailbroken_action) == (Action.BLOCK, Action.WIPE)
+    context = EvaluationContext(app="outlook", jailbroken=True, known_level=HIGH)
+    decision = decide([checks_threat, jailbreak_only], context)
+    assert decision == Decision(
+        Outcome.WIPE,
+        Reason.JAILBROKEN_DEVICE,
+        ("Threat", "Jailbreak"),
+        "wiped — the Intune SDK detected a jailbroken device; action wipe",
+    )
+    first = decide(
+        [checks_threat, jailbreak_only],
+        context,
+        Behavior(multi_policy_merge=MultiPolicyMerge.FIRST_LISTED),
+    )
+    assert (first.outcome, first.reason, first.policies) == (
+        Outcome.BLOCK,
+        Reason.JAILBROKEN_DEVICE,
+        ("Threat",),
+    )
+
+
 def test_first_listed_takes_the_first_policy_as_is() -> None:
     """first_listed: the first policy's settings, and only its name."""
     assert merge([OTHER, STRICT], MultiPolicyMerge.FIRST_LISTED) == EffectivePolicy(
@@ -673,6 +1154,28 @@ def test_decide_offline_block_uses_the_shortest_merged_period() -> None:
     assert decide([STRICT], context).outcome is Outcome.ALLOW
 
 
+@pytest.mark.parametrize(
+    ("offline_before", "behavior", "fails", "expected"),
+    [
+        (90 * DAY - 1.0, Behavior(), False, Reauth.NOT_REQUIRED),
+        (90 * DAY - 1.0, Behavior(), True, Reauth.NOT_REQUIRED),
+        (90 * DAY, Behavior(), False, Reauth.SUCCEEDED),
+        (90 * DAY, Behavior(), True, Reauth.FAILED),
+        (PAST_WIPE, Behavior(), True, Reauth.FAILED),
+        (PAST_WIPE, Behavior(offline_wipe=OfflineWipe.IMMEDIATE), True, Reauth.NOT_REQUIRED),
+    ],
+    ids=["below-ok", "below-fails", "at-ok", "at-fails", "past-fails", "immediate"],
+)
+def test_reauthentication_after_the_wipe_period(
+    offline_before: float, behavior: Behavior, fails: bool, expected: Reauth
+) -> None:
+    """Back online, a sign-in is required only after at least the wipe period offline
+    (the boundary counts), and only with on_failed_reauth; ``fails`` says how it ends."""
+    eff = merge([BASE])
+    assert reauthentication(offline_before, eff, behavior, fails=fails) is expected
+    assert reauthentication(offline_before, None, behavior, fails=fails) is Reauth.NOT_REQUIRED
+
+
 # --- domain enums and defaults ---------------------------------------------------------
 
 
@@ -723,7 +1226,9 @@ def test_warn_is_not_a_threat_action() -> None:
 
 
 def test_threat_reasons() -> None:
-    """THREAT_REASONS are the reasons rules 4 and 5 produce, nothing from rules 1, 2, 6."""
+    """THREAT_REASONS are the threat condition's reasons: not the offline, first-use or
+    jailbroken conditions' (offline_block, offline_reauth, offline_wipe,
+    jailbroken_device), nor not_targeted / compliant."""
     assert (
         frozenset(
             {
@@ -738,21 +1243,26 @@ def test_threat_reasons() -> None:
 
 
 def test_documented_defaults() -> None:
-    """Defaults from SEMANTICS.md: offline block 1440 min, wipe 90 days, fail-open, block."""
+    """Defaults from the docs: offline block 1440 min, wipe 90 days, fail-open, block, wipe
+    only on a failed re-authentication; no jailbroken condition unless configured."""
     assert DEFAULT_OFFLINE_BLOCK_AFTER == 1440.0
     assert DEFAULT_OFFLINE_WIPE_AFTER == 90 * DAY
     policy = Policy(name="x", apps=frozenset({"outlook"}))
     assert (policy.recheck_after, policy.checkin_interval) == (30.0, 30.0)
     assert policy.include_groups is None
     assert policy.target_management is TargetManagement.ANY
+    assert policy.jailbroken_action is None
     assert Behavior() == Behavior(
         connector_off_behavior=ConnectorOffBehavior.NO_EFFECT,
         unresponsive_behavior=UnresponsiveBehavior.IGNORE,
         pre_onboarding_action=PreOnboardingAction.BLOCK,
         multi_policy_merge=MultiPolicyMerge.MOST_RESTRICTIVE,
+        offline_wipe=OfflineWipe.ON_FAILED_REAUTH,
     )
     assert CTX.offline_min == 0.0
     assert CTX.connector is ConnectorState.ENABLED
+    assert (CTX.mdm_passes_upn, CTX.checked_in, CTX.jailbroken) == (True, True, False)
+    assert CTX.reauth is Reauth.NOT_REQUIRED
 
 
 def test_with_changes_never_mutates() -> None:

@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 
 from simulator.errors import InputError
-from simulator.policy.behavior import Behavior, ConnectorOffBehavior, PreOnboardingAction
+from simulator.policy.behavior import (
+    Behavior,
+    ConnectorOffBehavior,
+    OfflineWipe,
+    PreOnboardingAction,
+)
 from simulator.policy.decide import EvaluationContext, Policy
 from simulator.policy.files import load_policies
 from simulator.policy.levels import (
@@ -18,6 +23,7 @@ from simulator.policy.levels import (
     Management,
     Outcome,
     Reason,
+    Reauth,
     TargetManagement,
     ThreatLevel,
 )
@@ -46,8 +52,12 @@ LEVEL3 = POLICY_DIR / "level3-secured-block.toml"
 STRICT = POLICY_DIR / "strict-secured-wipe.toml"
 CASES_CSV = ROOT / "scenarios" / "cases" / "level3-cases.csv"
 CASES_TOML = ROOT / "scenarios" / "cases" / "level3-cases.toml"
-DIMENSION_KEY = ["groups", "management", "emm_passes_upn", "app", "defender", "level"]
-DIMENSION_KEY += ["connector", "offline"]
+DIMENSION_KEY = ["groups", "management", "passes_upn", "app", "defender", "level"]
+DIMENSION_KEY += ["connector", "jailbroken", "offline"]
+MANAGEMENT = [("mdm", True), ("mdm", False), ("mam_we", False), ("emm", True), ("emm", False)]
+OFFLINE = ["online", "offline_first_use", "offline_block", "offline_wipe"]
+OFFLINE += ["reauth_ok", "reauth_failed"]
+APPS = frozenset({"outlook", "teams", "onedrive", "edge"})
 
 
 @pytest.fixture(scope="module")
@@ -68,17 +78,19 @@ def _row(table: pd.DataFrame, **where: object) -> dict[str, Any]:
 
 
 def test_lattice_size_and_columns(level3_table: pd.DataFrame) -> None:
-    """One policy, 4 apps, no groups: 1 × 4 × 4 × 3 × 4 × 3 × 3 = 1728 rows, fixed columns."""
-    assert len(level3_table) == 1 * 4 * 4 * 3 * 4 * 3 * 3
+    """One policy, 4 apps, no groups, no jailbroken condition:
+    1 × 5 × 4 × 3 × 4 × 3 × 1 × 6 = 4320 rows, fixed columns."""
+    assert len(level3_table) == 1 * 5 * 4 * 3 * 4 * 3 * 1 * 6
     assert list(level3_table.columns) == list(TABLE_COLUMNS)
     assert lattice_shape(level3_table) == {
         "groups": 1,
-        "management": 4,
+        "management": 5,
         "app": 4,
         "defender": 3,
         "level": 4,
         "connector": 3,
-        "offline": 3,
+        "jailbroken": 1,
+        "offline": 6,
     }
 
 
@@ -87,14 +99,14 @@ def test_every_combination_exactly_once(level3_table: pd.DataFrame) -> None:
     keys = list(level3_table[DIMENSION_KEY].itertuples(index=False, name=None))
     assert len(keys) == len(set(keys))
     expected = {
-        ("(none)", management, upn, app, defender, level, connector, offline)
+        ("(none)", management, upn, app, defender, level, connector, False, offline)
         for (management, upn), app, defender, level, connector, offline in itertools.product(
-            [("mdm", False), ("mam_we", False), ("emm", True), ("emm", False)],
+            MANAGEMENT,
             ["edge", "onedrive", "outlook", "teams"],
             ["absent", "installed", "activated"],
             ["secured", "low", "medium", "high"],
             ["enabled", "disabled", "unresponsive"],
-            ["online", "offline_block", "offline_wipe"],
+            OFFLINE,
         )
     }
     assert set(keys) == expected
@@ -103,21 +115,23 @@ def test_every_combination_exactly_once(level3_table: pd.DataFrame) -> None:
 def test_row_order_is_lattice_order_and_deterministic(level3_table: pd.DataFrame) -> None:
     """Rows come in nesting order (offline innermost) and a second run is identical."""
     first = level3_table.iloc[0]
-    assert (first["management"], first["app"], first["defender"], first["level"]) == (
-        "mdm",
-        "edge",
-        "absent",
-        "secured",
-    )
-    assert list(level3_table["offline"].iloc[:3]) == ["online", "offline_block", "offline_wipe"]
-    assert list(level3_table["connector"].iloc[:9:3]) == ["enabled", "disabled", "unresponsive"]
+    assert (
+        first["management"],
+        bool(first["passes_upn"]),
+        first["app"],
+        first["defender"],
+        first["level"],
+    ) == ("mdm", True, "edge", "absent", "secured")
+    assert list(level3_table["offline"].iloc[:6]) == OFFLINE
+    assert list(level3_table["connector"].iloc[:18:6]) == ["enabled", "disabled", "unresponsive"]
     again = decision_table(load_policies(LEVEL3))
     assert table_to_csv(again) == table_to_csv(level3_table)
 
 
 def test_hand_checked_rows(level3_table: pd.DataFrame) -> None:
-    """Rows worked out by hand from SEMANTICS.md §5 for the level 3 policy (secured + block)."""
-    common = {"groups": "(none)", "emm_passes_upn": False}
+    """Rows worked out by hand from docs/semantics.md §6 for the level 3 policy (secured +
+    block, offline block after 12h, wipe after 90d; default behaviour: on_failed_reauth)."""
+    common = {"groups": "(none)", "passes_upn": False, "jailbroken": False}
     threat = _row(
         level3_table,
         **common,
@@ -138,7 +152,7 @@ def test_hand_checked_rows(level3_table: pd.DataFrame) -> None:
 
     fail_open = _row(
         level3_table,
-        **common,
+        **{**common, "passes_upn": True},
         management="mdm",
         app="teams",
         defender="activated",
@@ -161,9 +175,18 @@ def test_hand_checked_rows(level3_table: pd.DataFrame) -> None:
     )
     assert (onboarding["outcome"], onboarding["reason"]) == ("block", "mtd_not_activated")
 
-    for offline, minutes, outcome in (
-        ("offline_block", 721.0, "block"),
-        ("offline_wipe", 90 * 1440.0 + 1, "wipe"),
+    # Known level high (> secured): the threat block loses to every earlier condition.
+    for offline, minutes, outcome, reason in (
+        ("online", 0.0, "block", "threat_level_exceeded"),
+        # Offline 1 min before the app's first check-in: its first use needs the network.
+        ("offline_first_use", 1.0, "block", "offline_block"),
+        ("offline_block", 721.0, "block", "offline_block"),
+        # Past the wipe period, still offline: denied until the user signs in again.
+        ("offline_wipe", 90 * 1440.0 + 1, "block", "offline_reauth"),
+        # Back online, signed in again: the offline interval resets, normal rules.
+        ("reauth_ok", 0.0, "block", "threat_level_exceeded"),
+        # Back online, sign-in failed: selective wipe.
+        ("reauth_failed", 0.0, "wipe", "offline_wipe"),
     ):
         row = _row(
             level3_table,
@@ -176,7 +199,172 @@ def test_hand_checked_rows(level3_table: pd.DataFrame) -> None:
             offline=offline,
         )
         assert row["offline_min"] == minutes
-        assert (row["outcome"], row["reason"]) == (outcome, offline)
+        assert (row["outcome"], row["reason"]) == (outcome, reason), offline
+    reauth_ok = _row(
+        level3_table,
+        **common,
+        management="emm",
+        app="teams",
+        defender="activated",
+        level="secured",
+        connector="enabled",
+        offline="reauth_ok",
+    )
+    assert (reauth_ok["outcome"], reauth_ok["reason"]) == ("allow", "compliant")
+    first_use = _row(
+        level3_table,
+        **common,
+        management="mam_we",
+        app="edge",
+        defender="activated",
+        level="secured",
+        connector="enabled",
+        offline="offline_first_use",
+    )
+    assert first_use["explanation"] == (
+        "blocked — the app has never checked in and the device is offline; its first use "
+        "needs the network"
+    )
+    failed = _row(
+        level3_table,
+        **common,
+        management="mam_we",
+        app="edge",
+        defender="absent",
+        level="secured",
+        connector="disabled",
+        offline="reauth_failed",
+    )
+    assert failed["explanation"] == (
+        "wiped — back online after the offline wipe period of 90d, the user failed to "
+        "re-authenticate"
+    )
+    # An MDM without IntuneMAMUPN is unmanaged to the app, still covered by an any policy.
+    no_upn = _row(
+        level3_table,
+        **common,
+        management="mdm",
+        app="outlook",
+        defender="activated",
+        level="low",
+        connector="enabled",
+        offline="online",
+    )
+    assert bool(no_upn["app_sees_managed"]) is False
+    assert (bool(no_upn["targeted"]), no_upn["outcome"]) == (True, "block")
+
+
+def _managed_only_table() -> pd.DataFrame:
+    managed = Policy(
+        name="Managed only",
+        apps=frozenset({"outlook"}),
+        target_management=TargetManagement.MANAGED,
+        max_threat_level=ThreatLevel.SECURED,
+    )
+    return decision_table([managed])
+
+
+def test_hand_checked_rows_mdm_without_upn_on_a_managed_policy() -> None:
+    """A managed-only policy covers Intune MDM only when it passes IntuneMAMUPN (§1.3)."""
+    table = _managed_only_table()
+    where = {
+        "groups": "(none)",
+        "jailbroken": False,
+        "app": "outlook",
+        "defender": "activated",
+        "level": "medium",
+        "connector": "enabled",
+        "offline": "online",
+    }
+    with_upn = _row(table, **where, management="mdm", passes_upn=True)
+    assert (bool(with_upn["app_sees_managed"]), bool(with_upn["targeted"])) == (True, True)
+    assert (with_upn["outcome"], with_upn["reason"]) == ("block", "threat_level_exceeded")
+    without = _row(table, **where, management="mdm", passes_upn=False)
+    assert (bool(without["app_sees_managed"]), bool(without["targeted"])) == (False, False)
+    assert (without["outcome"], without["reason"], without["policies"]) == (
+        "allow",
+        "not_targeted",
+        "",
+    )
+    assert without["explanation"] == (
+        "allowed — no policy protects outlook for this user and device"
+    )
+    # Not targeted at all: even past the wipe period with a failed sign-in nothing happens.
+    gone = _row(table, **{**where, "offline": "reauth_failed"}, management="mdm", passes_upn=False)
+    assert (gone["outcome"], gone["reason"]) == ("allow", "not_targeted")
+
+
+JAILBREAK_WIPE = Policy(
+    name="Level 3 + jailbroken wipe",
+    apps=APPS,
+    max_threat_level=ThreatLevel.SECURED,
+    offline_block_after=720.0,
+    jailbroken_action=Action.WIPE,
+)
+JAILBREAK_BLOCK = JAILBREAK_WIPE.with_changes(
+    name="Not configured + jailbroken block", max_threat_level=None, jailbroken_action=Action.BLOCK
+)
+
+
+@pytest.mark.parametrize(
+    ("policy", "where", "outcome", "reason"),
+    [
+        # The SDK's check wins over a compliant device, whatever Defender says.
+        (JAILBREAK_WIPE, {"level": "secured"}, "wipe", "jailbroken_device"),
+        # Connector disabled (fail-open for the threat check): the jailbreak still wipes.
+        (
+            JAILBREAK_WIPE,
+            {"level": "high", "connector": "disabled"},
+            "wipe",
+            "jailbroken_device",
+        ),
+        # A jailbroken wipe outranks the offline-reauth block and the offline block.
+        (JAILBREAK_WIPE, {"offline": "offline_wipe"}, "wipe", "jailbroken_device"),
+        (JAILBREAK_WIPE, {"offline": "offline_block"}, "wipe", "jailbroken_device"),
+        # A failed sign-in (the offline-wipe condition, checked first) is the wipe named.
+        (JAILBREAK_WIPE, {"offline": "reauth_failed"}, "wipe", "offline_wipe"),
+        # Max level not configured: the jailbroken condition applies on its own.
+        (JAILBREAK_BLOCK, {"level": "high", "defender": "absent"}, "block", "jailbroken_device"),
+        (JAILBREAK_BLOCK, {"offline": "offline_first_use"}, "block", "jailbroken_device"),
+        # The offline-reauth block is checked before the jailbroken block.
+        (JAILBREAK_BLOCK, {"offline": "offline_wipe"}, "block", "offline_reauth"),
+        (JAILBREAK_BLOCK, {"offline": "reauth_failed"}, "wipe", "offline_wipe"),
+    ],
+    ids=[
+        "wipe-compliant",
+        "wipe-connector-off",
+        "wipe-over-reauth-block",
+        "wipe-over-offline-block",
+        "reauth-failed-first",
+        "block-not-configured",
+        "block-before-first-use",
+        "reauth-block-first",
+        "reauth-failed-over-block",
+    ],
+)
+def test_hand_checked_jailbroken_rows(
+    policy: Policy, where: dict[str, str], outcome: str, reason: str
+) -> None:
+    """With a jailbroken action the table has both jailbroken values; rows by hand."""
+    table = decision_table([policy])
+    assert lattice_shape(table)["jailbroken"] == 2
+    assert len(table) == 1 * 5 * 4 * 3 * 4 * 3 * 2 * 6
+    full = {
+        "groups": "(none)",
+        "management": "mam_we",
+        "passes_upn": False,
+        "app": "outlook",
+        "defender": "activated",
+        "level": "secured",
+        "connector": "enabled",
+        "offline": "online",
+        **where,
+    }
+    row = _row(table, **full, jailbroken=True)
+    assert (row["outcome"], row["reason"]) == (outcome, reason)
+    assert row["policies"] == policy.name
+    clean = _row(table, **full, jailbroken=False)
+    assert clean["reason"] != "jailbroken_device"
 
 
 def test_behavior_is_echoed_and_applied() -> None:
@@ -191,16 +379,43 @@ def test_behavior_is_echoed_and_applied() -> None:
 
 
 def test_offline_buckets_follow_the_periods() -> None:
-    """Buckets sit 1 min past the periods; distinct periods each get a named bucket."""
+    """Buckets sit 1 min past the periods; distinct periods each get a named bucket; first
+    use offline, and with on_failed_reauth the two sign-in outcomes back online."""
     level3 = load_policies(LEVEL3)
-    assert [(b.name, b.minutes) for b in offline_buckets(level3)] == [
-        ("online", 0.0),
-        ("offline_block", 721.0),
-        ("offline_wipe", 129601.0),
+    ok, failed, required = Reauth.SUCCEEDED, Reauth.FAILED, Reauth.NOT_REQUIRED
+    assert [(b.name, b.minutes, b.reauth, b.checked_in) for b in offline_buckets(level3)] == [
+        ("online", 0.0, required, True),
+        ("offline_first_use", 1.0, required, False),
+        ("offline_block", 721.0, required, True),
+        ("offline_wipe", 129601.0, required, True),
+        ("reauth_ok", 0.0, ok, True),
+        ("reauth_failed", 0.0, failed, True),
     ]
     longer = Policy(name="b", apps=frozenset({"outlook"}), offline_block_after=1440.0)
     names = [b.name for b in offline_buckets([*level3, longer])]
-    assert names == ["online", "offline_block_12h", "offline_block_1d", "offline_wipe"]
+    assert names == [
+        "online",
+        "offline_first_use",
+        "offline_block_12h",
+        "offline_block_1d",
+        "offline_wipe",
+        "reauth_ok",
+        "reauth_failed",
+    ]
+    immediate = Behavior(offline_wipe=OfflineWipe.IMMEDIATE)
+    assert [b.name for b in offline_buckets(level3, immediate)] == OFFLINE[:4]
+
+
+def test_immediate_offline_wipe_table() -> None:
+    """With offline_wipe immediate there are no sign-in buckets and the wipe bucket wipes."""
+    table = decision_table(load_policies(LEVEL3), Behavior(offline_wipe=OfflineWipe.IMMEDIATE))
+    assert len(table) == 1 * 5 * 4 * 3 * 4 * 3 * 1 * 4
+    assert set(table["offline_wipe"]) == {"immediate"}
+    wipe_bucket = table[table["offline"] == "offline_wipe"]
+    assert set(zip(wipe_bucket["outcome"], wipe_bucket["reason"], strict=True)) == {
+        ("wipe", "offline_wipe")
+    }
+    assert "offline_reauth" not in set(table["reason"])
 
 
 def test_group_dimension_shows_each_assignment_pattern() -> None:
@@ -226,17 +441,26 @@ def test_group_dimension_shows_each_assignment_pattern() -> None:
 
 
 def test_target_management_drives_targeted_column() -> None:
-    """An unmanaged-only policy covers mam_we and emm without UPN, never mdm or emm+UPN."""
+    """An unmanaged-only policy covers mam_we and mdm/emm without UPN, never mdm+UPN or
+    emm+UPN; a managed-only policy the reverse."""
     policy = Policy(
         name="byod", apps=frozenset({"outlook"}), target_management=TargetManagement.UNMANAGED
     )
     table = decision_table([policy])
-    by_device = table.groupby(["management", "emm_passes_upn"])["targeted"].agg(["min", "max"])
-    assert by_device.loc[("mdm", False)].tolist() == [False, False]
+    by_device = table.groupby(["management", "passes_upn"])["targeted"].agg(["min", "max"])
+    assert by_device.loc[("mdm", True)].tolist() == [False, False]
+    assert by_device.loc[("mdm", False)].tolist() == [True, True]
     assert by_device.loc[("emm", True)].tolist() == [False, False]
     assert by_device.loc[("mam_we", False)].tolist() == [True, True]
     assert by_device.loc[("emm", False)].tolist() == [True, True]
     assert set(table.loc[~table["targeted"], "reason"]) == {"not_targeted"}
+    managed = _managed_only_table()
+    by_device = managed.groupby(["management", "passes_upn"])["targeted"].agg(["min", "max"])
+    assert by_device.loc[("mdm", True)].tolist() == [True, True]
+    assert by_device.loc[("mdm", False)].tolist() == [False, False]
+    assert by_device.loc[("emm", True)].tolist() == [True, True]
+    assert by_device.loc[("mam_we", False)].tolist() == [False, False]
+    assert by_device.loc[("emm", False)].tolist() == [False, False]
 
 
 def test_explicit_apps_and_groups() -> None:
@@ -251,13 +475,24 @@ def test_summary_counts_and_conditions(level3_table: pd.DataFrame) -> None:
     """The summary counts each (outcome, reason) and states exactly when it happens."""
     summary = summarize_table(level3_table).set_index(["outcome", "reason"])
     assert summary["total"].sum() == len(level3_table)
-    assert int(summary.loc[("allow", "compliant"), "total"]) == 16
-    assert int(summary.loc[("block", "threat_level_exceeded"), "mam_we"]) == 12
+    # activated × secured × enabled × (online, reauth_ok) × 4 apps × 5 management variants
+    assert int(summary.loc[("allow", "compliant"), "total"]) == 2 * 4 * 5
+    # activated × (low, medium, high) × enabled × (online, reauth_ok) × 4 apps
+    assert int(summary.loc[("block", "threat_level_exceeded"), "mam_we"]) == 3 * 2 * 4
+    assert int(summary.loc[("block", "threat_level_exceeded"), "mdm"]) == 3 * 2 * 4
     exceeded = summary.loc[("block", "threat_level_exceeded")]
     assert exceeded["when"] == (
-        "defender=activated · level=low,medium,high · connector=enabled · offline=online"
+        "defender=activated · level=low,medium,high · connector=enabled · offline=online,reauth_ok"
     )
     assert bool(exceeded["exact"]) is True
+    # Each row of the offline_wipe bucket waits for a sign-in; each of reauth_failed wipes;
+    # first use and the offline_block bucket block (no wipe action in this policy).
+    reauth = summary.loc[("block", "offline_reauth")]
+    assert (int(reauth["total"]), reauth["when"]) == (5 * 4 * 3 * 4 * 3, "offline=offline_wipe")
+    wiped = summary.loc[("wipe", "offline_wipe")]
+    assert (int(wiped["total"]), wiped["when"]) == (5 * 4 * 3 * 4 * 3, "offline=reauth_failed")
+    assert int(summary.loc[("block", "offline_block"), "total"]) == 2 * 5 * 4 * 3 * 4 * 3
+    assert list(summary.columns[:5]) == ["mdm+upn", "mdm", "mam_we", "emm+upn", "emm"]
     assert list(summary.index.get_level_values("outcome")) == sorted(
         summary.index.get_level_values("outcome"), key=lambda o: Outcome(o).rank
     )
@@ -272,7 +507,7 @@ def test_compare_tables_reports_changed_rows(level3_table: pd.DataFrame) -> None
     changed = level3_table.copy()
     changed.loc[0, "outcome"] = "allow"
     message = compare_tables(level3_table, changed)
-    assert message.startswith("1 of 1728 rows differ")
+    assert message.startswith("1 of 4320 rows differ")
     assert "outcome: 'block' → 'allow'" in message
     assert "management=mdm" in message
     assert compare_tables(level3_table, level3_table.iloc[::-1]) == (
@@ -311,10 +546,10 @@ def test_golden_decision_table(policy_file: Path, request: pytest.FixtureRequest
 def test_load_example_csv_applies_defaults() -> None:
     """The example CSV loads with defaults filled in and line numbers as locations."""
     table = load_cases(CASES_CSV)
-    assert len(table.cases) == 15
+    assert len(table.cases) == 22
     assert table.policy_files == ()
     first = table.cases[0]
-    assert first.where == "row 6"  # four comment lines and the header come first
+    assert first.where == "row 8"  # six comment lines and the header come first
     assert first.name == "clean byod"
     assert first.context == EvaluationContext(app="outlook", management=Management.MAM_WE)
     second = table.cases[1]
@@ -325,6 +560,72 @@ def test_load_example_csv_applies_defaults() -> None:
     emm = next(c for c in table.cases if c.name == "medium alert emm passing upn")
     assert emm.context.emm_passes_upn is True
     assert emm.context.app_sees_managed is True
+    by_name = {c.name: c.context for c in table.cases}
+    assert by_name["defender jailbreak alert mdm"].app_sees_managed is True  # default: UPN
+    no_upn = by_name["mdm without upn is still covered by an any policy"]
+    assert (no_upn.mdm_passes_upn, no_upn.app_sees_managed) == (False, False)
+    assert by_name["back online re-authentication failed"].reauth is Reauth.FAILED
+    assert by_name["back online re-authenticated"].reauth is Reauth.SUCCEEDED
+    first_use = by_name["first use offline needs the network"]
+    assert (first_use.checked_in, first_use.offline_min) == (False, 5.0)
+    assert by_name["sdk jailbreak without the jailbroken condition"].jailbroken is True
+
+
+@pytest.mark.parametrize(
+    ("columns", "row", "managed"),
+    [
+        # The older column name still works for emm devices …
+        ("emm_passes_upn", "emm,true", True),
+        ("emm_passes_upn", "emm,false", False),
+        # … and, as before, is ignored for mdm devices (they pass the UPN by default).
+        ("emm_passes_upn", "mdm,false", True),
+        ("passes_upn", "mdm,false", False),
+        ("passes_upn", "mdm,true", True),
+        ("passes_upn", "emm,true", True),
+        ("passes_upn", "mam_we,true", False),
+    ],
+)
+def test_upn_columns(tmp_path: Path, columns: str, row: str, managed: bool) -> None:
+    """passes_upn sets the UPN for mdm and emm; emm_passes_upn is its older, emm-only name."""
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        f"app,management,{columns},level,expect_outcome\noutlook,{row},low,block\n",
+        encoding="utf-8",
+    )
+    (case,) = load_cases(path).cases
+    assert case.context.app_sees_managed is managed
+
+
+def test_new_columns_in_toml_cases(tmp_path: Path) -> None:
+    """checked_in, jailbroken, reauth and passes_upn are TOML keys too, and offline_wipe a
+    [behavior] key; wrong values name the field."""
+    path = tmp_path / "cases.toml"
+    path.write_text(
+        '[behavior]\noffline_wipe = "Immediate"\n'
+        '[[cases]]\napp = "outlook"\nmanagement = "mdm"\npasses_upn = false\n'
+        'level = "low"\nchecked_in = false\njailbroken = true\nreauth = "Failed"\n'
+        'expect_outcome = "wipe"\n',
+        encoding="utf-8",
+    )
+    table = load_cases(path)
+    assert table.behavior == Behavior(offline_wipe=OfflineWipe.IMMEDIATE)
+    (case,) = table.cases
+    assert case.context == EvaluationContext(
+        app="outlook",
+        management=Management.MDM,
+        mdm_passes_upn=False,
+        known_level=ThreatLevel.LOW,
+        checked_in=False,
+        jailbroken=True,
+        reauth=Reauth.FAILED,
+    )
+    path.write_text(
+        '[[cases]]\napp = "outlook"\nmanagement = "mdm"\nlevel = "low"\n'
+        'reauth = "maybe"\nexpect_outcome = "wipe"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"cases\[0\]\.reauth: Input should be"):
+        load_cases(path)
 
 
 def test_load_example_toml_names_policies_and_behavior() -> None:
@@ -333,6 +634,8 @@ def test_load_example_toml_names_policies_and_behavior() -> None:
     assert table.policy_files == (LEVEL3,) or [p.resolve() for p in table.policy_files] == [LEVEL3]
     assert table.behavior == Behavior()
     assert table.cases[6].context.offline_min == 720.0
+    assert len(table.cases) == 14
+    assert table.cases[2].context.app_sees_managed is True  # passes_upn = true (emm)
     assert table.cases[0].where == "cases[0]"
     assert [p.name for p in case_policies(table)] == ["Level 3 - Secured + block"]
 
@@ -350,14 +653,42 @@ def test_mismatch_diff_is_readable() -> None:
     table = load_cases(CASES_CSV)
     results = check_cases(load_policies(STRICT), table.cases)
     failed = [r for r in results if not r.passed]
-    assert len(failed) == 5
+    # The threat blocks (now wipes), incl. the one after a successful re-authentication.
+    assert len(failed) == 7
     assert failed[0].diff == (
-        'row 7 "low alert byod": expected block/threat_level_exceeded, got '
+        'row 9 "low alert byod": expected block/threat_level_exceeded, got '
         "wipe/threat_level_exceeded — wiped — app knew low (fetched 42 min ago) > max allowed "
         "secured; action wipe\n    context: outlook · mam_we (unmanaged) · groups (none) · "
         "Defender activated · knew low (42 min ago) · connector enabled · online"
     )
+    no_upn = next(r for r in failed if r.case.name.startswith("mdm without upn"))
+    assert no_upn.diff.endswith(
+        "context: onedrive · mdm without UPN (unmanaged) · groups (none) · Defender activated "
+        "· knew medium · connector enabled · online"
+    )
+    signed_in = next(r for r in failed if r.case.name == "re-authenticated with a medium alert")
+    assert signed_in.diff.endswith("connector enabled · online · re-authentication succeeded")
     assert all(r.diff == "" for r in results if r.passed)
+
+
+def test_mismatch_context_names_the_new_fields() -> None:
+    """The context line shows a first use, a jailbreak the SDK sees and a failed sign-in."""
+    table = load_cases(CASES_CSV)
+    behavior = Behavior(offline_wipe=OfflineWipe.IMMEDIATE)
+    jailbreak_wipe = Policy(name="jb", apps=APPS, jailbroken_action=Action.WIPE)
+    results = {r.case.name: r for r in check_cases([jailbreak_wipe], table.cases, behavior)}
+    first_use = results["first use offline needs the network"]
+    assert first_use.passed
+    jailbroken = results["sdk jailbreak without the jailbroken condition"]
+    assert jailbroken.diff == (
+        'row 27 "sdk jailbreak without the jailbroken condition": expected allow/compliant, '
+        "got wipe/jailbroken_device — wiped — the Intune SDK detected a jailbroken device; "
+        "action wipe\n    context: outlook · mam_we (unmanaged) · groups (none) · Defender "
+        "activated · knew secured · connector enabled · online · SDK sees a jailbreak"
+    )
+    reauth = results["offline past wipe period waits for re-authentication"]
+    assert reauth.got == "wipe/offline_wipe"  # immediate: wiped while offline
+    assert "(offline_wipe immediate)" in reauth.diff
 
 
 def test_expected_reason_is_optional() -> None:
@@ -476,8 +807,8 @@ def test_params_have_one_id_per_row() -> None:
     """case_table_params yields one param per row, named after the row or its location."""
     params = case_table_params(CASES_CSV, policies=LEVEL3)
     ids = [p.id for p in params]
-    assert len(ids) == 15
-    assert len(set(ids)) == 15
+    assert len(ids) == 22
+    assert len(set(ids)) == 22
     assert ids[0] == "clean byod"
     unnamed = bind_cases(CASES_CSV, LEVEL3)[0].case
     assert Case(unnamed.context, unnamed.expect_outcome, where="row 9").id == "row-9"
@@ -499,8 +830,10 @@ def test_example_case_table_via_helper(case: object) -> None:
 def test_assert_case_raises_with_the_diff() -> None:
     """assert_case fails with the readable diff when the policy disagrees with the row."""
     bound = bind_cases(CASES_CSV, [STRICT])
-    failing = next(b for b in bound if b.case.name == "jailbroken mdm")
-    with pytest.raises(AssertionError, match='row 8 "jailbroken mdm": expected block/'):
+    failing = next(b for b in bound if b.case.name == "defender jailbreak alert mdm")
+    with pytest.raises(
+        AssertionError, match='row 10 "defender jailbreak alert mdm": expected block/'
+    ):
         assert_case(failing)
 
 
@@ -515,3 +848,11 @@ def test_bind_accepts_policy_objects_and_behavior() -> None:
     onboarding = bind_cases(CASES_TOML, behavior=harsh)[3]
     assert onboarding.behavior == harsh
     assert onboarding.check().decision.outcome is Outcome.WIPE
+    immediate = Behavior(offline_wipe=OfflineWipe.IMMEDIATE)
+    offline = next(
+        b
+        for b in bind_cases(CASES_TOML, behavior=immediate)
+        if b.case.name == ("offline past wipe period")
+    )
+    assert offline.check().got == "wipe/offline_wipe"
+    assert not offline.check().passed
