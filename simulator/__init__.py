@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from simulator.analysis.diff import flip_counts, flipped_launches
 from simulator.analysis.metrics import HEADLINE_METRICS, compute_metrics, episode_outcomes
-from simulator.analysis.sweep import SweepResult, run_sweep
+from simulator.analysis.sweep import SweepResult, SweepSettings, run_sweep
 from simulator.durations import Minutes, format_duration, parse_duration
 from simulator.errors import InputError
 from simulator.folders import LoadedRun, load_run, load_sweep, write_sweep
@@ -79,6 +79,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "SweepResult",
+    "SweepSettings",
     "TargetManagement",
     "ThreatLevel",
     "UnresponsiveBehavior",

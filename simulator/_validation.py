@@ -6,10 +6,23 @@ models are converted to the frozen dataclasses of :mod:`simulator.policy` and fr
 
 from __future__ import annotations
 
+import codecs
+import json
+import stat
+import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from simulator.durations import DurationError, format_duration, parse_duration
 from simulator.errors import InputError
@@ -26,8 +39,39 @@ Duration = Annotated[
     float,
     BeforeValidator(_duration),
     PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "description": 'e.g. "30m", "12h", "90d" or "PT30M"'},
+                {"type": "number", "minimum": 0, "description": "minutes"},
+            ]
+        },
+        mode="validation",
+    ),
 ]
 """A duration field: accepts "30m", "12h", "90d", "PT30M", a number of minutes; holds minutes."""
+
+
+MAX_NAME_LENGTH = 200
+"""The longest name (policy, variant, scenario, app, group) a file may give."""
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError(f"is {len(value)} characters long; at most {MAX_NAME_LENGTH}")
+    bad = [ch for ch in value if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")]
+    if bad:
+        raise ValueError(
+            f"contains the control character U+{ord(bad[0]):04X}: names are shown in tables, "
+            "plots and reports, where it would hide or reorder text"
+        )
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+"""A name shown to people: 1–200 characters, no control or bidi-control characters."""
 
 
 class FileModel(BaseModel):
@@ -73,3 +117,76 @@ def input_error(exc: ValidationError, source: str | Path | None, prefix: str = "
     if more:
         message += f" [and {more} more error{'s' if more > 1 else ''}]"
     return InputError(message, source=source, field=path)
+
+
+MAX_INPUT_BYTES = 1 << 30
+"""The largest scenario, policy or case file read whole (1 GiB)."""
+
+
+def read_input_text(path: str | Path) -> str:
+    """The text of an input file, or one :class:`InputError` that says what is wrong.
+
+    Refuses what is not a regular file (a folder, a FIFO, a device: reading one could
+    hang), files over :data:`MAX_INPUT_BYTES`, binary files and text that is not UTF-8
+    (naming the encoding when a byte-order mark gives it away). A UTF-8 byte-order mark
+    is accepted and dropped.
+    """
+    source = Path(path)
+    try:
+        info = source.stat()
+    except FileNotFoundError:
+        raise InputError("file not found", source=source) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", source=source) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError("is a directory, expected a file", source=source)
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else "not a regular file"
+        raise InputError(f"is {kind}, expected a regular file", source=source)
+    if info.st_size > MAX_INPUT_BYTES:
+        raise InputError(f"is {info.st_size / 2**20:,.0f} MiB, too large to read", source=source)
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", source=source) from None
+    return decode_input(data, source)
+
+
+def decode_input(data: bytes, source: Path | None) -> str:
+    """UTF-8 text of ``data`` (a leading BOM dropped), or an :class:`InputError`."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError("is UTF-16 text; save it as UTF-8", source=source)
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise InputError("is UTF-32 text; save it as UTF-8", source=source)
+    if b"\x00" in data[:8192]:
+        raise InputError("is a binary file, not text", source=source)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8",
+            source=source,
+        ) from None
+
+
+def parse_toml(text: str, source: Path | None) -> dict[str, Any]:
+    """Parse TOML text; syntax errors and absurd nesting become one :class:`InputError`."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML: {exc}", source=source) from None
+    except RecursionError:
+        raise InputError("not valid TOML: nested too deeply", source=source) from None
+
+
+def parse_json(text: str, source: Path | None) -> Any:
+    """Parse JSON text; syntax errors and absurd nesting become one :class:`InputError`."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", source=source
+        ) from None
+    except RecursionError:
+        raise InputError("not valid JSON: nested too deeply", source=source) from None

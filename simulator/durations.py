@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from fractions import Fraction
 from typing import Final
 
@@ -19,6 +20,9 @@ Minutes = float
 
 MINUTES_PER_HOUR: Final = 60.0
 MINUTES_PER_DAY: Final = 1440.0
+MAX_DURATION: Final[Minutes] = 100 * 365 * MINUTES_PER_DAY
+"""The longest duration accepted anywhere (100 years): past it a value is a typo, and a
+bare number and the same number with a unit are held to the same limit."""
 
 _UNIT_MINUTES: Final = {
     "s": Fraction(1, 60),
@@ -29,8 +33,9 @@ _UNIT_MINUTES: Final = {
     "w": Fraction(7 * 1440),
 }
 """Exact unit sizes: parts are added as fractions and rounded to a float once."""
-_HUMAN_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(min|s|m|h|d|w)", re.IGNORECASE)
-_HUMAN_FULL = re.compile(r"^(?:\s*\d+(?:\.\d+)?\s*(?:min|s|m|h|d|w)\s*)+$", re.IGNORECASE)
+_NUMBER = r"\d+(?:\.\d+)?(?:e[+-]?\d+)?"
+_HUMAN_PART = re.compile(rf"({_NUMBER})\s*(min|s|m|h|d|w)(?![a-z])", re.IGNORECASE)
+_HUMAN_FULL = re.compile(rf"^(?:\s*{_NUMBER}\s*(?:min|s|m|h|d|w)(?![a-z])\s*)+$", re.IGNORECASE)
 _ISO = re.compile(
     r"^P(?!$)(?:(?P<w>\d+(?:\.\d+)?)W)?(?:(?P<d>\d+(?:\.\d+)?)D)?"
     r"(?:T(?=\d)(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",
@@ -64,10 +69,9 @@ def parse_duration(value: str | float | int) -> Minutes:
     if isinstance(value, bool):
         raise DurationError(f"expected a duration such as '30m' or 'PT30M', got {value!r}")
     if isinstance(value, int | float):
-        try:
-            minutes = float(value)
-        except OverflowError:
-            raise DurationError("duration is too large") from None
+        if isinstance(value, int) and value > MAX_DURATION:
+            raise DurationError(f"{_short(value)} minutes is longer than 100 years: is it a typo?")
+        minutes = float(value)
     elif isinstance(value, str):
         text = value.strip()
         if not text:
@@ -79,35 +83,47 @@ def parse_duration(value: str | float | int) -> Minutes:
                     f"{value!r} is not an ISO-8601 duration this tool accepts "
                     "(e.g. 'PT30M', 'PT12H', 'P90D'; years and months are ambiguous)"
                 )
-            minutes = float(
-                sum(
-                    (Fraction(v) * _UNIT_MINUTES[k] for k, v in match.groupdict().items() if v),
-                    Fraction(0),
-                )
+            minutes = _to_minutes(
+                (Fraction(v) * _UNIT_MINUTES[k] for k, v in match.groupdict().items() if v),
+                value,
             )
         else:
             try:
-                minutes = float(text)
+                minutes = float(text)  # a bare number: minutes (may overflow to inf)
             except ValueError:
                 if not _HUMAN_FULL.match(text):
                     raise DurationError(
                         f"{value!r} is not a duration; write e.g. '30m', '12h', '90d', "
                         "'1h30m' or ISO-8601 'PT30M'"
                     ) from None
-                minutes = float(
-                    sum(
-                        (
-                            Fraction(num) * _UNIT_MINUTES[unit.lower()]
-                            for num, unit in _HUMAN_PART.findall(text)
-                        ),
-                        Fraction(0),
-                    )
+                minutes = _to_minutes(
+                    (
+                        Fraction(num) * _UNIT_MINUTES[unit.lower()]
+                        for num, unit in _HUMAN_PART.findall(text)
+                    ),
+                    value,
                 )
     else:
         raise DurationError(f"expected a duration string, got {type(value).__name__}")
     if not math.isfinite(minutes) or minutes < 0:
-        raise DurationError(f"a duration must be finite and >= 0, got {value!r}")
+        raise DurationError(f"a duration must be finite and >= 0, got {_short(value)}")
+    if minutes > MAX_DURATION:
+        raise DurationError(f"{_short(value)} is longer than 100 years: is it a typo?")
     return minutes
+
+
+def _to_minutes(parts: Iterable[Fraction], value: object) -> Minutes:
+    """Add exact parts and round once; a sum too large for a float is refused."""
+    total = sum(parts, Fraction(0))
+    if total > MAX_DURATION:
+        raise DurationError(f"{_short(value)} is longer than 100 years: is it a typo?")
+    return float(total)
+
+
+def _short(value: object, width: int = 40) -> str:
+    """``repr(value)``, cut to ``width`` characters (a 400-digit number is not a message)."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def format_duration(minutes: Minutes) -> str:

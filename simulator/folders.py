@@ -16,11 +16,12 @@ when complete: an interrupted or failed run leaves no partial folder that looks 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -29,7 +30,9 @@ import pandas as pd
 
 from simulator.analysis.sweep import PrecisionOutcome, SweepResult
 from simulator.errors import InputError
+from simulator.scenario.load import Scenario
 from simulator.sim.log import DECISION_COLUMNS, EPISODE_COLUMNS
+from simulator.sim.run import RunResult, run_manifest
 
 MANIFEST = "manifest.json"
 
@@ -43,23 +46,247 @@ def have_pyarrow() -> bool:
     return True
 
 
+RUN_KIND: Final = "run"
+SWEEP_KIND: Final = "sweep"
+
+_OURS: Final = frozenset(
+    {
+        MANIFEST,
+        "metrics.csv",
+        "decisions.parquet",
+        "decisions.csv",
+        "episodes.csv",
+        "devices.csv",
+        "results.csv",
+        "summary.csv",
+        "paired.csv",
+        "episode_outcomes.csv",
+        "report.html",
+        "checkpoints",
+    }
+)
+"""Entries a folder condlaunch wrote may hold (besides ``*.png`` figures)."""
+
+_PARTIAL: Final = ".partial-"
+_OLD: Final = ".old-"
+
+
+def current_umask() -> int:
+    """The process umask (read without changing it for longer than a moment)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def share_like_any_output(path: Path) -> None:
+    """Give ``path`` (and, for a folder, everything in it) the modes the umask allows:
+    ``mkdtemp``/``mkstemp`` create owner-only entries, outputs are for sharing."""
+    mask = current_umask()
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
+    if path.is_dir():
+        for entry in path.rglob("*"):
+            if not entry.is_symlink():
+                os.chmod(entry, (0o777 if entry.is_dir() else 0o666) & ~mask)
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write a text file atomically (a sibling temp file renamed over ``path``), with the
+    mode the umask gives new files."""
+    target = Path(path)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        share_like_any_output(temp)
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def is_partial(path: str | Path) -> bool:
+    """Whether ``path`` is the hidden staging folder of an unfinished (or killed) write."""
+    name = Path(path).name
+    return name.startswith(".") and (_PARTIAL in name or _OLD in name)
+
+
+def is_our_folder(folder: Path) -> bool:
+    """A folder condlaunch wrote: its manifest is ours and it holds nothing else unexpected."""
+    manifest = folder / MANIFEST
+    try:
+        info = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    if not (isinstance(info, dict) and "format_version" in info and "scenario_name" in info):
+        return False
+    return all(
+        entry.name in _OURS or (entry.suffix == ".png" and entry.is_file())
+        for entry in folder.iterdir()
+    )
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_output_folder(out_dir: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
+    """Check, before any work, that ``out_dir`` may become (or replace) an output folder.
+
+    Refused, with an :class:`~simulator.errors.InputError` naming ``--out``: an empty
+    path; the file-system root, the current directory or any parent of it; a folder that
+    holds one of ``inputs``; an existing file; an existing folder condlaunch did not write
+    (no manifest of ours, or other files beside it); a place where no folder can be made.
+
+    Returns
+    -------
+    pathlib.Path
+        The resolved target.
+    """
+    if str(out_dir).strip() == "":
+        raise InputError("is empty; name the folder to write", field="--out")
+    target = Path(out_dir).expanduser().resolve()
+    cwd = Path.cwd().resolve()
+    if target == Path(target.anchor):
+        raise InputError(f"{target} is the file-system root; choose a new folder", field="--out")
+    if _within(cwd, target):
+        raise InputError(
+            f"{target} is the current folder or one of its parents; condlaunch replaces its "
+            "output folder whole, so choose a new folder (e.g. runs/NAME)",
+            field="--out",
+        )
+    for source in inputs:
+        resolved = Path(source).expanduser().resolve()
+        if _within(resolved, target):
+            raise InputError(
+                f"{target} holds an input file ({resolved.name}); condlaunch replaces its "
+                "output folder whole, so choose a new folder",
+                field="--out",
+            )
+    if target.exists() or target.is_symlink():
+        if not target.is_dir():
+            raise InputError(f"{target} exists and is not a folder", field="--out")
+        if any(target.iterdir()) and not is_our_folder(target):
+            raise InputError(
+                f"{target} exists and is not a folder condlaunch wrote (it holds files of "
+                "yours); condlaunch replaces its output folder whole, so choose a new folder "
+                "or remove it yourself",
+                field="--out",
+            )
+    _check_creatable(target)
+    return target
+
+
+def check_output_file(
+    out: str | Path,
+    *,
+    inputs: Iterable[str | Path] = (),
+    folders: Iterable[str | Path] = (),
+    allowed_inside: frozenset[str] = frozenset(),
+    flag: str = "--out",
+) -> Path:
+    """Check, before any work, that ``out`` may be written as a file.
+
+    Refused, with an :class:`~simulator.errors.InputError` naming ``flag``: an empty
+    path; a folder; one of ``inputs``; a file inside one of ``folders`` (run or sweep
+    folders the command reads) unless its name is in ``allowed_inside`` (``report.html``);
+    a place where no file can be made.
+    """
+    if str(out).strip() == "":
+        raise InputError("is empty; name the file to write", field=flag)
+    target = Path(out).expanduser().resolve()
+    if target.is_dir():
+        raise InputError(f"{target} is a folder; name a file to write", field=flag)
+    for source in inputs:
+        if Path(source).expanduser().resolve() == target:
+            raise InputError(
+                f"{target} is one of this command's inputs; writing it would destroy it",
+                field=flag,
+            )
+    for folder in folders:
+        resolved = Path(folder).expanduser().resolve()
+        if _within(target, resolved) and target != resolved:
+            if target.parent == resolved and target.name in allowed_inside:
+                continue
+            raise InputError(
+                f"{target} is inside {resolved}, a folder this command reads; write it elsewhere",
+                field=flag,
+            )
+    _check_creatable(target)
+    return target
+
+
+_PSEUDO_FILE_SYSTEMS: Final = (Path("/proc"), Path("/sys"), Path("/dev"))
+"""Kernel file systems: no place for an output folder (and root may seem to write there)."""
+
+
+def _check_creatable(target: Path) -> None:
+    """Say why no folder can be made at ``target``, without writing anything: the nearest
+    existing ancestor must be a writable folder on a writable, ordinary file system."""
+    if any(_within(target, pseudo) for pseudo in _PSEUDO_FILE_SYSTEMS):
+        raise InputError(f"{target} is inside a kernel file system; choose a folder", field="--out")
+    ancestor = target.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(f"cannot make a folder at {target}: {ancestor} is a file", field="--out")
+    read_only = bool(os.statvfs(ancestor).f_flag & os.ST_RDONLY)
+    if read_only or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(
+            f"cannot make a folder at {target}: {ancestor} is not writable", field="--out"
+        )
+
+
+def _clean_stale(parent: Path, name: str) -> None:
+    """Remove the staging/backup folders an earlier, killed write to ``name`` left."""
+    for prefix in (f".{name}{_PARTIAL}", f".{name}{_OLD}"):
+        for entry in parent.glob(glob.escape(prefix) + "*"):
+            if entry.is_dir() and not entry.is_symlink() and not _owner_alive(entry.name):
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def _owner_alive(name: str) -> bool:
+    """Whether the process that made a staging folder (its pid is in the name) still runs."""
+    pid_text = name.rsplit("-pid", 1)[-1].split("-", 1)[0] if "-pid" in name else ""
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextlib.contextmanager
-def staged_output(out_dir: str | Path) -> Iterator[Path]:
+def staged_output(out_dir: str | Path, *, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
     """Yield a temporary folder; on success it atomically becomes ``out_dir``.
 
-    An existing ``out_dir`` is replaced only after the new one is complete. On any
-    exception the temporary folder is removed and ``out_dir`` is left as it was.
+    ``out_dir`` is checked first (:func:`check_output_folder`): it is replaced only if it
+    is a folder condlaunch wrote. The new folder is complete before it replaces the old
+    one; on any exception the temporary folder is removed and ``out_dir`` is left as it
+    was. Staging folders left by a killed earlier write are removed; the result gets the
+    modes the umask allows.
     """
-    target = Path(out_dir)
-    parent = target.parent if str(target.parent) else Path(".")
-    if target.exists() and not target.is_dir():
-        raise InputError("exists and is not a folder", source=target)
+    target = check_output_folder(out_dir, inputs=inputs)
+    parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
+    _clean_stale(parent, target.name)
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{target.name}{_PARTIAL}pid{os.getpid()}-", dir=parent)
+    )
     try:
         yield staging
+        share_like_any_output(staging)
         if target.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
+            backup = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}{_OLD}pid{os.getpid()}-", dir=parent)
+            )
             backup.rmdir()
             os.replace(target, backup)
             os.replace(staging, target)
@@ -93,6 +320,92 @@ def write_frame(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+RUN_FILES: Final = ("manifest.json", "metrics.csv", "decisions", "episodes.csv", "devices.csv")
+"""What every run folder holds (``decisions.parquet``, or ``.csv`` without pyarrow), plus
+the figures the caller draws."""
+
+FigureWriter = Callable[[Path], list[str]]
+"""Draws figures into a folder; returns the file names written."""
+
+
+def write_run(
+    result: RunResult,
+    out_dir: str | Path,
+    *,
+    metrics: pd.DataFrame | None = None,
+    figures: FigureWriter | None = None,
+    extra: dict[str, Any] | None = None,
+    inputs: Iterable[str | Path] = (),
+) -> list[Path]:
+    """Write a run folder; it appears complete or not at all (:func:`staged_output`).
+
+    Parameters
+    ----------
+    result
+        What :func:`simulator.simulate` returned.
+    out_dir
+        The folder to write. An existing folder is replaced only if condlaunch wrote it;
+        a folder holding one of the scenario's input files is refused.
+    metrics
+        :func:`simulator.compute_metrics` of ``result``, if already computed.
+    figures
+        Optional callback that draws figures into the staging folder (the CLI passes the
+        plots; the library writes no figures by itself).
+    extra
+        More manifest fields.
+    inputs
+        More input files the folder must not hold (e.g. policy files given on the command
+        line), besides the scenario's own.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, relative to ``out_dir``, in writing order.
+    """
+    scenario = result.scenario
+    if metrics is None:
+        from simulator.analysis.metrics import compute_metrics
+
+        metrics = compute_metrics(result)
+    variants = {name: [p.name for p in policies] for name, policies in result.variants.items()}
+    info = run_manifest(
+        scenario,
+        replication=result.replication,
+        extra={"kind": RUN_KIND, "variants": variants, **(extra or {})},
+    )
+    written: list[Path] = []
+    with staged_output(out_dir, inputs=[*input_files(scenario), *inputs]) as folder:
+        write_json(info, folder / MANIFEST)
+        written.append(Path(MANIFEST))
+        for frame, name in (
+            (metrics, "metrics.csv"),
+            (result.decisions, "decisions.parquet"),
+            (result.episodes, "episodes.csv"),
+            (result.devices, "devices.csv"),
+        ):
+            written.append(Path(write_frame(frame, folder / name).name))
+        if figures is not None:
+            written += [Path(name) for name in figures(folder)]
+    return written
+
+
+def input_files(scenario: Scenario | None) -> list[Path]:
+    """The files a scenario was read from (the scenario and its policy files)."""
+    if scenario is None or scenario.source is None:
+        return []
+    source = Path(scenario.source)
+    return [source, *(source.parent / name for name in scenario.model.policy_files)]
+
+
+def _refuse_partial(folder: Path) -> None:
+    if is_partial(folder):
+        raise InputError(
+            "an unfinished or interrupted write (a staging folder), not a finished run or "
+            "sweep folder",
+            source=folder,
+        )
+
+
 @dataclass(frozen=True)
 class LoadedRun:
     """A run folder read back."""
@@ -113,6 +426,7 @@ def load_run(path: str | Path) -> LoadedRun:
         If the folder or its manifest or decision log is missing.
     """
     folder = Path(path)
+    _refuse_partial(folder)
     if not folder.is_dir():
         raise InputError("no such run folder", source=folder)
     manifest_path = folder / MANIFEST
@@ -175,7 +489,7 @@ def write_sweep(result: SweepResult, out_dir: str | Path) -> list[Path]:
         The files written, relative to ``out_dir``, in writing order.
     """
     written: list[Path] = []
-    with staged_output(out_dir) as folder:
+    with staged_output(out_dir, inputs=input_files(result.scenario)) as folder:
         write_json(result.manifest, folder / "manifest.json")
         for name, frame in (
             ("results.csv", result.results),
@@ -201,6 +515,7 @@ def load_sweep(path: str | Path) -> SweepResult:
         If the folder, its manifest or one of its tables is missing, or it is not a sweep.
     """
     folder = Path(path)
+    _refuse_partial(folder)
     if not folder.is_dir():
         raise InputError("no such sweep folder", source=folder)
     manifest_path = folder / "manifest.json"

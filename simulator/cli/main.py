@@ -28,6 +28,7 @@ Adding a policy command here: write ``_add_<name>(commands)`` (its subparser, en
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -35,9 +36,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 from simulator import __version__
+from simulator.cli._common import format_table
+from simulator.cli._notes import reporting_notes
 from simulator.durations import (
     DurationError,
     Minutes,
@@ -57,9 +60,11 @@ from simulator.policy.decide import (
 )
 from simulator.policy.files import load_policy_files
 from simulator.policy.levels import (
+    Action,
     ConnectorState,
     DefenderState,
     Management,
+    Reauth,
     ThreatLevel,
     max_level_label,
 )
@@ -75,6 +80,7 @@ from simulator.policy.tables import (
     offline_buckets,
     summarize_table,
     table_to_csv,
+    upn_context,
 )
 
 PROG = "condlaunch"
@@ -182,21 +188,6 @@ def _aligned(pairs: Sequence[tuple[str, str]], indent: str = "  ") -> list[str]:
     return [f"{indent}{key:<{width}}  {value}" for key, value in pairs]
 
 
-def _table_text(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
-    """Fixed-width text table; numbers right-aligned, text left-aligned."""
-    cells = [[str(c) for c in header], *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    numeric = [all(isinstance(row[i], int) for row in rows) for i in range(len(header))]
-    lines = []
-    for row in cells:
-        parts = [
-            cell.rjust(width) if is_num else cell.ljust(width)
-            for cell, width, is_num in zip(row, widths, numeric, strict=True)
-        ]
-        lines.append("  ".join(parts).rstrip())
-    return lines
-
-
 # ------------------------------------------------------------------------------------ whatif
 
 
@@ -213,7 +204,9 @@ def _add_whatif(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     _add_policy_option(parser, required=True)
     context = parser.add_argument_group("evaluation context")
-    context.add_argument("--app", required=True, help="the protected app, e.g. outlook")
+    context.add_argument(
+        "--app", required=True, type=_app_name, help="the protected app, e.g. outlook"
+    )
     context.add_argument(
         "--management",
         required=True,
@@ -221,9 +214,16 @@ def _add_whatif(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="Intune MDM, MAM without enrolment, or a third-party EMM",
     )
     context.add_argument(
+        "--passes-upn",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="mdm or emm: whether the MDM passes IntuneMAMUPN to the app, so that it sees "
+        "the device as managed (default: yes for mdm, no for emm; mam_we never)",
+    )
+    context.add_argument(
         "--emm-passes-upn",
         action="store_true",
-        help="emm only: the EMM passes IntuneMAMUPN, so the app sees the device as managed",
+        help="emm only: the same as --passes-upn (older spelling)",
     )
     context.add_argument(
         "--groups", default="", metavar="A,B", help="the user's groups, comma separated"
@@ -259,28 +259,78 @@ def _add_whatif(commands: argparse._SubParsersAction[_Parser]) -> None:
         metavar="DURATION",
         help="time since the last check-in while offline, e.g. 3h (default: online)",
     )
+    context.add_argument(
+        "--never-checked-in",
+        action="store_true",
+        help="the app has never checked in: offline, its first use needs the network",
+    )
+    context.add_argument(
+        "--jailbroken",
+        action="store_true",
+        help="the Intune SDK's own check detects a jailbreak (Jailbroken/rooted devices)",
+    )
+    context.add_argument(
+        "--reauth",
+        choices=[Reauth.SUCCEEDED.value, Reauth.FAILED.value],
+        help="back online after the offline wipe period: the user's sign-in succeeded "
+        "or failed (default: no re-authentication; not with --offline)",
+    )
     _add_behavior_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=_cmd_whatif)
+
+
+def _app_name(text: str) -> str:
+    """argparse type for --app: a non-empty name (surrounding spaces dropped)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected an app name, e.g. outlook")
+    return text.strip()
 
 
 def _split_groups(text: str) -> frozenset[str]:
     return frozenset(g.strip() for g in text.replace(";", ",").split(",") if g.strip())
 
 
+def _whatif_upn(args: argparse.Namespace) -> bool:
+    """Whether the device's MDM passes IntuneMAMUPN, from --passes-upn / --emm-passes-upn
+    (default: yes for mdm, no for emm); refuses contradictory or meaningless flags."""
+    management = Management(args.management)
+    if management is Management.MAM_WE and args.passes_upn:
+        raise _UsageError("--passes-upn: a mam_we device has no MDM to pass IntuneMAMUPN")
+    if management is Management.EMM and args.emm_passes_upn and args.passes_upn is False:
+        raise _UsageError("--emm-passes-upn contradicts --no-passes-upn")
+    if args.passes_upn is not None:
+        return bool(args.passes_upn)
+    if management is Management.EMM:
+        return bool(args.emm_passes_upn)
+    return management is Management.MDM
+
+
 def _cmd_whatif(args: argparse.Namespace) -> int:
-    policies = load_policy_files(args.policies)
+    with reporting_notes():
+        policies = load_policy_files(args.policies)
     behavior = _behavior(args)
-    context = EvaluationContext(
-        app=args.app,
-        management=Management(args.management),
-        emm_passes_upn=args.emm_passes_upn,
-        groups=_split_groups(args.groups),
-        defender=DefenderState(args.defender),
-        known_level=ThreatLevel.parse(args.level),
-        known_level_age_min=args.level_age,
-        connector=ConnectorState(args.connector),
-        offline_min=args.offline,
+    if args.reauth is not None and args.offline > 0:
+        raise _UsageError(
+            "--reauth is the sign-in back online after the offline wipe period; "
+            "it cannot be combined with --offline"
+        )
+    context = upn_context(
+        EvaluationContext(
+            app=args.app,
+            management=Management(args.management),
+            emm_passes_upn=args.emm_passes_upn,
+            groups=_split_groups(args.groups),
+            defender=DefenderState(args.defender),
+            known_level=ThreatLevel.parse(args.level),
+            known_level_age_min=args.level_age,
+            connector=ConnectorState(args.connector),
+            offline_min=args.offline,
+            checked_in=not args.never_checked_in,
+            jailbroken=args.jailbroken,
+            reauth=Reauth.NOT_REQUIRED if args.reauth is None else Reauth(args.reauth),
+        ),
+        _whatif_upn(args),
     )
     decision = decide(policies, context, behavior)
     eff = effective_policy(policies, context, behavior.multi_policy_merge)
@@ -303,7 +353,28 @@ def _effective_fields(eff: EffectivePolicy) -> list[tuple[str, str]]:
         ("check-in interval", format_duration(eff.checkin_interval)),
         ("offline block after", format_duration(eff.offline_block_after)),
         ("offline wipe after", format_duration(eff.offline_wipe_after)),
+        ("jailbroken devices", _jailbroken_label(eff.jailbroken_action)),
     ]
+
+
+def _jailbroken_label(action: Action | None) -> str:
+    return "not configured" if action is None else action.value
+
+
+def _passes_upn(context: EvaluationContext) -> bool:
+    """Whether the device's MDM passes IntuneMAMUPN (false for mam_we: no MDM)."""
+    if context.management is Management.MDM:
+        return context.mdm_passes_upn
+    if context.management is Management.EMM:
+        return context.emm_passes_upn
+    return False
+
+
+_REAUTH_TEXT: Final = {
+    Reauth.NOT_REQUIRED: "not required",
+    Reauth.SUCCEEDED: "succeeded (back online after the offline wipe period)",
+    Reauth.FAILED: "failed (back online after the offline wipe period)",
+}
 
 
 def _decision_text(
@@ -329,18 +400,31 @@ def _decision_text(
     ]
     if not decision.policies:
         lines.append("  none — no policy covers this app, user and device")
+    management = context.management.value
+    if context.management is not Management.MAM_WE:
+        management += " with" if _passes_upn(context) else " without"
+        management += " IntuneMAMUPN"
     lines += [
         "",
         "Context",
         *_aligned(
             [
                 ("app", context.app),
-                ("management", f"{context.management.value} (the app sees the device as {seen})"),
+                ("management", f"{management} (the app sees the device as {seen})"),
                 ("groups", groups_label(context.groups)),
                 ("Defender", context.defender.value),
                 ("known level", f"{context.known_level.label}{age}"),
                 ("connector", context.connector.value),
                 ("offline", offline),
+                (
+                    "checked in",
+                    "yes" if context.checked_in else "never (its first use needs the network)",
+                ),
+                (
+                    "jailbroken",
+                    "yes (the Intune SDK detects a jailbreak)" if context.jailbroken else "no",
+                ),
+                ("re-auth", _REAUTH_TEXT[context.reauth]),
             ]
         ),
     ]
@@ -362,6 +446,8 @@ def _decision_record(
         "context": {
             "app": context.app,
             "management": context.management.value,
+            "passes_upn": _passes_upn(context),
+            "mdm_passes_upn": context.mdm_passes_upn,
             "emm_passes_upn": context.emm_passes_upn,
             "app_sees_managed": context.app_sees_managed,
             "groups": sorted(context.groups),
@@ -370,6 +456,9 @@ def _decision_record(
             "level_age_min": context.known_level_age_min,
             "connector": context.connector.value,
             "offline_min": context.offline_min,
+            "checked_in": context.checked_in,
+            "jailbroken": context.jailbroken,
+            "reauth": context.reauth.value,
         },
         "effective_policy": None
         if eff is None
@@ -381,6 +470,9 @@ def _decision_record(
             "checkin_interval_min": eff.checkin_interval,
             "offline_block_after_min": eff.offline_block_after,
             "offline_wipe_after_min": eff.offline_wipe_after,
+            "jailbroken_action": None
+            if eff.jailbroken_action is None
+            else eff.jailbroken_action.value,
         },
         "behavior": behavior_fields(behavior),
     }
@@ -409,23 +501,26 @@ def _add_table(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Write ``text`` atomically, with the mode the umask gives new files."""
+    from simulator.folders import write_text_atomic
+
     try:
-        with temporary.open("x", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
+        write_text_atomic(path, text)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise InputError(f"cannot write: {exc.strerror or exc}", source=path) from None
 
 
 def _cmd_table(args: argparse.Namespace) -> int:
-    policies = load_policy_files(args.policies)
+    if args.out is not None:
+        from simulator.folders import check_output_file
+
+        check_output_file(args.out, inputs=args.policies)
+    with reporting_notes():
+        policies = load_policy_files(args.policies)
     behavior = _behavior(args)
     table = decision_table(policies, behavior)
     shape = lattice_shape(table)
-    buckets = offline_buckets(policies)
+    buckets = offline_buckets(policies, behavior)
     header = [
         f"Decision table for {_plural(len(policies), 'policy', 'policies')}: "
         f"{_policy_names(policies)}",
@@ -464,10 +559,10 @@ def _cmd_table(args: argparse.Namespace) -> int:
         *header,
         "",
         "Rows by outcome, reason and management",
-        *_table_text(["outcome", "reason", *counts], rows),
+        *format_table(["outcome", "reason", *counts], rows, text_columns=2),
         "",
         "When each happens (a dimension not listed takes all its values)",
-        *_table_text(["outcome", "reason", "when"], when),
+        *format_table(["outcome", "reason", "when"], when, text_columns=3),
         "",
         f"Write all {len(table)} rows with --out FILE.csv.",
     ]
@@ -484,8 +579,9 @@ def _add_check(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="run a case table (CSV or TOML) against policy files",
         description="Decide every case of a case table and compare with the expected outcome\n"
         "(and reason). Exit 0 when all pass, 1 when any fails, 2 for bad input.\n\n"
-        "CSV columns: name, app*, management*, emm_passes_upn, groups, defender, level*,\n"
-        "level_age, connector, offline, expect_outcome*, expect_reason (* required).\n"
+        "CSV columns: name, app*, management*, passes_upn (or emm_passes_upn), groups,\n"
+        "defender, level*, level_age, connector, offline, checked_in, jailbroken, reauth,\n"
+        "expect_outcome*, expect_reason (* required).\n"
         "A TOML case table has [[cases]] with the same keys, and may set policy_files\n"
         "and [behavior]; --policy replaces its policy_files.",
         epilog="examples:\n  condlaunch check scenarios/cases/level3-cases.toml\n"
@@ -501,8 +597,9 @@ def _add_check(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    table = load_cases(args.cases)
-    policies = case_policies(table, args.policies)
+    with reporting_notes():
+        table = load_cases(args.cases)
+        policies = case_policies(table, args.policies)
     behavior = _behavior(args, table.behavior)
     results = check_cases(policies, table.cases, behavior)
     print(f"Checking {_plural(len(results), 'case')} in {table.source}")
@@ -558,17 +655,46 @@ def _fail(message: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``condlaunch``; returns the exit code (0 ok, 1 failing cases, 2 bad input)."""
+    """Run ``condlaunch``; returns the exit code (0 ok, 1 failing cases or output that could
+    not be written, 2 bad input, 130 interrupted)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         command: Callable[[argparse.Namespace], int] = args.func
-        return command(args)
+        code = command(args)
+        sys.stdout.flush()  # a full disk or closed pipe shows here, not at interpreter exit
+        return code
     except (_UsageError, InputError) as exc:
         return _fail(str(exc))
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        _silence_stdout()
+        print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # output piped into `head` and friends
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+        _silence_stdout()
         return 128 + 13  # as a process killed by SIGPIPE
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRORS:
+            raise
+        _silence_stdout()
+        where = f" to {exc.filename}" if exc.filename else ""
+        print(
+            f"{PROG}: error: the output could not be written{where}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return 1
+
+
+_WRITE_ERRORS: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG, errno.EROFS})
+"""Errors that mean "could not write the output", reported in one line."""
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's flush at exit raises nothing more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout closed or not a real file (tests capture it)
+        pass

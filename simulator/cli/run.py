@@ -8,40 +8,31 @@ subparsers are added by :func:`add_commands`, which :mod:`simulator.cli.main` ca
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from simulator.analysis.metrics import HEADLINE_METRICS
+from simulator.cli._common import format_table, metric_headers
+from simulator.cli._notes import notes_record, scenario_with_notes
 from simulator.durations import DurationError, Minutes, format_duration, parse_duration
 from simulator.errors import InputError
 from simulator.policy.behavior import parameter_values
-from simulator.policy.files import load_policy_files
 from simulator.policy.levels import max_level_label
-from simulator.scenario.load import Scenario, load_scenario, scenario_json_schema, variant_policies
+from simulator.scenario.load import Scenario, scenario_json_schema, variant_policies
+from simulator.sim.estimate import estimate, physical_memory
 from simulator.sim.log import explain_device
 from simulator.sim.run import DEFAULT_ENGINE, ENGINES
-from simulator.sim.world import chunk_bounds, n_users
+from simulator.sim.world import chunk_count, n_users
 
 DEFAULT_RUNS = Path("runs")
-
-SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("launches", "launches"),
-    ("exposed_launches_medium", "exposed launches ≥med"),
-    ("exposed_minutes_high", "exposed min ≥high"),
-    ("time_to_protect_median_min", "protect median min"),
-    ("never_enforced", "never enforced"),
-    ("unneeded_denials", "unneeded denials"),
-    ("onboarding_blocks", "onboarding blocks"),
-    ("blocked_user_minutes_threat", "blocked user-min threat"),
-    ("blocked_user_minutes", "blocked user-min"),
-    ("wipes", "wipes"),
-)
-"""Metric column → header of the terminal summary (one row per variant)."""
 
 
 def add_commands(commands: Any, policy_option: Callable[..., None]) -> None:
@@ -107,20 +98,9 @@ def add_commands(commands: Any, policy_option: Callable[..., None]) -> None:
     explain.set_defaults(func=cmd_explain)
 
 
-def _scenario(args: argparse.Namespace) -> Scenario:
-    scenario = load_scenario(args.scenario, require_policies=not args.policies)
-    if args.policies:
-        scenario = scenario.with_policies(load_policy_files(args.policies))
-    if getattr(args, "seed", None) is not None:
-        if args.seed < 0:
-            raise InputError("must be >= 0", field="--seed")
-        scenario = scenario.with_changes(seed=args.seed)
-    return scenario
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print what a scenario will simulate."""
-    scenario = _scenario(args)
+    scenario, _ = scenario_with_notes(args)
     model = scenario.model
     print(f"{args.scenario}: valid")
     print(f"  name      {scenario.name}")
@@ -167,6 +147,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
             at = parse_duration(args.at)
         except DurationError as exc:
             raise InputError(str(exc), field="--at") from None
+    variants = [str(v) for v in dict.fromkeys(run.decisions["variant"].astype(str))]
+    if args.variant is not None and args.variant not in variants:
+        raise InputError(
+            f"no variant {args.variant!r} in this run; choose one of: "
+            + ", ".join(repr(v) for v in variants),
+            source=args.run_dir,
+            field="--variant",
+        )
     try:
         lines = explain_device(run.decisions, args.device, at=at, variant=args.variant)
     except KeyError as exc:
@@ -175,29 +163,38 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _workers(requested: int, chunks: int) -> int:
+def workers_for(requested: int, chunks: int) -> int:
+    """Worker processes for ``--workers`` (0: one per core), capped at the core count
+    (more would only compete for the same cores) with a note, and at the chunk count."""
     if requested < 0:
         raise InputError("must be >= 0 (0 = one per core)", field="--workers")
+    cores = os.cpu_count() or 1
     if requested == 0:
-        requested = os.cpu_count() or 1
+        requested = cores
+    elif requested > cores:
+        print(
+            f"condlaunch: note: --workers {requested} capped at {cores}, this machine's cores",
+            file=sys.stderr,
+        )
+        requested = cores
     return max(1, min(requested, chunks))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Simulate, compute metrics, write the run folder atomically, print a summary."""
-    from tqdm import tqdm
-
-    from simulator.analysis.metrics import check_consistency, compute_metrics, episode_outcomes
-    from simulator.folders import staged_output, write_frame, write_json
-    from simulator.sim.run import run_manifest as manifest
+    """Check the output folder, simulate, compute metrics once, write the run folder
+    (:func:`~simulator.folders.write_run`), print a summary."""
+    from simulator.analysis.metrics import check_consistency, run_metrics
+    from simulator.folders import check_output_folder, input_files, write_run
     from simulator.sim.run import simulate
 
-    scenario = _scenario(args)
-    out = args.out or DEFAULT_RUNS / args.scenario.stem
+    scenario, notes = scenario_with_notes(args)
+    out = Path(args.out) if args.out is not None else DEFAULT_RUNS / args.scenario.stem
     if args.replication < 0:
         raise InputError("must be >= 0", field="--replication")
-    chunks = len(chunk_bounds(scenario))
-    workers = _workers(args.workers, chunks)
+    policy_inputs = [Path(p) for p in args.policies or ()]
+    check_output_folder(out, inputs=[*input_files(scenario), *policy_inputs])
+    workers = workers_for(args.workers, chunk_count(scenario))
+    check_size(scenario, workers, keeps_log=True)
     variants = variant_policies(scenario)
     users = n_users(scenario)
     print(
@@ -206,18 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{workers} worker(s), {args.engine} engine"
     )
     started = time.perf_counter()
-    with tqdm(
-        total=users,
-        unit="user",
-        desc="simulating",
-        disable=True if args.quiet else None,
-        delay=2.0,
-        leave=False,
-    ) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.update(done - bar.n)
-
+    with _progress_bar(users, args.quiet) as progress:
         result = simulate(
             scenario,
             replication=args.replication,
@@ -226,23 +212,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress=progress,
         )
     elapsed = time.perf_counter() - started
-    metrics = compute_metrics(result)
-    problems = check_consistency(result)
-    outcomes = episode_outcomes(result.decisions, result.episodes, scenario.model.horizon)
-    with staged_output(out) as folder:
-        write_json(
-            manifest(
-                scenario,
-                replication=args.replication,
-                extra={"variants": {k: [p.name for p in v] for k, v in variants.items()}},
-            ),
-            folder / "manifest.json",
-        )
-        write_frame(metrics, folder / "metrics.csv")  # full precision
-        decisions_path = write_frame(result.decisions, folder / "decisions.parquet")
-        write_frame(result.episodes, folder / "episodes.csv")
-        write_frame(result.devices, folder / "devices.csv")
-        plots = [] if args.no_plots else _write_plots(result, metrics, outcomes, folder)
+    metrics, outcomes = run_metrics(result)
+    problems = check_consistency(result, metrics)
+
+    def figures(folder: Path) -> list[str]:
+        return _write_plots(result, metrics, outcomes, folder)
+
+    written = write_run(
+        result,
+        out,
+        metrics=metrics,
+        figures=None if args.no_plots else figures,
+        extra={"input_notes": notes_record(notes)},
+        inputs=policy_inputs,
+    )
     print(
         f"Simulated {len(result.decisions)} decisions in {elapsed:.1f} s "
         f"({len(result.decisions) / max(elapsed, 1e-9):,.0f} decisions/s)"
@@ -261,77 +244,108 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("\nWARNING: decision-log invariants violated (please report):")
         for problem in problems:
             print(f"  - {problem}")
-    print(
-        f"\nWrote {out}/: manifest.json, metrics.csv, {decisions_path.name}, episodes.csv, "
-        f"devices.csv" + (", " + ", ".join(plots) if plots else "")
-    )
+    print(f"\nWrote {out}/: " + ", ".join(str(name) for name in written))
     print(f"Explain one device: condlaunch explain {out} --device <id>")
     return 0
 
 
+def check_size(scenario: Scenario, workers: int, *, keeps_log: bool, runs: int = 1) -> None:
+    """Refuse a run that cannot fit in this machine's memory (when the decision log is
+    kept) or would take more than a week; note the estimate of one over a minute."""
+    size = estimate(scenario)
+    decisions = size.decisions * runs
+    hours = size.seconds * runs / workers / 3600
+    what = f"about {decisions:,.3g} decisions ({_size_words(scenario)})"
+    memory = physical_memory()
+    if keeps_log and memory is not None and size.log_bytes > 0.8 * memory:
+        raise InputError(
+            f"{what}: keeping the decision log would need about "
+            f"{size.log_bytes / 2**30:,.0f} GiB of memory, more than this machine's "
+            f"{memory / 2**30:,.0f} GiB (estimate); simulate fewer users or a shorter "
+            "horizon, or use condlaunch sweep, which keeps no log",
+            source=scenario.source,
+            field="fleet.users",
+        )
+    if hours > 7 * 24:
+        raise InputError(
+            f"{what}: would take about {hours / 24:,.0f} days with {workers} worker(s) "
+            "(estimate); simulate fewer users or a shorter horizon",
+            source=scenario.source,
+            field="fleet.users",
+        )
+    if hours * 60 > 1:
+        print(
+            f"condlaunch: note: {what}; estimated time about {hours * 60:,.0f} min with "
+            f"{workers} worker(s)",
+            file=sys.stderr,
+        )
+
+
+def _size_words(scenario: Scenario) -> str:
+    model = scenario.model
+    who = f"{n_users(scenario):,} devices" if scenario.scripted else f"{n_users(scenario):,} users"
+    return f"{who} × {format_duration(model.horizon)} × {len(variant_policies(scenario))} variants"
+
+
+@contextlib.contextmanager
+def _progress_bar(users: int, quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    """A tqdm bar over users (shown on a terminal after 2 s; silent with -q or when piped)."""
+    from tqdm import tqdm
+
+    with tqdm(
+        total=users,
+        unit="user",
+        desc="simulating",
+        disable=True if quiet else None,
+        delay=2.0,
+        leave=False,
+    ) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.update(done - bar.n)
+
+        yield progress
+
+
 def summary_table(metrics: pd.DataFrame) -> str:
-    """The terminal summary: one row per variant (segment all), headline metrics."""
-    rows = metrics[(metrics["segment_by"] == "all")]
-    header = ["variant", *(label for _, label in SUMMARY_COLUMNS)]
-    body = []
-    for record in rows.to_dict("records"):
-        cells = [str(record["variant"])]
-        for column, _ in SUMMARY_COLUMNS:
-            value = record.get(column)
-            cells.append(_cell(value))
-        body.append(cells)
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
-    if body:
-        lines = [
-            "  ".join(
-                h.ljust(w) if i == 0 else h.rjust(w)
-                for i, (h, w) in enumerate(zip(header, widths, strict=True))
-            ),
-            "  ".join("-" * w for w in widths),
-        ]
-        for r in body:
-            lines.append(
-                "  ".join(
-                    c.ljust(w) if i == 0 else c.rjust(w)
-                    for i, (c, w) in enumerate(zip(r, widths, strict=True))
-                )
-            )
-        return "\n".join(lines)
-    return "(no variants)"
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "–"
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(value)
-    if number != number:  # NaN
-        return "–"
-    if number == int(number) and abs(number) < 1e12:
-        return f"{int(number):,}"
-    return f"{number:,.1f}"
+    """The terminal summary: one row per variant (segment all), the headline metrics
+    (:data:`~simulator.analysis.metrics.HEADLINE_METRICS`), headers from the catalogue."""
+    rows = metrics[metrics["segment_by"] == "all"]
+    if rows.empty:
+        return "(no variants)"
+    labels, units = metric_headers(HEADLINE_METRICS)
+    body = [
+        [str(record["variant"]), *(record.get(name) for name in HEADLINE_METRICS)]
+        for record in rows.to_dict("records")
+    ]
+    return "\n".join(format_table(["variant", *labels], body, units=["", *units]))
 
 
 def _write_plots(
     result: Any, metrics: pd.DataFrame, outcomes: pd.DataFrame, folder: Path
 ) -> list[str]:
     from simulator.plots import run as plots
+    from simulator.plots.frontier import frontier
 
     written = []
-    figure = plots.exposure_friction(metrics)
+    figure = frontier(metrics)
     plots.save_figure(figure, folder / "exposure_friction.png")
     written.append("exposure_friction.png")
     figure = plots.time_to_protect(outcomes)
     plots.save_figure(figure, folder / "time_to_protect.png")
     written.append("time_to_protect.png")
     first = next(iter(result.variants))
-    device = plots.pick_interesting_device(result.decisions, result.episodes, first)
-    horizon = result.scenario.model.horizon
-    figure = plots.device_timeline(
-        result.decisions, result.episodes, device, first, horizon_min=horizon
-    )
+    if (result.decisions["variant"].astype(str) == first).any():
+        device = plots.pick_interesting_device(result.decisions, result.episodes, first)
+        horizon = result.scenario.model.horizon
+        figure = plots.device_timeline(
+            result.decisions, result.episodes, device, first, horizon_min=horizon
+        )
+    else:
+        figure = plots.note_figure(
+            f"Device timeline — {first}",
+            "no launches in this run, so no decisions to show",
+        )
     plots.save_figure(figure, folder / "device_timeline.png")
     written.append("device_timeline.png")
     return written

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
-import os
 import textwrap
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -19,28 +18,29 @@ from typing import Any, Final
 
 import pandas as pd
 
+from simulator.analysis.catalogue import METRICS, label
+from simulator.analysis.metrics import HEADLINE_METRICS
 from simulator.analysis.sweep import (
     DEFAULT_BATCH,
     DEFAULT_MAX_REPLICATIONS,
     PrecisionOutcome,
     SweepResult,
+    SweepSettings,
     initial_replications,
     run_sweep,
 )
-from simulator.cli.run import SUMMARY_COLUMNS
+from simulator.cli._common import format_table, metric_headers, scenario_from_args
+from simulator.cli.run import check_size, workers_for
 from simulator.durations import format_duration
 from simulator.errors import InputError
-from simulator.folders import write_sweep
-from simulator.policy.files import load_policy_files
-from simulator.scenario.load import Scenario, load_scenario, variant_policies
+from simulator.folders import check_output_folder, input_files, write_sweep
+from simulator.scenario.load import variant_policies
 from simulator.sim.run import DEFAULT_ENGINE, ENGINES
-from simulator.sim.world import chunk_bounds, n_users
+from simulator.sim.world import chunk_count, n_users
 
 DEFAULT_SWEEPS: Final = Path("runs")
 WIDTH: Final = 100
 """Width the tables and sentences wrap at (characters)."""
-LABELS: Final = dict(SUMMARY_COLUMNS)
-"""Headline metric → short header (shared with ``condlaunch run``)."""
 MARK: Final = "*"
 """Marks a paired difference whose 95 % interval excludes 0."""
 
@@ -96,7 +96,7 @@ def add_commands(commands: Any, policy_option: Callable[..., None]) -> None:
     parser.add_argument(
         "--max-replications",
         type=int,
-        default=DEFAULT_MAX_REPLICATIONS,
+        default=None,
         metavar="M",
         help=f"with --precision: stop at M replications (default {DEFAULT_MAX_REPLICATIONS})",
     )
@@ -130,22 +130,21 @@ def _check_options(args: argparse.Namespace) -> None:
         raise InputError("must be >= 0 (0 = one per core)", field="--workers")
     if args.seed is not None and args.seed < 0:
         raise InputError("must be >= 0", field="--seed")
-    if args.precision is not None:
-        if not (math.isfinite(args.precision) and args.precision > 0):
-            raise InputError(f"must be > 0, got {args.precision:g}", field="--precision")
-        if args.max_replications < 1:
-            raise InputError("must be >= 1", field="--max-replications")
-        if args.batch < 1:
-            raise InputError("must be >= 1", field="--batch")
-
-
-def _load(args: argparse.Namespace) -> Scenario:
-    scenario = load_scenario(args.scenario, require_policies=not args.policies)
-    if args.policies:
-        scenario = scenario.with_policies(load_policy_files(args.policies))
-    if args.seed is not None:
-        scenario = scenario.with_changes(seed=args.seed)
-    return scenario
+    if args.precision is None:
+        if args.max_replications is not None:
+            raise InputError(
+                "only applies with --precision (the sweep runs --replications otherwise)",
+                field="--max-replications",
+            )
+        return
+    if not (math.isfinite(args.precision) and args.precision > 0):
+        raise InputError(f"must be a number > 0, got {args.precision:g}", field="--precision")
+    if args.max_replications is None:
+        args.max_replications = DEFAULT_MAX_REPLICATIONS
+    if args.max_replications < 1:
+        raise InputError("must be >= 1", field="--max-replications")
+    if args.batch < 1:
+        raise InputError("must be >= 1", field="--batch")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -153,7 +152,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     _check_options(args)
-    scenario = _load(args)
+    scenario = scenario_from_args(args)
     variants = variant_policies(scenario)
     if not variants:
         raise InputError("no policy variants to sweep", source=args.scenario)
@@ -167,9 +166,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise InputError(
             f"must be >= the initial replications ({start})", field="--max-replications"
         )
-    out = args.out or DEFAULT_SWEEPS / f"{args.scenario.stem}-sweep"
-    tasks = len(chunk_bounds(scenario)) * start
-    workers = max(1, min(args.workers or os.cpu_count() or 1, tasks))
+    out = Path(args.out) if args.out is not None else DEFAULT_SWEEPS / f"{args.scenario.stem}-sweep"
+    check_output_folder(
+        out, inputs=[*input_files(scenario), *(Path(p) for p in args.policies or ())]
+    )
+    workers = workers_for(args.workers, chunk_count(scenario) * start)
+    check_size(scenario, workers, keeps_log=False, runs=start)
     users = n_users(scenario)
     print(
         f"Sweeping {scenario.name!r}: {users} {'devices' if scenario.scripted else 'users'}, "
@@ -191,17 +193,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 bar.total = total
             bar.update(done - bar.n)
 
-        result = run_sweep(
-            scenario,
+        settings = SweepSettings(
             replications=start,
-            workers=workers,
             precision=args.precision,
-            max_replications=args.max_replications,
+            max_replications=args.max_replications or DEFAULT_MAX_REPLICATIONS,
             batch=args.batch,
             baseline=args.baseline,
             engine=args.engine,
-            progress=progress,
         )
+        result = run_sweep(scenario, settings, workers=workers, progress=progress)
     elapsed = time.perf_counter() - started
     files = write_sweep(result, out)
     print(
@@ -234,7 +234,7 @@ def report_lines(result: SweepResult) -> list[str]:
     n = result.replications
     lines = [
         f"Metrics over {n} replications, segment all: mean ± half-width of the 95% interval",
-        *_table(_summary_rows(result)),
+        *_metric_table(_summary_rows(result)),
     ]
     single = [r for r in _headline(result.summary).values() if int(r["n"]) == 1]
     if single:
@@ -248,7 +248,7 @@ def report_lines(result: SweepResult) -> list[str]:
         "",
         f"Paired differences vs the baseline {result.baseline!r} (variant − baseline, same "
         f"world per replication; {MARK} = 95% interval excludes 0)",
-        *_table(_paired_rows(result, others)),
+        *_metric_table(_paired_rows(result, others)),
         "",
         *_paired_words(result, others),
     ]
@@ -260,7 +260,7 @@ Cells = dict[tuple[str, str], dict[Hashable, Any]]
 
 
 def _headline(frame: pd.DataFrame) -> Cells:
-    rows = frame[(frame["segment_by"] == "all") & frame["metric"].isin(list(LABELS))]
+    rows = frame[(frame["segment_by"] == "all") & frame["metric"].isin(list(HEADLINE_METRICS))]
     return {(str(r["variant"]), str(r["metric"])): r for r in rows.to_dict("records")}
 
 
@@ -271,27 +271,24 @@ def _distinguishable(cells: Cells, variant: str, metric: str) -> bool:
 
 def _summary_rows(result: SweepResult) -> list[list[str]]:
     summary = _headline(result.summary)
-    header = ["variant", *LABELS.values()]
-    body = [
-        [variant, *(_pm(summary, variant, metric) for metric in LABELS)]
+    return [
+        [variant, *(_pm(summary, variant, metric) for metric in HEADLINE_METRICS)]
         for variant in result.variants
     ]
-    return [header, *body]
 
 
 def _paired_rows(result: SweepResult, others: Sequence[str]) -> list[list[str]]:
     paired = _headline(result.paired)
-    header = ["variant", *LABELS.values()]
     body = []
     for variant in others:
         cells = [variant]
-        for metric in LABELS:
+        for metric in HEADLINE_METRICS:
             cell = _pm(paired, variant, metric, mean="mean_diff", signed=True)
             if _distinguishable(paired, variant, metric):
                 cell += f" {MARK}"
             cells.append(cell)
         body.append(cells)
-    return [header, *body]
+    return body
 
 
 def _paired_words(result: SweepResult, others: Sequence[str]) -> list[str]:
@@ -300,8 +297,8 @@ def _paired_words(result: SweepResult, others: Sequence[str]) -> list[str]:
     lines = []
     for variant in others:
         found = [
-            f"{LABELS[m]} {_pm(paired, variant, m, mean='mean_diff', signed=True)}"
-            for m in LABELS
+            f"{label(m)} {_pm(paired, variant, m, mean='mean_diff', signed=True)}"
+            for m in HEADLINE_METRICS
             if _distinguishable(paired, variant, m)
         ]
         text = (
@@ -325,7 +322,7 @@ def _paired_words(result: SweepResult, others: Sequence[str]) -> list[str]:
         row = paired[(variant, metric)]
         lines += textwrap.wrap(
             f"Pairing on the same world narrows these intervals by up to {ratio:,.0f}× "
-            f"({LABELS[metric]} of {variant!r}: ±{_number(row['half_width'])} paired vs "
+            f"({label(metric)} of {variant!r}: ±{_number(row['half_width'])} paired vs "
             f"±{_number(row['unpaired_half_width'])} unpaired, Welch); where one side never "
             "varies (say 0 wipes under block) it cannot help.",
             WIDTH,
@@ -344,14 +341,14 @@ def _precision_lines(outcome: PrecisionOutcome) -> list[str]:
         text = (
             f"Precision: every headline half-width is within {target} of its mean after "
             f"{outcome.replications} replications (checked at {steps}); the last to get "
-            f"there: {LABELS.get(metric, metric)} of {variant!r} ({share})."
+            f"there: {_name(metric)} of {variant!r} ({share})."
         )
     else:
         unmet = outcome.history[-1][1]
         text = (
             f"Precision: NOT reached — stopped at the cap of {outcome.replications} "
             f"replications (checked at {steps}) with {unmet} headline metric(s) above "
-            f"{target}; worst: {LABELS.get(metric, metric)} of {variant!r} ({share})."
+            f"{target}; worst: {_name(metric)} of {variant!r} ({share})."
         )
     return textwrap.wrap(text, WIDTH)
 
@@ -388,28 +385,13 @@ def _number(value: float) -> str:
     return f"{round(value, decimals):,.{decimals}f}"
 
 
-def _table(rows: list[list[str]]) -> list[str]:
-    """Rows (header first) as aligned text, split into column blocks that fit :data:`WIDTH`
-    (the first column repeats in each block)."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    blocks: list[list[int]] = []
-    used = WIDTH + 1
-    for i in range(1, len(widths)):
-        if used + 2 + widths[i] > WIDTH:
-            blocks.append([])
-            used = widths[0]
-        blocks[-1].append(i)
-        used += 2 + widths[i]
-    lines: list[str] = []
-    for block in blocks:
-        columns = [0, *block]
-        if lines:
-            lines.append("")
-        for k, row in enumerate(rows):
-            cells = [
-                row[i].ljust(widths[i]) if i == 0 else row[i].rjust(widths[i]) for i in columns
-            ]
-            lines.append("  ".join(cells).rstrip())
-            if k == 0:
-                lines.append("  ".join("-" * widths[i] for i in columns))
-    return lines
+def _name(metric: str) -> str:
+    """A metric's catalogue label (its column name if it has none)."""
+    return label(metric) if metric in METRICS else metric
+
+
+def _metric_table(body: list[list[str]]) -> list[str]:
+    """Rows of variant × headline metric as aligned text, headers from the catalogue, split
+    into column blocks that fit :data:`WIDTH` (the variant column repeats in each)."""
+    labels, units = metric_headers(HEADLINE_METRICS)
+    return format_table(["variant", *labels], body, units=["", *units], width=WIDTH)

@@ -10,7 +10,10 @@ depend on the chunk size or the number of workers.
 
 from __future__ import annotations
 
-import concurrent.futures
+import ctypes
+import multiprocessing
+import os
+import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -67,7 +70,11 @@ class InProcess:
 
 
 class LocalProcesses:
-    """Run tasks in ``workers`` local processes (results still in task order)."""
+    """Run tasks in ``workers`` local processes (results still in task order).
+
+    Workers ignore Ctrl-C (the parent handles it and stops them) and, on Linux, are
+    killed by the kernel when their parent dies, so a killed run leaves no process behind.
+    """
 
     def __init__(self, workers: int) -> None:
         if workers < 1:
@@ -76,8 +83,31 @@ class LocalProcesses:
 
     def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
         """Apply ``fn`` to every task in a process pool; yields results in order."""
-        with concurrent.futures.ProcessPoolExecutor(max_workers=self.workers) as pool:
-            yield from pool.map(fn, tasks)
+        pool = multiprocessing.Pool(
+            self.workers, initializer=_worker_start, initargs=(os.getpid(),)
+        )
+        try:
+            yield from pool.imap(fn, tasks)
+        except BaseException:
+            pool.terminate()  # interrupted or failed: stop the workers now, not after their task
+            raise
+        else:
+            pool.close()
+        finally:
+            pool.join()
+
+
+def _worker_start(parent: int) -> None:
+    """In each worker: leave Ctrl-C to the parent, and die with it (Linux: PDEATHSIG)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):  # no prctl: the parent's terminate() still runs
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def executor_for(workers: int) -> Executor:
@@ -161,9 +191,9 @@ def run_chunk(task: ChunkTask) -> ChunkFrames:
         merged.devices.extend(part.devices)
     return ChunkFrames(
         users=task.last - task.first,
-        decisions=to_frame(merged.decisions, DECISION_COLUMNS),  # type: ignore[arg-type]
-        episodes=to_frame(merged.episodes, EPISODE_COLUMNS),  # type: ignore[arg-type]
-        devices=to_frame(merged.devices, DEVICE_COLUMNS),  # type: ignore[arg-type]
+        decisions=to_frame(merged.decisions, DECISION_COLUMNS),
+        episodes=to_frame(merged.episodes, EPISODE_COLUMNS),
+        devices=to_frame(merged.devices, DEVICE_COLUMNS),
     )
 
 

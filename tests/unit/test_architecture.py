@@ -41,6 +41,7 @@ LAYERS: Final = {
     "simulator.durations": 0,
     "simulator.errors": 0,
     "simulator._validation": 1,
+    "simulator._text": 0,
     "simulator.policy.levels": 2,
     "simulator.policy.behavior": 3,
     "simulator.policy.decide": 4,
