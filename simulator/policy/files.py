@@ -191,6 +191,13 @@ class PolicyModel(FileModel):
         "(periodOfflineBeforeWipeIsEnforced); must be longer than offline_block_after.",
     )
 
+    jailbroken_action: Action | None = Field(
+        default=None,
+        description="Jailbroken/rooted devices (the Intune SDK's own check): block or wipe; "
+        "omitted: not configured (Graph deviceComplianceRequired + "
+        "appActionIfDeviceComplianceRequired).",
+    )
+
     @field_validator("apps", "include_groups", "exclude_groups")
     @classmethod
     def _non_empty_names(cls, value: list[str] | None) -> list[str] | None:
@@ -239,6 +246,7 @@ class PolicyModel(FileModel):
             checkin_interval=self.checkin_interval,
             offline_block_after=self.offline_block_after,
             offline_wipe_after=self.offline_wipe_after,
+            jailbroken_action=self.jailbroken_action,
         )
 
     @classmethod
@@ -256,6 +264,7 @@ class PolicyModel(FileModel):
             checkin_interval=policy.checkin_interval,
             offline_block_after=policy.offline_block_after,
             offline_wipe_after=policy.offline_wipe_after,
+            jailbroken_action=policy.jailbroken_action,
         )
 
 

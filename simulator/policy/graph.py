@@ -238,6 +238,8 @@ class _GraphPolicy(_GraphModel):
     maximum_allowed_device_threat_level: ThreatLevel | None = None
     mobile_threat_defense_remediation_action: str = "block"
     mobile_threat_defense_partner_priority: str | None = None
+    device_compliance_required: StrictBool | None = None
+    app_action_if_device_compliance_required: str | None = None
     period_online_before_access_check: float = DEFAULT_RECHECK_AFTER
     period_offline_before_access_check: float = DEFAULT_OFFLINE_BLOCK_AFTER
     period_offline_before_wipe_is_enforced: float = DEFAULT_OFFLINE_WIPE_AFTER
@@ -270,6 +272,14 @@ class _GraphPolicy(_GraphModel):
         if text not in {level.label for level in ThreatLevel}:
             raise ValueError("unknown threat level; expected one of " + ", ".join(_THREAT_LEVELS))
         return ThreatLevel.parse(text)
+
+    @field_validator("app_action_if_device_compliance_required", mode="before")
+    @classmethod
+    def _jailbroken_action(cls, value: Any) -> str | None:
+        text = _enum_text(value)
+        if text is not None and text not in {"block", "wipe", "warn"}:
+            raise ValueError(f"expected block, wipe or warn, got {value!r}")
+        return text
 
     @field_validator("mobile_threat_defense_remediation_action", mode="before")
     @classmethod
@@ -426,6 +436,17 @@ class _GraphPolicy(_GraphModel):
                 "drives the threat level; results describe Defender, not that partner",
                 "warning",
             )
+        jailbroken: Action | None = None
+        if self.device_compliance_required:
+            chosen = self.app_action_if_device_compliance_required or "block"
+            if chosen == "warn":
+                note(
+                    "appActionIfDeviceComplianceRequired",
+                    "warn on jailbroken devices lets the user continue: imported as no "
+                    "denial (the Jailbroken/rooted devices condition is not applied)",
+                )
+            else:
+                jailbroken = Action(chosen)
         include: frozenset[str] | None = None
         exclude: frozenset[str] = frozenset()
         if self.assignments is not None:
@@ -444,6 +465,7 @@ class _GraphPolicy(_GraphModel):
             recheck_after=self.period_online_before_access_check,
             offline_block_after=block,
             offline_wipe_after=wipe,
+            jailbroken_action=jailbroken,
         )
 
     def _apps(self, note: Callable[[str, str], None]) -> frozenset[str]:
@@ -657,6 +679,8 @@ def policy_to_graph(policy: Policy) -> dict[str, Any]:
         "periodOfflineBeforeWipeIsEnforced": format_iso_duration(policy.offline_wipe_after),
         "maximumAllowedDeviceThreatLevel": "notConfigured" if level is None else level.label,
         "mobileThreatDefenseRemediationAction": policy.threat_action.value,
+        "deviceComplianceRequired": policy.jailbroken_action is not None,
+        "appActionIfDeviceComplianceRequired": (policy.jailbroken_action or Action.BLOCK).value,
         "targetedAppManagementLevels": _MANAGEMENT_EXPORT[policy.target_management],
         "appGroupType": "selectedPublicApps",
     }

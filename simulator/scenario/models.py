@@ -440,9 +440,11 @@ class ScriptDevice(FileModel):
     @property
     def upn(self) -> bool:
         """Whether the device's MDM passes IntuneMAMUPN (resolved default)."""
-        given = self.passes_upn if self.passes_upn is not None else self.emm_passes_upn
         if self.management is Management.MAM_WE:
             return False
+        given = self.passes_upn
+        if given is None and self.management is Management.EMM:
+            given = self.emm_passes_upn  # the older name applies to emm devices only
         return given if given is not None else self.management is Management.MDM
 
 

@@ -404,6 +404,8 @@ def test_export_shape() -> None:
         "periodOfflineBeforeWipeIsEnforced": "P90D",
         "maximumAllowedDeviceThreatLevel": "secured",
         "mobileThreatDefenseRemediationAction": "wipe",
+        "deviceComplianceRequired": False,
+        "appActionIfDeviceComplianceRequired": "block",
         "targetedAppManagementLevels": "unmanaged",
         "appGroupType": "selectedPublicApps",
         "apps": [_app("com.contoso.Expenses"), _app("com.microsoft.Office.Outlook")],
@@ -480,6 +482,7 @@ def test_bundled_sample_loads_through_policyfile() -> None:
         recheck_after=30.0,
         offline_block_after=720.0,
         offline_wipe_after=90 * 1440.0,
+        jailbroken_action=Action.BLOCK,  # deviceComplianceRequired + block
     )
     assert level2.name == "iOS - Level 2 - MDM - Defender"
     assert level2.include_groups is None
@@ -538,6 +541,7 @@ def test_full_export_imports_every_policy() -> None:
         recheck_after=30.0,
         offline_block_after=720.0,
         offline_wipe_after=90 * 1440.0,
+        jailbroken_action=Action.BLOCK,  # deviceComplianceRequired + block
     )
     assert corp.apps == CORE_NAMES
     assert corp.threat_action is Action.BLOCK  # blockWhenSettingIsSupported
@@ -885,3 +889,33 @@ def test_warning_notes_say_so_on_their_line() -> None:
         "condlaunch: note: x.json: mobileThreatDefensePartnerPriority: warning: "
         "thirdPartyPartnerOverDefender"
     )
+
+
+def test_jailbroken_condition_imports_and_exports() -> None:
+    """deviceComplianceRequired + appActionIfDeviceComplianceRequired is the Jailbroken/
+    rooted devices condition: block or wipe import as jailbroken_action, warn (the user
+    may continue) as no condition with a note, false as not configured; export writes it
+    back."""
+    base = {
+        "@odata.type": "#microsoft.graph.iosManagedAppProtection",
+        "displayName": "j",
+        "apps": [_app("com.microsoft.Office.Outlook")],
+    }
+    for required, action, expected in (
+        (True, "wipe", Action.WIPE),
+        (True, "block", Action.BLOCK),
+        (True, None, Action.BLOCK),
+        (False, "wipe", None),
+        (None, "wipe", None),
+    ):
+        data = {**base, "deviceComplianceRequired": required}
+        if action is not None:
+            data["appActionIfDeviceComplianceRequired"] = action
+        [policy] = policies_from_graph(data, source="t.json")
+        assert policy.jailbroken_action is expected, (required, action)
+        assert policies_from_graph(policy_to_graph(policy), source="t.json")[0] == policy
+    notes: list[InputNote] = []
+    warn = {**base, "deviceComplianceRequired": True, "appActionIfDeviceComplianceRequired": "warn"}
+    [policy] = policies_from_graph(warn, source="t.json", notes=notes)
+    assert policy.jailbroken_action is None
+    assert any("warn" in n.message for n in notes)

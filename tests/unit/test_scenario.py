@@ -62,8 +62,7 @@ def test_scripted_timeline_decisions_are_pinned() -> None:
         ("d1", 80.0, "checkin", "block", "threat_level_exceeded"),
         ("d2", 120.0, "launch", "block", "mtd_not_activated"),
         ("d1", 150.0, "launch", "allow", "compliant"),
-        ("d1", 180.0, "launch", "allow", "previous_allow"),
-        ("d1", 180.0, "checkin", "allow", "compliant"),
+        ("d1", 180.0, "launch", "allow", "compliant"),  # a check-in was due: decided with it
         ("d2", 190.0, "launch", "allow", "compliant"),
         ("d2", 975.0, "launch", "block", "offline_block"),
         ("d2", 1500.0, "launch", "allow", "compliant"),

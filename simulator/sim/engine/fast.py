@@ -85,6 +85,7 @@ from simulator.policy.decide import (
     Policy,
     decide_effective,
     effective_policy,
+    reauthentication,
 )
 from simulator.policy.levels import (
     ConnectorState,
@@ -92,10 +93,12 @@ from simulator.policy.levels import (
     Management,
     Outcome,
     Reason,
+    Reauth,
     ThreatLevel,
     max_level_label,
 )
 from simulator.policy.reuse import (
+    OFFLINE_FLOOR_MIN,
     launch_rechecks,
     previous_allow,
     recheck_period,
@@ -117,8 +120,10 @@ _CHECKIN: Final = "checkin"
 _NO_EFFECT, _NUDGE, _REDIRECT = 0, 1, 2
 _by_time = itemgetter(0)
 
-Key = tuple[DefenderState, int, Minutes, ConnectorState, Minutes]
-"""What a memoized decision is keyed on: defender, known level, age, connector, offline."""
+Key = tuple[DefenderState, int, Minutes | None, ConnectorState, Minutes, bool, bool, Reauth]
+"""What a memoized decision is keyed on: defender, known level, age, connector, offline,
+checked in, SDK sees a jailbreak, re-authentication."""
+_NOT_REQUIRED: Final = Reauth.NOT_REQUIRED
 Head = tuple[
     Minutes,  # time_min
     int,  # device_index
@@ -234,6 +239,7 @@ class _Protection:
             management=world.management,
             emm_passes_upn=world.emm_passes_upn,
             groups=world.groups,
+            mdm_passes_upn=world.mdm_passes_upn,
         )
         eff = effective_policy(policies, self._context, behavior.multi_policy_merge)
         self._eff = eff
@@ -250,17 +256,24 @@ class _Protection:
     def decide(self, key: Key) -> _Verdict:
         """The verdict of ``decide_effective`` for the context completed by ``key``
         (look in :attr:`memo` first: this fills it)."""
-        defender, known, age, connector, offline = key
+        defender, known, age, connector, offline, checked_in, jailbroken, reauth = key
         context = self._context._replace(
             defender=defender,
             known_level=ThreatLevel(known),
             known_level_age_min=age,
             connector=connector,
             offline_min=offline,
+            checked_in=checked_in,
+            jailbroken=jailbroken,
+            reauth=reauth,
         )
         verdict = _Verdict(decide_effective(self._eff, context, self._behavior))
         self.memo[key] = verdict
         return verdict
+
+    def reauth(self, gap: Minutes, fails: bool) -> Reauth:
+        """Re-authentication at a check-in ``gap`` minutes after the previous one."""
+        return reauthentication(gap, self._eff, self._behavior, fails=fails)
 
 
 def _wake_all(processes: list[Generator[Minutes, Minutes, None]]) -> None:
@@ -343,6 +356,16 @@ class _Onboarding:
                 state = new
         return state
 
+    def activated_from(self, t: Minutes) -> Minutes:
+        """``DeviceState.activated_from``: the first time at or after ``t`` at which
+        Defender is activated (inf: never)."""
+        if self.at(t) is _ACTIVATED:
+            return t
+        for at, new in self.changes:
+            if at > t and new is _ACTIVATED:
+                return at
+        return INF
+
     def redirect(self, t: Minutes) -> bool:
         """``DeviceState.redirect``: a first redirect starts Defender onboarding.
 
@@ -379,19 +402,20 @@ class _Timeline:
         "_deliver",
         "_outages",
         "count",
+        "deliveries",
         "detected",
         "ends",
         "episodes",
         "first_denial",
+        "jailbreaks",
         "nudged",
         "spans",
     )
 
     def __init__(
-        self, world: DeviceWorld, connector: ConnectorTimeline, activation: Minutes
+        self, world: DeviceWorld, connector: ConnectorTimeline, onboarding: _Onboarding
     ) -> None:
-        """The episodes of ``world`` at their natural ends, for Defender activated at
-        ``activation``."""
+        """The episodes of ``world`` at their natural ends, under ``onboarding``."""
         self.episodes = world.episodes
         count = self.count = len(self.episodes)
         self.ends = [e.natural_end for e in self.episodes]
@@ -404,63 +428,88 @@ class _Timeline:
         """Per episode: onset, severity, end, detected, resolved, Intune up, Intune down."""
         self._outages = bool(connector.intervals)
         self._deliver = connector.deliver
-        self.refresh_all(activation)
+        self.deliveries: list[tuple[Minutes, Minutes]] = []
+        self.jailbreaks = [i for i, e in enumerate(self.episodes) if e.sdk_detects]
+        self.refresh_all(onboarding)
 
-    def refresh(self, i: int, activation: Minutes) -> None:
-        """Recompute episode ``i``'s derived times from its end and the activation time."""
+    def refresh(self, i: int, onboarding: _Onboarding) -> None:
+        """Recompute episode ``i``'s derived times from its end and the onboarding (then
+        call :meth:`order_deliveries`)."""
         e = self.episodes[i]
         end = self.ends[i]
         detected_at = INF
         if e.detect_delay != INF:
-            detected_at = max(e.onset, activation) + e.detect_delay
+            detected_at = onboarding.activated_from(e.onset) + e.detect_delay
             if not detected_at < end:
                 detected_at = INF
         self.detected[i] = detected_at
         resolved = end + e.resolve_delay
-        up = down = INF
-        if detected_at != INF:
-            if self._outages:
-                up = self._deliver(detected_at + e.intune_up_delay)
-                down = self._deliver(resolved + e.intune_down_delay)
-            else:
-                up = detected_at + e.intune_up_delay
-                down = resolved + e.intune_down_delay
-        self.spans[i] = (e.onset, int(e.severity), end, detected_at, resolved, up, down)
+        self.spans[i] = (e.onset, int(e.severity), end, detected_at, resolved, 0.0, 0.0)
 
-    def refresh_all(self, activation: Minutes) -> None:
+    def refresh_all(self, onboarding: _Onboarding) -> None:
         """Recompute every episode's derived times (the activation time moved)."""
         for i in range(self.count):
-            self.refresh(i, activation)
+            self.refresh(i, onboarding)
+        self.order_deliveries()
+
+    def order_deliveries(self) -> None:
+        """``DeviceState.deliveries``: each level change with the time it reaches Intune,
+        never before an earlier change, and not during an outage."""
+        changes: list[tuple[Minutes, Minutes]] = []
+        for i, (_onset, _sev, _end, detected_at, resolved, _u, _d) in enumerate(self.spans):
+            if detected_at == INF:
+                continue
+            e = self.episodes[i]
+            changes.append((detected_at, detected_at + e.intune_up_delay))
+            if resolved < INF:
+                changes.append((resolved, resolved + e.intune_down_delay))
+        changes.sort()
+        out: list[tuple[Minutes, Minutes]] = []
+        latest = -INF
+        deliver, outages = self._deliver, self._outages
+        for at, due in changes:
+            if due > latest:
+                latest = due
+            out.append((deliver(latest) if outages else latest, at))
+        self.deliveries = out
+
+    def defender_level(self, t: Minutes) -> int:
+        """``DeviceState.defender_level``: highest severity of detected, unresolved alerts."""
+        level = _SECURED
+        for _onset, severity, _end, detected_at, resolved, _u, _d in self.spans:
+            if detected_at <= t < resolved and severity > level:
+                level = severity
+        return level
+
+    def sdk_jailbroken(self, t: Minutes) -> bool:
+        """``DeviceState.sdk_jailbroken``: the SDK's own check sees a jailbreak at ``t``."""
+        episodes, ends = self.episodes, self.ends
+        return any(episodes[i].onset <= t < ends[i] for i in self.jailbreaks)
 
     def levels(self, t: Minutes) -> tuple[int, int, int]:
         """(true, Defender, Intune) levels at ``t``, as ``DeviceState.levels``."""
-        true = defender = intune = _SECURED
-        for onset, severity, end, detected_at, resolved, up, down in self.spans:
+        true = _SECURED
+        for onset, severity, end, _det, _res, _u, _d in self.spans:
             if onset > t:
                 break  # episodes are sorted by onset
             if t < end and severity > true:
                 true = severity
-            if detected_at > t:
-                continue
-            if t < resolved and severity > defender:
-                defender = severity
-            if severity > intune and up <= t < down:
-                intune = severity
-        return true, defender, intune
+        return true, self.defender_level(t), self.intune_level(t)
 
     def intune_level(self, t: Minutes) -> int:
-        """The level a check-in fetches, as ``DeviceState.intune_level``."""
-        level = _SECURED
-        for _onset, severity, _end, detected_at, _resolved, up, down in self.spans:
-            if detected_at == INF:
-                continue
-            if up <= t < down and severity > level:
-                level = severity
-        return level
+        """The level a check-in fetches, as ``DeviceState.intune_level``: Defender's level
+        as of the latest change that has reached Intune."""
+        latest: Minutes | None = None
+        for arrival, at in self.deliveries:
+            if arrival > t:
+                break
+            latest = at
+        return _SECURED if latest is None else self.defender_level(latest)
 
-    def nudge(self, t: Minutes, activation: Minutes) -> None:
+    def nudge(self, t: Minutes, onboarding: _Onboarding) -> None:
         """``DeviceState.nudge``: remediation prompted by a threat-level denial at ``t``."""
         ends, episodes, nudged, detected = self.ends, self.episodes, self.nudged, self.detected
+        changed = False
         for i in range(self.count):
             if nudged[i] or not (episodes[i].onset <= t < ends[i]):
                 continue
@@ -469,7 +518,10 @@ class _Timeline:
             nudged[i] = True
             self.first_denial[i] = t
             ends[i] = min(ends[i], t + episodes[i].nudge_delay)
-            self.refresh(i, activation)
+            self.refresh(i, onboarding)
+            changed = True
+        if changed:
+            self.order_deliveries()
 
     def rows(self, world: DeviceWorld, variant: str) -> list[EpisodeRow]:
         """The device's episodes as they played out (one row each)."""
@@ -538,7 +590,7 @@ class _DeviceRun:
         self._outages = bool(runner.connector.intervals)
         self._state_at = runner.connector.state_at
         self.onboarding = _Onboarding(world)
-        self.timeline = _Timeline(world, runner.connector, self.onboarding.activation)
+        self.timeline = _Timeline(world, runner.connector, self.onboarding)
 
     def online(self, t: Minutes) -> bool:
         """False inside one of the device's offline intervals."""
@@ -548,35 +600,56 @@ class _DeviceRun:
         i = bisect_right(starts, t) - 1
         return not (i >= 0 and self._offline[i][0] <= t < self._offline[i][1])
 
+    def offline_since(self, t: Minutes) -> Minutes:
+        """Start of the offline interval holding ``t``."""
+        i = bisect_right(self._offline_starts, t) - 1
+        return self._offline[i][0] if i >= 0 else t
+
     def evaluate(
         self,
         app: _Protection,
         t: Minutes,
         known: int,
-        last_checkin: Minutes,
+        last_checkin: Minutes | None,
         trigger: str,
         fetched: bool,
         reuse: _Verdict | None = None,
+        reauth: Reauth = _NOT_REQUIRED,
     ) -> tuple[_Verdict, Head]:
         """Decide after a check-in attempt (``fetched`` = online at ``t``) and apply the
         denial's feedback — or, given ``reuse``, repeat that decision at a launch without
         a check-in; return the verdict and the row's head, levels read after the feedback.
         """
-        age = t - last_checkin
-        offline_min = 0.0 if (fetched if reuse is None else self.online(t)) else age
+        age = None if last_checkin is None else t - last_checkin
+        offline_min = 0.0
+        if not (fetched if reuse is None else self.online(t)):
+            since = last_checkin if last_checkin is not None else self.offline_since(t)
+            offline_min = t - since
+            if offline_min < OFFLINE_FLOOR_MIN:
+                offline_min = OFFLINE_FLOOR_MIN
         onboarding = self.onboarding
         defender = onboarding.settled if t >= onboarding.settled_at else onboarding.at(t)
         conn = self._state_at(t) if self._outages else _ENABLED
         timeline = self.timeline
         if reuse is None:
-            key = (defender, known, age, conn, offline_min)
+            jailbroken = bool(timeline.jailbreaks) and timeline.sdk_jailbroken(t)
+            key = (
+                defender,
+                known,
+                age,
+                conn,
+                offline_min,
+                last_checkin is not None,
+                jailbroken,
+                reauth if fetched else _NOT_REQUIRED,
+            )
             verdict = app.memo.get(key) or app.decide(key)
             effect = verdict.effect
             if effect:
                 if effect == _NUDGE:
-                    timeline.nudge(t, onboarding.activation)
+                    timeline.nudge(t, onboarding)
                 elif onboarding.redirect(t):
-                    timeline.refresh_all(onboarding.activation)
+                    timeline.refresh_all(onboarding)
         else:
             verdict = reuse
         true, defender_level, intune = timeline.levels(t) if timeline.count else _ALL_SECURED
@@ -595,7 +668,7 @@ class _DeviceRun:
             app.max_allowed,
             app.action,
             _LABELS[known],
-            age,
+            math.nan if age is None else age,
             _LABELS[intune],
             _LABELS[defender_level],
             _LABELS[true],
@@ -621,7 +694,9 @@ class _DeviceRun:
         horizon, retry, midsession = self.horizon, self.retry, self.midsession
         now: Minutes = 0.0  # as the reference's Environment(initial_time=0.0)
         known = _SECURED
-        last_checkin = 0.0
+        last_checkin: Minutes | None = None
+        reauth = _NOT_REQUIRED
+        fails = self.world.reauth_fails
         last_active_end = -INF
         previous: _Verdict | None = None
         wiped = False
@@ -637,13 +712,19 @@ class _DeviceRun:
                 inactive_min=t - last_active_end,
                 recheck_after=recheck,
                 retry_denied=retry,
+                checkin_due=interval is not None
+                and last_checkin is not None
+                and t - last_checkin >= interval,
             )
             if evaluated:
                 fetched = online(t)
                 if fetched:
+                    reauth = app.reauth(0.0 if last_checkin is None else t - last_checkin, fails)
                     known = intune_level(t) if threatened else _SECURED
                     last_checkin = t
-                verdict, head = evaluate(app, t, known, last_checkin, _LAUNCH, fetched)
+                verdict, head = evaluate(
+                    app, t, known, last_checkin, _LAUNCH, fetched, reauth=reauth
+                )
                 previous = verdict
                 if verdict.deny:
                     if verdict.wipe:
@@ -665,7 +746,7 @@ class _DeviceRun:
                 end = horizon  # the session is cut at the horizon
             cut = end
             if interval is not None:
-                next_due = last_checkin + interval
+                next_due = (last_checkin if last_checkin is not None else now) + interval
                 soonest = now + (interval if evaluated else 0.0)
                 if soonest > next_due:
                     next_due = soonest
@@ -675,9 +756,13 @@ class _DeviceRun:
                     t = now
                     fetched = online(t)
                     if fetched:
+                        gap = 0.0 if last_checkin is None else t - last_checkin
+                        reauth = app.reauth(gap, fails)
                         known = intune_level(t) if threatened else _SECURED
                         last_checkin = t
-                    check, check_head = evaluate(app, t, known, last_checkin, _CHECKIN, fetched)
+                    check, check_head = evaluate(
+                        app, t, known, last_checkin, _CHECKIN, fetched, reauth=reauth
+                    )
                     previous = check
                     if check.deny:
                         if check.wipe:
@@ -688,7 +773,7 @@ class _DeviceRun:
                     if check.deny and midsession:
                         cut = t
                         break
-                    next_due = (last_checkin if fetched else t) + interval
+                    next_due = t + interval  # fetched: from this check-in; else retry later
             last_active_end = cut
             record(_new_row(DecisionRow, (*head, cut, verdict.explanation)))
 
@@ -696,7 +781,10 @@ class _DeviceRun:
         """The device and its Defender onboarding as they played out."""
         world = self.world
         sees_managed = EvaluationContext(
-            app="", management=world.management, emm_passes_upn=world.emm_passes_upn
+            app="",
+            management=world.management,
+            emm_passes_upn=world.emm_passes_upn,
+            mdm_passes_upn=world.mdm_passes_upn,
         ).app_sees_managed
         return DeviceRow(
             device_index=self.index,
@@ -729,11 +817,13 @@ class _ChunkRunner:
         self.connector = connector
         self.horizon = horizon
         self.settings = settings
-        self._protections: dict[tuple[str, Management, bool, frozenset[str]], _Protection] = {}
+        self._protections: dict[
+            tuple[str, Management, bool, bool, frozenset[str]], _Protection
+        ] = {}
 
     def protection(self, world: DeviceWorld, app: str) -> _Protection:
         """The protection of ``app`` on ``world``'s profile (shared by devices alike)."""
-        key = (app, world.management, world.emm_passes_upn, world.groups)
+        key = (app, world.management, world.emm_passes_upn, world.mdm_passes_upn, world.groups)
         found = self._protections.get(key)
         if found is None:
             found = _Protection(app, world, self.policies, self.settings.behavior)

@@ -35,9 +35,23 @@ from simulator.policy.decide import (
     Policy,
     decide_effective,
     effective_policy,
+    reauthentication,
 )
-from simulator.policy.levels import DefenderState, Outcome, Reason, ThreatLevel, max_level_label
-from simulator.policy.reuse import launch_rechecks, recheck_period, reused_decision
+from simulator.policy.levels import (
+    DefenderState,
+    Outcome,
+    Reason,
+    Reauth,
+    ThreatLevel,
+    max_level_label,
+)
+from simulator.policy.reuse import (
+    OFFLINE_FLOOR_MIN,
+    checkin_due,
+    launch_rechecks,
+    recheck_period,
+    reused_decision,
+)
 from simulator.sim.engine.types import ChunkResult, EngineSettings
 from simulator.sim.log import DecisionRow, DeviceRow, EpisodeRow, Trigger
 from simulator.sim.world import ConnectorTimeline, DeviceWorld, Episode
@@ -66,6 +80,9 @@ class DeviceState:
     first_redirect: Minutes = INF
     _changes: list[tuple[Minutes, DefenderState]] = field(default_factory=list)
     _activation: Minutes = INF
+    _deliveries: list[tuple[Minutes, Minutes]] | None = None
+    """(arrival at Intune, Defender time) of each level change, arrivals non-decreasing;
+    ``None``: to be recomputed (episode ends or onboarding changed)."""
 
     def __post_init__(self) -> None:
         self.episodes = [_EpisodeState(e, e.natural_end) for e in self.world.episodes]
@@ -108,14 +125,56 @@ class DeviceState:
             self._changes.append((activate, DefenderState.ACTIVATED))
         self._changes.sort(key=lambda c: c[0])
         self._activation = self._first_activation()
+        self._deliveries = None
+
+    def activated_from(self, t: Minutes) -> Minutes:
+        """The first time at or after ``t`` at which Defender is activated (inf: never)."""
+        if self.defender_at(t) is DefenderState.ACTIVATED:
+            return t
+        for at, new in self._changes:
+            if at > t and new is DefenderState.ACTIVATED:
+                return at
+        return INF
 
     # -- Levels ------------------------------------------------------------------
     def _detected_at(self, st: _EpisodeState) -> Minutes:
+        """Defender detects an episode only once activated: no earlier than the first
+        activation at or after its onset, plus the detection delay."""
         episode = st.episode
         if episode.detect_delay == INF:
             return INF
-        detected = max(episode.onset, self.activation_time()) + episode.detect_delay
+        detected = self.activated_from(episode.onset) + episode.detect_delay
         return detected if detected < st.end else INF
+
+    def deliveries(self) -> list[tuple[Minutes, Minutes]]:
+        """Each Defender level change (an alert raised at detection, cleared at
+        resolution) with the time it reaches Intune: its own delay, but never before an
+        earlier change (the service applies changes in order), and not during an outage."""
+        if self._deliveries is None:
+            changes: list[tuple[Minutes, Minutes]] = []
+            for st in self.episodes:
+                detected = self._detected_at(st)
+                if detected == INF:
+                    continue
+                episode = st.episode
+                resolved = st.end + episode.resolve_delay
+                changes.append((detected, detected + episode.intune_up_delay))
+                if resolved < INF:
+                    changes.append((resolved, resolved + episode.intune_down_delay))
+            changes.sort()
+            out: list[tuple[Minutes, Minutes]] = []
+            latest = -INF
+            for at, due in changes:
+                latest = max(latest, due)
+                out.append((self.connector.deliver(latest), at))
+            self._deliveries = out
+        return self._deliveries
+
+    def sdk_jailbroken(self, t: Minutes) -> bool:
+        """Whether the Intune SDK's own check sees a jailbreak at ``t``."""
+        return any(
+            st.episode.sdk_detects and st.episode.onset <= t < st.end for st in self.episodes
+        )
 
     def true_level(self, t: Minutes) -> ThreatLevel:
         """Highest severity among episodes active at ``t``; secured if none."""
@@ -135,41 +194,24 @@ class DeviceState:
         return level
 
     def intune_level(self, t: Minutes) -> ThreatLevel:
-        """The level the service holds at ``t``: Defender's, after the signal path."""
-        level = ThreatLevel.SECURED
-        deliver = self.connector.deliver
-        for st in self.episodes:
-            detected = self._detected_at(st)
-            if detected == INF:
-                continue
-            up = deliver(detected + st.episode.intune_up_delay)
-            down = deliver(st.end + st.episode.resolve_delay + st.episode.intune_down_delay)
-            if up <= t < down:
-                level = max(level, st.episode.severity)
-        return level
+        """The level the service holds at ``t``: Defender's level as of the latest change
+        that has reached Intune (:meth:`deliveries`); secured before any."""
+        latest: Minutes | None = None
+        for arrival, at in self.deliveries():
+            if arrival > t:
+                break
+            latest = at
+        return ThreatLevel.SECURED if latest is None else self.defender_level(latest)
 
     def levels(self, t: Minutes) -> tuple[ThreatLevel, ThreatLevel, ThreatLevel]:
-        """(true, Defender, Intune) levels at ``t`` in one pass over the episodes."""
-        true = defender = intune = ThreatLevel.SECURED
-        deliver = self.connector.deliver
+        """(true, Defender, Intune) levels at ``t``."""
+        true = ThreatLevel.SECURED
         for st in self.episodes:
-            episode = st.episode
-            severity = episode.severity
-            if episode.onset > t:
+            if st.episode.onset > t:
                 break  # episodes are sorted by onset
-            if t < st.end and severity > true:
-                true = severity
-            detected = self._detected_at(st)
-            if detected > t:
-                continue
-            resolved = st.end + episode.resolve_delay
-            if t < resolved and severity > defender:
-                defender = severity
-            if severity > intune:
-                up = deliver(detected + episode.intune_up_delay)
-                if up <= t < deliver(resolved + episode.intune_down_delay):
-                    intune = severity
-        return true, defender, intune
+            if t < st.end and st.episode.severity > true:
+                true = st.episode.severity
+        return true, self.defender_level(t), self.intune_level(t)
 
     def nudge(self, t: Minutes) -> None:
         """A threat-level denial at ``t`` prompts the user to remediate what Defender shows."""
@@ -181,6 +223,7 @@ class DeviceState:
             st.nudged = True
             st.first_denial = t
             st.end = min(st.end, t + st.episode.nudge_delay)
+            self._deliveries = None
 
 
 @dataclass(slots=True)
@@ -188,7 +231,11 @@ class _AppState:
     """What one protected app holds on the device."""
 
     known_level: ThreatLevel = ThreatLevel.SECURED
-    last_checkin: Minutes = 0.0
+    last_checkin: Minutes | None = None
+    """The app's last successful check-in; ``None`` before its first (first use needs the
+    network)."""
+    reauth: Reauth = Reauth.NOT_REQUIRED
+    """Re-authentication due at the evaluation after the latest check-in."""
     last_active_end: Minutes = -INF
     last_decision: Decision | None = None
     wiped: bool = False
@@ -243,8 +290,19 @@ class DeviceSimulation:
         i = bisect.bisect_right(self._offline_starts, t) - 1
         return not (i >= 0 and self.world.offline[i][0] <= t < self.world.offline[i][1])
 
-    def _context(self, app: str, state: _AppState, t: Minutes) -> EvaluationContext:
-        online = self.online(t)
+    def offline_since(self, t: Minutes) -> Minutes:
+        """Start of the offline interval holding ``t`` (``t`` itself if online)."""
+        i = bisect.bisect_right(self._offline_starts, t) - 1
+        return self.world.offline[i][0] if i >= 0 else t
+
+    def _context(
+        self, app: str, state: _AppState, t: Minutes, fetched: bool = False
+    ) -> EvaluationContext:
+        last = state.last_checkin
+        offline = 0.0
+        if not self.online(t):
+            since = last if last is not None else self.offline_since(t)
+            offline = max(t - since, OFFLINE_FLOOR_MIN)
         return EvaluationContext(
             app=app,
             management=self.world.management,
@@ -252,22 +310,34 @@ class DeviceSimulation:
             groups=self.world.groups,
             defender=self.state.defender_at(t),
             known_level=state.known_level,
-            known_level_age_min=t - state.last_checkin,
+            known_level_age_min=None if last is None else t - last,
             connector=self.connector.state_at(t),
-            offline_min=0.0 if online else t - state.last_checkin,
+            offline_min=offline,
+            mdm_passes_upn=self.world.mdm_passes_upn,
+            checked_in=last is not None,
+            jailbroken=self.state.sdk_jailbroken(t),
+            reauth=state.reauth if fetched else Reauth.NOT_REQUIRED,
         )
 
-    def _checkin(self, state: _AppState, t: Minutes) -> bool:
-        """Fetch the service's level when online; returns whether a fetch happened."""
+    def _checkin(self, app: str, state: _AppState, t: Minutes) -> bool:
+        """Fetch the service's level when online; returns whether a fetch happened. Past
+        the offline wipe period the user must re-authenticate (``state.reauth``)."""
         if not self.online(t):
             return False
+        previous = state.last_checkin
+        state.reauth = reauthentication(
+            0.0 if previous is None else t - previous,
+            self.effective[app],
+            self.settings.behavior,
+            fails=self.world.reauth_fails,
+        )
         state.known_level = self.state.intune_level(t)
         state.last_checkin = t
         return True
 
     def _evaluate(self, app: str, state: _AppState, trigger: Trigger, fetched: bool) -> DecisionRow:
         t = self.env.now
-        context = self._context(app, state, t)
+        context = self._context(app, state, t, fetched)
         decision = decide_effective(self.effective[app], context, self.settings.behavior)
         state.last_decision = decision
         outcome = decision.outcome
@@ -309,7 +379,7 @@ class DeviceSimulation:
             max_allowed=max_allowed,
             action=action,
             known_level=_LEVEL_LABEL[state.known_level],
-            known_level_age_min=t - state.last_checkin,
+            known_level_age_min=math.nan if state.last_checkin is None else t - state.last_checkin,
             intune_level=_LEVEL_LABEL[intune],
             defender_level=_LEVEL_LABEL[defender],
             true_level=_LEVEL_LABEL[true],
@@ -338,9 +408,10 @@ class DeviceSimulation:
                 inactive_min=t - state.last_active_end,
                 recheck_after=recheck_after,
                 retry_denied=self.settings.retry_denied_at_launch,
+                checkin_due=checkin_due(eff, state.last_checkin, t),
             )
             if evaluated:
-                fetched = self._checkin(state, t)
+                fetched = self._checkin(app, state, t)
                 row = self._evaluate(app, state, Trigger.LAUNCH, fetched)
             else:
                 assert previous is not None
@@ -368,19 +439,18 @@ class DeviceSimulation:
         if eff is None:
             return end
         interval = eff.checkin_interval
-        next_due = max(
-            state.last_checkin + interval, self.env.now + (interval if evaluated else 0.0)
-        )
+        last = state.last_checkin if state.last_checkin is not None else self.env.now
+        next_due = max(last + interval, self.env.now + (interval if evaluated else 0.0))
         while next_due < end:
             if next_due > self.env.now:
                 yield self.env.timeout(next_due - self.env.now)
             t = self.env.now
-            fetched = self._checkin(state, t)
+            fetched = self._checkin(app, state, t)
             row = self._evaluate(app, state, Trigger.CHECKIN, fetched)
             self.record(row)
             if row.outcome != _ALLOW and self.settings.midsession_enforcement:
                 return t
-            next_due = (state.last_checkin if fetched else t) + interval
+            next_due = t + interval  # fetched: from this check-in; offline: retry later
         # Nothing happens to this app between its last check-in and the session end, and
         # its next launch is later still: no need to wake the process at the end.
         return end
