@@ -235,10 +235,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     print()
     print(
         "Exposure counts launches/minutes granted while the device's TRUE level was at least "
-        "that severity; unneeded = threat-level denials (blocks + wipes) after the device was "
-        "already within the policy's max (stale signal); blocked user-min threat = the part of "
-        "blocked user-min due to the threat-level condition (the rest: Defender onboarding, "
-        "offline)."
+        "that severity; never enforced = ended episodes of at least medium severity that met "
+        "no threat-level denial; unneeded denials = threat-level denials after the device was "
+        "already within the policy's max (stale signal); blocked for threat level = the part "
+        "of blocked, any reason, due to the threat-level condition (the rest: Defender "
+        "onboarding, offline); wipes = wipes that removed data."
     )
     if problems:
         print("\nWARNING: decision-log invariants violated (please report):")

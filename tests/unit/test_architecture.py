@@ -446,3 +446,19 @@ def test_core_modules_do_not_load_matplotlib_transitively() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+MAX_FUNCTION_LINES: Final = 120
+
+
+@pytest.mark.parametrize("module", MODULES, ids=IDS)
+def test_functions_fit_in_a_readers_head(module: Module) -> None:
+    """No function or method is longer than 120 lines (split it into named steps)."""
+    long = [
+        f"{module.where(node)} {node.name}: {node.end_lineno - node.lineno + 1} lines"
+        for node in ast.walk(module.tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert not long, "\n".join(long)
