@@ -21,14 +21,17 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
 
+from simulator.analysis.metrics import episode_outcomes
+from simulator.analysis.pareto import summary_to_wide
 from simulator.analysis.sweep import PrecisionOutcome, SweepResult
+from simulator.durations import DurationError, parse_duration
 from simulator.errors import InputError
 from simulator.scenario.load import Scenario
 from simulator.sim.log import DECISION_COLUMNS, EPISODE_COLUMNS
@@ -552,3 +555,93 @@ def load_sweep(path: str | Path) -> SweepResult:
         precision=None if precision is None else PrecisionOutcome.from_dict(precision),
         manifest=info,
     )
+
+
+@dataclass(frozen=True)
+class ResultsFolder:
+    """What a run or sweep folder holds, read back for reports: its kind (``run`` or
+    ``sweep``), manifest, metrics (a sweep's summary made wide), and for sweeps the
+    summary and paired tables; episode outcomes when the folder has them."""
+
+    kind: str
+    manifest: dict[str, Any]
+    metrics: pd.DataFrame
+    summary: pd.DataFrame | None
+    paired: pd.DataFrame | None
+    outcomes: pd.DataFrame | None
+
+
+# -- results, for reports ------------------------------------------------------------------
+_KEYS: Final = ("variant", "segment_by", "segment")
+
+
+def _read_table(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
+    """A CSV with key text kept as written (``"NA"`` stays a name), keys as strings."""
+    try:
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (OSError, ValueError) as exc:
+        raise InputError(f"unreadable table: {exc}", source=path) from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(f"lacks column(s) {', '.join(missing)}", source=path)
+    for key in ("variant", "baseline", "segment_by", "segment"):
+        if key in frame.columns:
+            frame[key] = frame[key].astype(str)
+    return frame
+
+
+def read_results(folder: Path) -> ResultsFolder:
+    """Read a run or sweep folder; :class:`InputError` naming the file if it is not one."""
+    if is_partial(folder):
+        raise InputError(
+            "an unfinished or interrupted write (a staging folder), not a finished run or "
+            "sweep folder",
+            source=folder,
+        )
+    if not folder.is_dir():
+        raise InputError("no such folder", source=folder)
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise InputError(f"not a run or sweep folder (no {MANIFEST})", source=folder)
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"unreadable manifest: {exc}", source=manifest_path) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("scenario"), dict):
+        raise InputError("manifest has no resolved scenario", source=manifest_path)
+    if manifest.get("kind") == "sweep":
+        summary_path = folder / "summary.csv"
+        if not summary_path.is_file():
+            raise InputError("sweep folder without summary.csv", source=folder)
+        summary = _read_table(summary_path, [*_KEYS, "metric", "mean", "ci_low", "ci_high"])
+        paired_path = folder / "paired.csv"
+        paired = (
+            _read_table(
+                paired_path, [*_KEYS, "metric", "mean_diff", "ci_low", "ci_high", "distinguishable"]
+            )
+            if paired_path.is_file()
+            else None
+        )
+        outcomes_path = folder / "episode_outcomes.csv"
+        outcomes = _read_table(outcomes_path, ["variant"]) if outcomes_path.is_file() else None
+        return ResultsFolder("sweep", manifest, summary_to_wide(summary), summary, paired, outcomes)
+    metrics_path = folder / "metrics.csv"
+    if not metrics_path.is_file():
+        raise InputError("run folder without metrics.csv", source=folder)
+    metrics = _read_table(metrics_path, _KEYS)
+    return ResultsFolder("run", manifest, metrics, None, None, _run_outcomes(folder, manifest))
+
+
+def _run_outcomes(folder: Path, manifest: Mapping[str, Any]) -> pd.DataFrame | None:
+    """Episode outcomes of a run, computed from its decision log, episodes and devices."""
+    if not (folder / "episodes.csv").is_file():
+        return None
+    try:
+        horizon = parse_duration(manifest["scenario"]["horizon"])
+    except (KeyError, DurationError):
+        raise InputError("manifest scenario has no valid horizon", source=folder) from None
+    run = load_run(folder)
+    episodes = _read_table(folder / "episodes.csv")
+    devices = _read_table(folder / "devices.csv") if (folder / "devices.csv").is_file() else None
+    decisions = run.decisions.assign(variant=run.decisions["variant"].astype(str))
+    return episode_outcomes(decisions, episodes, horizon, devices)

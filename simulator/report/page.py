@@ -24,27 +24,20 @@ atomically.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import pandas as pd
-
 from simulator.analysis import catalogue
-from simulator.analysis.metrics import episode_outcomes
 from simulator.analysis.pareto import (
     DEFAULT_EXPOSURE,
     DEFAULT_FRICTION,
     dominated_by,
     pareto_efficient,
-    summary_to_wide,
 )
-from simulator.durations import DurationError, parse_duration
 from simulator.errors import InputError
-from simulator.folders import MANIFEST, check_output_file, is_partial, load_run, write_text_atomic
+from simulator.folders import ResultsFolder, check_output_file, read_results, write_text_atomic
 from simulator.plots.frontier import frontier
 from simulator.plots.run import time_to_protect, variant_colors
 from simulator.plots.sweep import exceedance
@@ -85,94 +78,12 @@ _KEYS: Final = ("variant", "segment_by", "segment")
 _SEVERITY_FOR_TAILS: Final = "medium"
 
 
-@dataclass(frozen=True)
-class _Folder:
-    """What a report needs from a run or sweep folder."""
-
-    kind: str
-    manifest: dict[str, Any]
-    metrics: pd.DataFrame
-    summary: pd.DataFrame | None
-    paired: pd.DataFrame | None
-    outcomes: pd.DataFrame | None
-
-
-# -- reading -------------------------------------------------------------------------------
-def _read_csv(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
-    """A CSV with key text kept as written (``"NA"`` stays a name), keys as strings."""
-    try:
-        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    except (OSError, ValueError) as exc:
-        raise InputError(f"unreadable table: {exc}", source=path) from None
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise InputError(f"lacks column(s) {', '.join(missing)}", source=path)
-    for key in ("variant", "baseline", "segment_by", "segment"):
-        if key in frame.columns:
-            frame[key] = frame[key].astype(str)
-    return frame
-
-
-def _read(folder: Path) -> _Folder:
-    """Read a run or sweep folder; :class:`InputError` naming the file if it is not one."""
-    if is_partial(folder):
-        raise InputError(
-            "an unfinished or interrupted write (a staging folder), not a finished run or "
-            "sweep folder",
-            source=folder,
-        )
-    if not folder.is_dir():
-        raise InputError("no such folder", source=folder)
-    manifest_path = folder / MANIFEST
-    if not manifest_path.is_file():
-        raise InputError(f"not a run or sweep folder (no {MANIFEST})", source=folder)
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"unreadable manifest: {exc}", source=manifest_path) from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("scenario"), dict):
-        raise InputError("manifest has no resolved scenario", source=manifest_path)
-    if manifest.get("kind") == "sweep":
-        summary_path = folder / "summary.csv"
-        if not summary_path.is_file():
-            raise InputError("sweep folder without summary.csv", source=folder)
-        summary = _read_csv(summary_path, [*_KEYS, "metric", "mean", "ci_low", "ci_high"])
-        paired_path = folder / "paired.csv"
-        paired = (
-            _read_csv(
-                paired_path, [*_KEYS, "metric", "mean_diff", "ci_low", "ci_high", "distinguishable"]
-            )
-            if paired_path.is_file()
-            else None
-        )
-        outcomes_path = folder / "episode_outcomes.csv"
-        outcomes = _read_csv(outcomes_path, ["variant"]) if outcomes_path.is_file() else None
-        return _Folder("sweep", manifest, summary_to_wide(summary), summary, paired, outcomes)
-    metrics_path = folder / "metrics.csv"
-    if not metrics_path.is_file():
-        raise InputError("run folder without metrics.csv", source=folder)
-    metrics = _read_csv(metrics_path, _KEYS)
-    return _Folder("run", manifest, metrics, None, None, _run_outcomes(folder, manifest))
-
-
-def _run_outcomes(folder: Path, manifest: Mapping[str, Any]) -> pd.DataFrame | None:
-    """Episode outcomes of a run, computed from its decision log, episodes and devices."""
-    if not (folder / "episodes.csv").is_file():
-        return None
-    try:
-        horizon = parse_duration(manifest["scenario"]["horizon"])
-    except (KeyError, DurationError):
-        raise InputError("manifest scenario has no valid horizon", source=folder) from None
-    run = load_run(folder)
-    episodes = _read_csv(folder / "episodes.csv")
-    devices = _read_csv(folder / "devices.csv") if (folder / "devices.csv").is_file() else None
-    decisions = run.decisions.assign(variant=run.decisions["variant"].astype(str))
-    return episode_outcomes(decisions, episodes, horizon, devices)
-
-
 # -- recommendation ------------------------------------------------------------------------
 def _recommendation(
-    data: _Folder, variants: Sequence[str], efficient: Sequence[str], beaten: dict[str, list[str]]
+    data: ResultsFolder,
+    variants: Sequence[str],
+    efficient: Sequence[str],
+    beaten: dict[str, list[str]],
 ) -> Html:
     friction = ", ".join(catalogue.label(m) for m in DEFAULT_FRICTION)
     if len(variants) == 1:
@@ -268,7 +179,7 @@ def _names(names: Sequence[str]) -> str:
 
 
 # -- figures -------------------------------------------------------------------------------
-def _figures(data: _Folder, colors: Mapping[str, str]) -> Html:
+def _figures(data: ResultsFolder, colors: Mapping[str, str]) -> Html:
     parts = []
     table_for_frontier = data.summary if data.summary is not None else data.metrics
     how = (
@@ -366,7 +277,7 @@ def render_report(folder: str | os.PathLike[str]) -> str:
     InputError
         If ``folder`` is not a run or sweep folder, or a table in it is unreadable.
     """
-    data = _read(Path(folder))
+    data = read_results(Path(folder))
     manifest = data.manifest
     scenario = manifest["scenario"]
     listed = list((manifest.get("variants") or {}).keys())
