@@ -21,7 +21,7 @@ _BIDI_CONTROLS: Final = frozenset(
 
 
 def display_name(text: object, width: int = DEFAULT_WIDTH) -> str:
-    """``text`` with control and bidi-control characters shown as ``\\uXXXX`` escapes and
+    """``text`` with control and bidi-control characters shown as escapes (``\\u202e``) and
     cut to ``width`` characters (an ellipsis marks the cut)."""
     shown = "".join(
         f"\\u{ord(ch):04x}"
@@ -35,6 +35,6 @@ def display_name(text: object, width: int = DEFAULT_WIDTH) -> str:
 
 
 def isolate_bidi(text: str) -> str:
-    """``text`` with bidi-control characters shown as ``\\uXXXX`` escapes (line breaks and
+    """``text`` with bidi-control characters shown as escapes (``\\u202e``; line breaks and
     other layout kept): for longer text such as report paragraphs."""
     return "".join(f"\\u{ord(ch):04x}" if ch in _BIDI_CONTROLS else ch for ch in text)

@@ -30,6 +30,7 @@ from simulator.policy.behavior import (
     UnresponsiveBehavior,
 )
 from simulator.policy.levels import (
+    OUTCOME_VERB,
     Action,
     ConnectorState,
     DefenderState,
@@ -398,7 +399,8 @@ def _jailbroken(eff: EffectivePolicy, context: EvaluationContext) -> Decision | 
         outcome,
         Reason.JAILBROKEN_DEVICE,
         eff.policies,
-        f"{_VERB[outcome]} — the Intune SDK detected a jailbroken device; action {action.value}",
+        f"{OUTCOME_VERB[outcome]} — the Intune SDK detected a jailbroken device; "
+        f"action {action.value}",
     )
 
 
@@ -440,7 +442,6 @@ def _age(context: EvaluationContext) -> str:
 
 
 _ACTION_OUTCOME: Final = {Action.BLOCK: Outcome.BLOCK, Action.WIPE: Outcome.WIPE}
-_VERB: Final = {Outcome.ALLOW: "allowed", Outcome.BLOCK: "blocked", Outcome.WIPE: "wiped"}
 
 
 def _threat_condition(
@@ -498,7 +499,7 @@ def _threat_condition(
             outcome,
             Reason.MTD_NOT_ACTIVATED,
             names,
-            f"{_VERB[outcome]} — Defender is {state} on this device; the user is sent to "
+            f"{OUTCOME_VERB[outcome]} — Defender is {state} on this device; the user is sent to "
             "install and activate it",
         )
     if context.known_level > maximum:
@@ -507,7 +508,7 @@ def _threat_condition(
             outcome,
             Reason.THREAT_LEVEL_EXCEEDED,
             names,
-            f"{_VERB[outcome]} — app knew {context.known_level.label}{_age(context)} > max "
+            f"{OUTCOME_VERB[outcome]} — app knew {context.known_level.label}{_age(context)} > max "
             f"allowed {maximum.label}; action {eff.threat_action.value}",
         )
     return None

@@ -108,6 +108,9 @@ class Outcome(_Labelled):
 
 _OUTCOME_RANK: Final = {Outcome.ALLOW: 0, Outcome.BLOCK: 1, Outcome.WIPE: 2}
 
+OUTCOME_VERB: Final = {Outcome.ALLOW: "allowed", Outcome.BLOCK: "blocked", Outcome.WIPE: "wiped"}
+"""How explanations start: "blocked — …"."""
+
 
 class Reason(_Labelled):
     """Why an evaluation ended as it did (SEMANTICS.md §5)."""

@@ -20,9 +20,7 @@ from typing import Final
 from simulator.durations import Minutes
 from simulator.policy.behavior import DEFAULT_RECHECK_AFTER
 from simulator.policy.decide import Decision, EffectivePolicy
-from simulator.policy.levels import Outcome, Reason
-
-_VERB = {Outcome.ALLOW: "allowed", Outcome.BLOCK: "blocked", Outcome.WIPE: "wiped"}
+from simulator.policy.levels import OUTCOME_VERB, Outcome, Reason
 
 PREVIOUS_ALLOW_TEXT = "allowed — launched within the recheck window, previous allow stands"
 """The explanation of a launch that reuses a previous allow."""
@@ -91,7 +89,7 @@ def reused_decision(previous: Decision, eff: EffectivePolicy | None) -> Decision
         previous.outcome,
         Reason.PREVIOUS_DENIAL,
         previous.policies,
-        f"{_VERB[previous.outcome]} — launched within the recheck window; the "
+        f"{OUTCOME_VERB[previous.outcome]} — launched within the recheck window; the "
         f"previous denial ({previous.reason.value}) stands without a check-in",
     )
 

@@ -59,7 +59,6 @@ from simulator.sim.world import ConnectorTimeline, DeviceWorld, Episode
 INF: Final = math.inf
 _LEVEL_LABEL: Final = {level: level.label for level in ThreatLevel}
 _ALLOW: Final = Outcome.ALLOW.value
-_VERB: Final = {Outcome.ALLOW: "allowed", Outcome.BLOCK: "blocked", Outcome.WIPE: "wiped"}
 
 
 @dataclass(slots=True)
