@@ -26,6 +26,14 @@ import numpy as np
 import pandas as pd
 
 from simulator.durations import Minutes, humanize_minutes
+from simulator.policy.levels import (
+    ConnectorState,
+    DefenderState,
+    Management,
+    Outcome,
+    Reason,
+    ThreatLevel,
+)
 
 
 class Trigger(StrEnum):
@@ -129,20 +137,105 @@ _CATEGORICAL: Final = (
     "true_level",
     "defender_state",
     "connector",
+    "episode",
     "kind",
     "severity",
     "defender_initial",
     "apps",
+    "explanation",
 )
+"""Columns stored as pandas categoricals (dictionary-encoded in Parquet)."""
+
+LEVEL_CATEGORIES: Final = tuple(level.label for level in sorted(ThreatLevel))
+"""Threat levels in order: the categories of the level columns (ordered categoricals, so
+``<``, ``max()`` and sorting follow secured < low < medium < high)."""
+
+_ORDERED: Final = frozenset(
+    {"known_level", "intune_level", "defender_level", "true_level", "severity"}
+)
+_FIXED: Final[dict[str, tuple[str, ...]]] = {
+    "trigger": tuple(t.value for t in Trigger),
+    "outcome": tuple(o.value for o in Outcome),
+    "reason": tuple(r.value for r in Reason),
+    "management": tuple(m.value for m in Management),
+    "defender_state": tuple(d.value for d in DefenderState),
+    "defender_initial": tuple(d.value for d in DefenderState),
+    "connector": tuple(c.value for c in ConnectorState),
+}
+"""Columns whose categories are an enum's values, in the enum's order."""
 
 
 def to_frame(rows: Sequence[tuple[object, ...]], columns: list[str]) -> pd.DataFrame:
     """Rows → a DataFrame with the given columns (strings as categoricals, floats as f8)."""
     frame = pd.DataFrame.from_records(rows, columns=columns)
-    for name in columns:
-        if name in _CATEGORICAL:
-            frame[name] = frame[name].astype("string")
-    return frame
+    return unify_categories([frame])[0]
+
+
+def _categories(name: str, frames: Sequence[pd.DataFrame]) -> pd.CategoricalDtype:
+    """The canonical categories of column ``name`` across ``frames``."""
+    if name in _ORDERED:
+        return pd.CategoricalDtype(list(LEVEL_CATEGORIES), ordered=True)
+    if name in _FIXED:
+        return pd.CategoricalDtype(list(_FIXED[name]))
+    seen: set[str] = set()
+    for frame in frames:
+        column = frame[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes = np.asarray(column.cat.codes.to_numpy())
+            used = np.unique(codes[codes >= 0])
+            seen.update(column.cat.categories[used].tolist())
+        else:
+            seen.update(column.dropna().unique().tolist())
+    return pd.CategoricalDtype(sorted(seen))
+
+
+def unify_categories(frames: Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
+    """``frames`` with every categorical column on one canonical set of categories.
+
+    Levels are ordered categoricals (secured < low < medium < high); enum columns carry
+    all of the enum's values in its order; the others their sorted values. Frames built
+    by any engine, chunking or worker count thus come out identical, and concatenate
+    without falling back to object columns.
+    """
+    if not frames:
+        return []
+    names = [c for c in frames[0].columns if c in _CATEGORICAL]
+    dtypes = {name: _categories(name, frames) for name in names}
+    out = []
+    for frame in frames:
+        frame = frame.copy(deep=False)
+        for name, dtype in dtypes.items():
+            column = frame[name]
+            if isinstance(column.dtype, pd.CategoricalDtype):
+                # astype() would keep the old order: unordered dtypes compare equal as sets
+                converted = column.cat.set_categories(dtype.categories, ordered=dtype.ordered)
+            else:
+                converted = column.astype(dtype)
+            if converted.isna().sum() != column.isna().sum():
+                unknown = set(column.dropna().astype(str)) - set(dtype.categories)
+                raise ValueError(f"column {name!r} has values outside its categories: {unknown}")
+            frame[name] = converted
+        out.append(frame)
+    return out
+
+
+def concat_frames(frames: Sequence[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """Concatenate tables of one kind, categoricals unified (empty frames skipped)."""
+    kept = [f for f in frames if not f.empty]
+    if not kept:
+        return to_frame([], columns)
+    unified = unify_categories(kept)
+    return pd.concat(unified, ignore_index=True) if len(unified) > 1 else unified[0]
+
+
+def _sort_key(column: pd.Series) -> np.ndarray:
+    """Values that sort as the column's strings do (codes of sorted categories)."""
+    if (
+        isinstance(column.dtype, pd.CategoricalDtype)
+        and column.cat.categories.is_monotonic_increasing
+    ):
+        return np.asarray(column.cat.codes.to_numpy())
+    return np.asarray(column.to_numpy(dtype=object))
 
 
 def sort_decisions(frame: pd.DataFrame) -> pd.DataFrame:
@@ -154,8 +247,8 @@ def sort_decisions(frame: pd.DataFrame) -> pd.DataFrame:
         return frame.reset_index(drop=True)
     order = np.lexsort(
         (
-            frame["trigger"].to_numpy(dtype=object) != "launch",
-            frame["app"].to_numpy(dtype=object),
+            np.asarray(frame["trigger"] != "launch"),
+            _sort_key(frame["app"]),
             frame["device_index"].to_numpy(),
             frame["time_min"].to_numpy(),
         )

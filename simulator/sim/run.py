@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Final, Protocol, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from simulator.policy.decide import Policy
@@ -29,6 +30,7 @@ from simulator.sim.log import (
     DECISION_COLUMNS,
     DEVICE_COLUMNS,
     EPISODE_COLUMNS,
+    concat_frames,
     sort_decisions,
     to_frame,
 )
@@ -37,12 +39,13 @@ from simulator.sim.world import chunk_bounds, connector_timeline, n_users, world
 ProgressCallback = Callable[[int, int], None]
 """Called with (users done, users in all) after each chunk."""
 
-ENGINES: Final = ("fast", "reference")
-"""Engines by name: ``fast`` (the default: the same rows as the reference, faster) and
-``reference`` (SimPy, the readable definition of the semantics). Results never depend on
-the engine; the differential tests keep it so."""
+ENGINES: Final = ("compiled", "fast", "reference")
+"""Engines by name: ``compiled`` (the default: Numba over arrays, the same rows as the
+reference), ``fast`` (pure Python, the same rows) and ``reference`` (SimPy, the readable
+definition of the semantics). Results never depend on the engine; the differential tests
+keep it so."""
 
-DEFAULT_ENGINE: Final = "fast"
+DEFAULT_ENGINE: Final = "compiled"
 """The engine :func:`simulate`, :func:`~simulator.analysis.sweep.run_sweep` and the CLI use."""
 
 T = TypeVar("T")
@@ -182,24 +185,41 @@ def run_chunk(task: ChunkTask) -> ChunkFrames:
     connector = connector_timeline(scenario.model)
     horizon = scenario.model.horizon
     devices = world_chunk(scenario, task.replication, task.first, task.last)
-    engine = _engine(task.engine)
-    merged = ChunkResult()
-    for name, policies in task.variants.items():
-        part = engine(devices, policies, name, connector, horizon, settings)
-        merged.decisions.extend(part.decisions)
-        merged.episodes.extend(part.episodes)
-        merged.devices.extend(part.devices)
+    tables: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
+    if task.engine == "compiled":
+        from simulator.sim.engine.compiled import simulate_chunk_compiled
+
+        for name, policies in task.variants.items():
+            tables.append(
+                simulate_chunk_compiled(devices, policies, name, connector, horizon, settings)
+            )
+    else:
+        engine = _engine(task.engine)
+        for name, policies in task.variants.items():
+            part = engine(devices, policies, name, connector, horizon, settings)
+            tables.append(
+                (
+                    to_frame(part.decisions, DECISION_COLUMNS),
+                    to_frame(part.episodes, EPISODE_COLUMNS),
+                    to_frame(part.devices, DEVICE_COLUMNS),
+                )
+            )
     return ChunkFrames(
         users=task.last - task.first,
-        decisions=to_frame(merged.decisions, DECISION_COLUMNS),
-        episodes=to_frame(merged.episodes, EPISODE_COLUMNS),
-        devices=to_frame(merged.devices, DEVICE_COLUMNS),
+        decisions=concat_frames([t[0] for t in tables], DECISION_COLUMNS),
+        episodes=concat_frames([t[1] for t in tables], EPISODE_COLUMNS),
+        devices=concat_frames([t[2] for t in tables], DEVICE_COLUMNS),
     )
 
 
 def _engine(name: str) -> Callable[..., ChunkResult]:
     """The chunk function of engine ``name``, imported on first use (so the fast path
-    never loads SimPy)."""
+    never loads SimPy; ``compiled`` is checked here and run by :func:`run_chunk`)."""
+    if name == "compiled":
+        from simulator.sim.engine import compiled  # noqa: F401  (fail fast without numba)
+        from simulator.sim.engine.fast import simulate_chunk_fast
+
+        return simulate_chunk_fast
     if name == "fast":
         from simulator.sim.engine.fast import simulate_chunk_fast
 
@@ -283,9 +303,9 @@ def assemble(
     parts: Sequence[ChunkFrames],
 ) -> RunResult:
     """Concatenate chunk results into one :class:`RunResult` in canonical order."""
-    decisions = _concat([p.decisions for p in parts], DECISION_COLUMNS)
-    episodes = _concat([p.episodes for p in parts], EPISODE_COLUMNS)
-    devices = _concat([p.devices for p in parts], DEVICE_COLUMNS)
+    decisions = concat_frames([p.decisions for p in parts], DECISION_COLUMNS)
+    episodes = concat_frames([p.episodes for p in parts], EPISODE_COLUMNS)
+    devices = concat_frames([p.devices for p in parts], DEVICE_COLUMNS)
     decisions = _order_variants(sort_decisions(decisions), variants)
     episodes = episodes.sort_values(["device_index", "onset_min", "episode"], kind="stable")
     devices = devices.sort_values(["device_index"], kind="stable")
@@ -299,19 +319,17 @@ def assemble(
     )
 
 
-def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        return to_frame([], columns)
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-
-
 def _order_variants(frame: pd.DataFrame, variants: dict[str, tuple[Policy, ...]]) -> pd.DataFrame:
     """Group rows by variant in declaration order, keeping each variant's row order."""
     if frame.empty:
         return frame.reset_index(drop=True)
     rank = {name: i for i, name in enumerate(variants)}
-    key = frame["variant"].map(rank).to_numpy()
+    column = frame["variant"]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        by_code = np.array([rank[str(c)] for c in column.cat.categories], dtype=np.int64)
+        key: np.ndarray = by_code[column.cat.codes.to_numpy()]
+    else:
+        key = np.asarray(column.map(rank).to_numpy())
     return frame.iloc[key.argsort(kind="stable")].reset_index(drop=True)
 
 

@@ -20,9 +20,9 @@ which users are generated.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, overload
 
 import numpy as np
 
@@ -79,6 +79,79 @@ class Launch:
     duration: Minutes
 
 
+class LaunchTable(Sequence[Launch]):
+    """A device's launches as arrays, in (start, app) order; reads as a sequence of
+    :class:`Launch` (equal to the tuple of the same launches).
+
+    Random worlds keep launches this way — hundreds per device — so that the compiled
+    engine reads the arrays and no Python object is made per launch; the other engines
+    iterate it like the tuple a scripted world has.
+    """
+
+    __slots__ = ("app_index", "duration", "names", "start")
+
+    def __init__(
+        self, start: np.ndarray, app_index: np.ndarray, duration: np.ndarray, names: tuple[str, ...]
+    ) -> None:
+        self.start = start
+        self.app_index = app_index
+        self.duration = duration
+        self.names = names
+        """App names by ``app_index``, sorted."""
+
+    @classmethod
+    def sorted(
+        cls,
+        starts: list[np.ndarray],
+        which: list[np.ndarray],
+        durations: list[np.ndarray],
+        names: tuple[str, ...],
+    ) -> LaunchTable:
+        """Concatenate per-app arrays and order them by (start, app name)."""
+        if not starts:
+            empty = np.empty(0)
+            return cls(empty, np.empty(0, dtype=np.int64), empty, names)
+        start = np.concatenate(starts)
+        app_index = np.concatenate(which)
+        duration = np.concatenate(durations)
+        order = np.lexsort((app_index, start))  # names are sorted: index order = name order
+        return cls(start[order], app_index[order], duration[order], names)
+
+    def __len__(self) -> int:
+        return int(self.start.size)
+
+    @overload
+    def __getitem__(self, i: int) -> Launch: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Launch, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> Launch | tuple[Launch, ...]:
+        if isinstance(i, slice):
+            return tuple(self)[i]
+        return Launch(
+            float(self.start[i]), self.names[int(self.app_index[i])], float(self.duration[i])
+        )
+
+    def __iter__(self) -> Iterator[Launch]:
+        names = self.names
+        for start, index, duration in zip(
+            self.start.tolist(), self.app_index.tolist(), self.duration.tolist(), strict=True
+        ):
+            yield Launch(start, names[index], duration)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"LaunchTable({len(self)} launches of {', '.join(self.names) or 'no app'})"
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceWorld:
     """Everything the engine needs about one device, fixed before any policy applies."""
@@ -99,7 +172,8 @@ class DeviceWorld:
     redirect_activate_delay: Minutes
     """First redirect → Defender activated (>= install delay); inf: never."""
     episodes: tuple[Episode, ...]
-    launches: tuple[Launch, ...]
+    launches: Sequence[Launch]
+    """In (start, app) order: a :class:`LaunchTable` in random worlds, a tuple in scripted."""
     offline: tuple[tuple[Minutes, Minutes], ...]
     """Sorted, disjoint offline intervals [start, end)."""
     mdm_passes_upn: bool = True
@@ -413,7 +487,7 @@ def _day_profile(model: ScenarioModel, days: int) -> np.ndarray:
 
 def _launches(
     model: ScenarioModel, apps: tuple[str, ...], replication: int, user: int, purpose: int
-) -> tuple[Launch, ...]:
+) -> LaunchTable:
     rng = _stream(model.seed, replication, user, purpose)
     horizon = model.horizon
     days = max(1, math.ceil(horizon / MINUTES_PER_DAY))
@@ -422,7 +496,12 @@ def _launches(
     work_len = (h1 - h0) * 60.0
     off_len = MINUTES_PER_DAY - work_len
     share = model.launches.working_share if off_len > 0 else 1.0
-    launches: list[Launch] = []
+    from simulator.sim._sessions import sessions  # Numba: loaded when a world is drawn
+
+    names = tuple(sorted(apps))
+    starts: list[np.ndarray] = []
+    durations: list[np.ndarray] = []
+    which: list[np.ndarray] = []
     for app in model.apps:  # every app draws, used or not, so streams stay aligned
         n_work = rng.poisson(app.sessions_per_day * share * profile)
         n_off = rng.poisson(app.sessions_per_day * (1 - share) * profile)
@@ -432,21 +511,17 @@ def _launches(
         t_work = day_work * MINUTES_PER_DAY + h0 * 60.0 + rng.uniform(0, work_len, total_work)
         x_off = rng.uniform(0, off_len, total_off) if off_len > 0 else np.empty(0)
         t_off = day_off * MINUTES_PER_DAY + np.where(x_off < h0 * 60.0, x_off, x_off + work_len)
-        starts = np.sort(np.concatenate([t_work, t_off]))
-        lengths = draw(app.session_length, rng, starts.size)
+        app_starts = np.sort(np.concatenate([t_work, t_off]))
+        lengths = draw(app.session_length, rng, app_starts.size)
         if app.name not in apps:
             continue
-        end = -INF
-        for start, length in zip(starts.tolist(), lengths.tolist(), strict=True):
-            if start >= horizon:
-                break
-            if start < end:  # a launch during the previous session is the same session
-                continue
-            duration = min(max(length, 0.0), horizon - start)
-            launches.append(Launch(start, app.name, duration))
-            end = start + duration
-    launches.sort(key=lambda launch: (launch.start, launch.app))
-    return tuple(launches)
+        keep, kept_durations = sessions(
+            app_starts.astype(np.float64), np.asarray(lengths, dtype=np.float64), float(horizon)
+        )
+        starts.append(app_starts[keep])
+        durations.append(kept_durations[keep])
+        which.append(np.full(int(keep.sum()), names.index(app.name), dtype=np.int64))
+    return LaunchTable.sorted(starts, which, durations, names)
 
 
 def _offline(

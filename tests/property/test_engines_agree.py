@@ -1,4 +1,4 @@
-"""Differential tests: the fast engine writes exactly the reference engine's rows.
+"""Differential tests: the fast and compiled engines write exactly the reference's rows.
 
 The reference engine (SimPy, :mod:`simulator.sim.engine.reference`) is the definition of the
 semantics; the fast engine (:mod:`simulator.sim.engine.fast`) must give the same decision log,
@@ -65,14 +65,19 @@ INSTALL_DELAYS: list[dict[str, Any]] = [
 def assert_engines_agree(scenario: Scenario, **options: Any) -> RunResult:
     """Run ``scenario`` under both engines; assert the three tables are exactly equal.
 
-    Returns the reference engine's result, for further checks.
+    Both other engines (``fast``, pure Python; ``compiled``, Numba) are compared with the
+    reference. Returns the reference engine's result, for further checks.
     """
     reference = simulate(scenario, engine="reference", **options)
-    fast = simulate(scenario, engine="fast", **options)
-    for table in TABLES:
-        pd.testing.assert_frame_equal(
-            getattr(fast, table), getattr(reference, table), check_exact=True, obj=table
-        )
+    for engine in ("fast", "compiled"):
+        other = simulate(scenario, engine=engine, **options)
+        for table in TABLES:
+            pd.testing.assert_frame_equal(
+                getattr(other, table),
+                getattr(reference, table),
+                check_exact=True,
+                obj=f"{table} ({engine} engine)",
+            )
     return reference
 
 
@@ -219,7 +224,8 @@ def random_scenarios(draw: st.DrawFn) -> Scenario:
 def test_random_scenarios_give_identical_tables(scenario: Scenario, chunk_size: int) -> None:
     """On random small worlds — denials and nudges, offline blocks and wipes, redirects and
     Defender onboarding, connector outages, every behaviour flag — ``simulate`` with
-    ``engine="fast"`` returns exactly the reference's decisions, episodes and devices."""
+    ``engine="fast"`` and ``engine="compiled"`` return exactly the reference's decisions,
+    episodes and devices."""
     assert_engines_agree(scenario, chunk_size=chunk_size)
 
 

@@ -50,6 +50,7 @@ LAYERS: Final = {
     "simulator.scenario": 6,
     "simulator.sim.world": 7,
     "simulator.sim.log": 7,
+    "simulator.sim._sessions": 7,
     "simulator.sim.engine": 8,
     "simulator.sim.run": 9,
     "simulator.sim": 9,

@@ -981,6 +981,7 @@ def test_check_consistency_reports_broken_logs() -> None:
     log.loc[0, "true_level"] = "high"  # the threat starts at 60 min, this row is at 10
     log.loc[1, "session_end_min"] = log.loc[1, "time_min"] + 5  # a denial has no session
     log = pd.concat([log, log.iloc[[0]]], ignore_index=True)  # the launch at 10 twice
+    log["reason"] = log["reason"].astype(object)  # a categorical refuses a new value
     log.loc[len(log) - 1, "reason"] = "because"
     problems = check_consistency(replace(result, decisions=log))
     text = "\n".join(problems)

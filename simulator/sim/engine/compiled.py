@@ -1,0 +1,631 @@
+"""The compiled engine: the reference engine's decision log from a Numba loop over arrays.
+
+:func:`simulate_chunk_compiled` gives exactly the tables the SimPy reference
+(:mod:`simulator.sim.engine.reference`) gives for the same inputs — row for row, float for
+float, string for string — as DataFrames built from typed arrays, without a Python object
+per row. ``tests/property/test_engines_agree.py`` checks it against the reference on
+random, scripted and bundled worlds.
+
+How
+---
+1. **Pack** (:func:`_pack`): the chunk's device worlds become structure-of-arrays tables —
+   per device its Defender onboarding, episodes and offline periods, per app process
+   (one per app with launches before the horizon, in sorted app order, as the reference
+   creates them) its launches — each a CSR table (offsets, then columns).
+2. **Protections**: each (app, device profile) merges the variant's policies once
+   (:func:`~simulator.policy.effective_policy`); the merged policy's decisions are
+   compiled into a lookup table (:func:`decision_table`) by calling the pure
+   :func:`~simulator.policy.decide_effective` on every discrete state — Defender state ×
+   known level × connector × checked in × SDK jailbreak × re-authentication × an offline
+   bucket. The decision depends on offline minutes only through ``offline > 0`` and the
+   two comparisons with the policy's block and wipe periods, which the bucket encodes;
+   the age of the known level only enters the explanation.
+3. **Run** :func:`simulator.sim.engine._kernel.run_chunk` (``@njit(cache=True)``, no
+   ``fastmath``): the fast engine's per-device loop as state machines, same float
+   expressions, same tie order.
+4. **Frames**: the decision log as categoricals and numbers straight from the output
+   codes; explanations are computed once per distinct (protection, state, age, offline)
+   by the same pure function, then mapped back to rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from simulator.durations import Minutes, humanize_minutes
+from simulator.policy.behavior import Behavior, OfflineWipe
+from simulator.policy.decide import (
+    Decision,
+    EffectivePolicy,
+    EvaluationContext,
+    Policy,
+    decide_effective,
+    effective_policy,
+)
+from simulator.policy.levels import (
+    ConnectorState,
+    DefenderState,
+    Management,
+    Outcome,
+    Reason,
+    Reauth,
+    ThreatLevel,
+    max_level_label,
+)
+from simulator.policy.reuse import PREVIOUS_ALLOW_TEXT, recheck_period, reused_decision
+from simulator.sim.engine import _kernel as k
+from simulator.sim.engine.types import EngineSettings
+from simulator.sim.log import (
+    DECISION_COLUMNS,
+    DEVICE_COLUMNS,
+    EPISODE_COLUMNS,
+    LEVEL_CATEGORIES,
+)
+from simulator.sim.world import ConnectorTimeline, DeviceWorld, Launch, LaunchTable
+
+INF: Final = math.inf
+_DEFENDER: Final = list(DefenderState)
+_CONNECTOR: Final = list(ConnectorState)
+_REAUTH: Final = list(Reauth)
+_OUTCOME: Final = list(Outcome)
+_REASON: Final = list(Reason)
+_TRIGGERS: Final = ("launch", "checkin")
+
+
+def _check_codes() -> None:
+    """The kernel's integer codes are the enums' list positions: check, once, at import."""
+    expected = {
+        (k.ABSENT, k.INSTALLED, k.ACTIVATED): (
+            _DEFENDER.index(DefenderState.ABSENT),
+            _DEFENDER.index(DefenderState.INSTALLED),
+            _DEFENDER.index(DefenderState.ACTIVATED),
+        ),
+        (k.ENABLED, k.DISABLED, k.UNRESPONSIVE): (
+            _CONNECTOR.index(ConnectorState.ENABLED),
+            _CONNECTOR.index(ConnectorState.DISABLED),
+            _CONNECTOR.index(ConnectorState.UNRESPONSIVE),
+        ),
+        (k.NOT_REQUIRED, k.SUCCEEDED, k.FAILED): (
+            _REAUTH.index(Reauth.NOT_REQUIRED),
+            _REAUTH.index(Reauth.SUCCEEDED),
+            _REAUTH.index(Reauth.FAILED),
+        ),
+        (k.ALLOW, k.BLOCK, k.WIPE): (
+            _OUTCOME.index(Outcome.ALLOW),
+            _OUTCOME.index(Outcome.BLOCK),
+            _OUTCOME.index(Outcome.WIPE),
+        ),
+        (k.R_THREAT, k.R_MTD, k.R_PREVIOUS_ALLOW, k.R_PREVIOUS_DENIAL): (
+            _REASON.index(Reason.THREAT_LEVEL_EXCEEDED),
+            _REASON.index(Reason.MTD_NOT_ACTIVATED),
+            _REASON.index(Reason.PREVIOUS_ALLOW),
+            _REASON.index(Reason.PREVIOUS_DENIAL),
+        ),
+        (k.SECURED,): (int(ThreatLevel.SECURED),),
+    }
+    for ours, theirs in expected.items():
+        if ours != theirs:
+            raise AssertionError(f"kernel codes {ours} do not match the enums {theirs}")
+    if len(_REASON) >= k.REASONS:
+        raise AssertionError("too many reasons for the table encoding")
+
+
+_check_codes()
+
+
+# -- decision tables -------------------------------------------------------------------------
+def _offline_for(bucket: int, block_after: Minutes, wipe_after: Minutes) -> Minutes | None:
+    """An offline duration that falls in ``bucket``, or None when none can."""
+    if bucket == 0:
+        return 0.0
+    ge_block, ge_wipe = bool((bucket - 1) & 1), bool((bucket - 1) & 2)
+    candidates = [1e-9, block_after, wipe_after, max(block_after, wipe_after), 1e15]
+    candidates += [min(block_after, wipe_after) / 2]
+    for value in candidates:
+        finite = value > 0 and math.isfinite(value)
+        if finite and (value >= block_after) == ge_block and (value >= wipe_after) == ge_wipe:
+            return value
+    return None
+
+
+def _context_for(index: int, app: str, offline: Minutes, age: Minutes | None) -> EvaluationContext:
+    """The evaluation context a table index stands for (app, offline and age given)."""
+    rest, _bucket = divmod(index, 5)
+    rest, reauth = divmod(rest, 3)
+    rest, jailbroken = divmod(rest, 2)
+    rest, checked = divmod(rest, 2)
+    rest, connector = divmod(rest, 3)
+    defender, known = divmod(rest, 4)
+    return EvaluationContext(
+        app=app,
+        management=Management.MDM,
+        defender=_DEFENDER[defender],
+        known_level=ThreatLevel(known + 1),
+        known_level_age_min=(age if age is not None else 0.0) if checked else None,
+        connector=_CONNECTOR[connector],
+        offline_min=offline,
+        checked_in=bool(checked),
+        jailbroken=bool(jailbroken),
+        reauth=_REAUTH[reauth],
+    )
+
+
+@lru_cache(maxsize=4096)
+def decision_table(eff: EffectivePolicy | None, behavior: Behavior) -> np.ndarray:
+    """Every decision of ``eff`` as ``outcome * REASONS + reason``, by table index.
+
+    Entries no evaluation can reach (an offline bucket no duration falls in) are -1.
+    """
+    block_after = eff.offline_block_after if eff is not None else INF
+    wipe_after = eff.offline_wipe_after if eff is not None else INF
+    table = np.full(k.TABLE_SIZE, -1, dtype=np.int64)
+    for index in range(k.TABLE_SIZE):
+        offline = _offline_for(index % 5, block_after, wipe_after)
+        if offline is None:
+            continue
+        decision = decide_effective(eff, _context_for(index, "app", offline, 0.0), behavior)
+        table[index] = _OUTCOME.index(decision.outcome) * k.REASONS + _REASON.index(decision.reason)
+    return table
+
+
+@dataclass(frozen=True, slots=True)
+class _Protection:
+    """One app on one device profile under the variant: merged policy and labels."""
+
+    app: str
+    eff: EffectivePolicy | None
+    policy: str
+    max_allowed: str
+    action: str
+
+
+@dataclass
+class _Protections:
+    """The variant's protections, by (app, profile), and their arrays for the kernel."""
+
+    policies: tuple[Policy, ...]
+    behavior: Behavior
+    index: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    items: list[_Protection] = field(default_factory=list)
+
+    def of(self, world: DeviceWorld, app: str) -> int:
+        """The protection id of ``app`` on ``world``'s profile (merging on first use)."""
+        key = (app, world.management, world.emm_passes_upn, world.mdm_passes_upn, world.groups)
+        found = self.index.get(key)
+        if found is None:
+            context = EvaluationContext(
+                app=app,
+                management=world.management,
+                emm_passes_upn=world.emm_passes_upn,
+                groups=world.groups,
+                mdm_passes_upn=world.mdm_passes_upn,
+            )
+            eff = effective_policy(self.policies, context, self.behavior.multi_policy_merge)
+            found = self.index[key] = len(self.items)
+            self.items.append(
+                _Protection(
+                    app=app,
+                    eff=eff,
+                    policy="; ".join(eff.policies) if eff else "",
+                    max_allowed=max_level_label(eff.max_threat_level) if eff else "",
+                    action=eff.threat_action.value if eff else "",
+                )
+            )
+        return found
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """(recheck, interval, re-auth on, wipe after, block after, table) per protection."""
+        effs = [p.eff for p in self.items]
+        reauth_on = self.behavior.offline_wipe is OfflineWipe.ON_FAILED_REAUTH
+        tables = [decision_table(eff, self.behavior) for eff in effs]
+        return (
+            np.array([recheck_period(e) for e in effs], dtype=np.float64),
+            np.array([e.checkin_interval if e else math.nan for e in effs], dtype=np.float64),
+            np.array([reauth_on and e is not None for e in effs], dtype=np.bool_),
+            np.array([e.offline_wipe_after if e else INF for e in effs], dtype=np.float64),
+            np.array([e.offline_block_after if e else INF for e in effs], dtype=np.float64),
+            np.stack(tables) if tables else np.zeros((0, k.TABLE_SIZE), dtype=np.int64),
+        )
+
+
+# -- packing ---------------------------------------------------------------------------------
+@dataclass
+class _Packed:
+    """A chunk of device worlds as the kernel's CSR tables, plus what rows need."""
+
+    devices: tuple[np.ndarray, ...]
+    changes: tuple[np.ndarray, ...]
+    episodes: tuple[np.ndarray, ...]
+    offline: tuple[np.ndarray, ...]
+    processes: tuple[np.ndarray, ...]
+    launches: tuple[np.ndarray, ...]
+    process_app: list[str]
+    rows_bound: int
+
+
+def _csr(lengths: list[int]) -> np.ndarray:
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return offsets
+
+
+def _f8(values: list[float]) -> np.ndarray:
+    return np.array(values, dtype=np.float64)
+
+
+def _pack(worlds: Sequence[DeviceWorld], protections: _Protections, horizon: Minutes) -> _Packed:
+    """Structure-of-arrays form of ``worlds`` (see the module docstring)."""
+    ch_n: list[int] = []
+    ch_t: list[float] = []
+    ch_s: list[int] = []
+    ep_n: list[int] = []
+    ep_cols: list[list[Any]] = [[] for _ in range(9)]
+    off_n: list[int] = []
+    off_s: list[float] = []
+    off_e: list[float] = []
+    pr_n: list[int] = []
+    pr_prot: list[int] = []
+    pr_app: list[str] = []
+    la_n: list[int] = []
+    la_s: list[np.ndarray] = []
+    la_d: list[np.ndarray] = []
+    bound = 0
+    for world in worlds:
+        changes = sorted(world.defender_changes, key=lambda c: c[0])
+        ch_n.append(len(changes))
+        ch_t.extend(at for at, _ in changes)
+        ch_s.extend(_DEFENDER.index(state) for _, state in changes)
+        ep_n.append(len(world.episodes))
+        for e in world.episodes:
+            for column, value in zip(ep_cols, _episode_fields(e), strict=True):
+                column.append(value)
+        off_n.append(len(world.offline))
+        off_s.extend(start for start, _ in world.offline)
+        off_e.extend(end for _, end in world.offline)
+        start, which, duration, names = _launch_arrays(world.launches, horizon)
+        counts = np.bincount(which, minlength=len(names))
+        order = np.argsort(which, kind="stable")  # by app name, each app's in time order
+        la_s.append(start[order])
+        la_d.append(duration[order])
+        used = np.flatnonzero(counts)
+        pr_n.append(used.size)
+        for a in used.tolist():
+            name = names[a]
+            prot = protections.of(world, name)
+            eff = protections.items[prot].eff
+            pr_prot.append(prot)
+            pr_app.append(name)
+            la_n.append(int(counts[a]))
+            if eff is not None and eff.checkin_interval > 0:
+                bound += int(np.floor(duration[which == a] / eff.checkin_interval).sum())
+        bound += 2 * start.size
+    return _Packed(
+        devices=(
+            np.array([_DEFENDER.index(w.defender_initial) for w in worlds], dtype=np.int64),
+            _f8([w.redirect_install_delay for w in worlds]),
+            _f8([w.redirect_activate_delay for w in worlds]),
+            np.array([w.reauth_fails for w in worlds], dtype=np.bool_),
+        ),
+        changes=(_csr(ch_n), _f8(ch_t), np.array(ch_s, dtype=np.int64)),
+        episodes=(
+            _csr(ep_n),
+            *(
+                np.array(c, dtype=np.int64 if i == 1 else np.bool_ if i == 8 else np.float64)
+                for i, c in enumerate(ep_cols)
+            ),
+        ),
+        offline=(_csr(off_n), _f8(off_s), _f8(off_e)),
+        processes=(_csr(pr_n), np.array(pr_prot, dtype=np.int64)),
+        launches=(_csr(la_n), _joined(la_s), _joined(la_d)),
+        process_app=pr_app,
+        rows_bound=bound,
+    )
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts).astype(np.float64) if parts else np.empty(0)
+
+
+def _launch_arrays(
+    launches: Sequence[Launch], horizon: Minutes
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+    """(start, app index, duration, sorted app names) of the launches before the horizon."""
+    if isinstance(launches, LaunchTable):
+        start, which, duration = launches.start, launches.app_index, launches.duration
+        names = launches.names
+    else:
+        names = tuple(sorted({launch.app for launch in launches}))
+        start = _f8([launch.start for launch in launches])
+        which = np.array([names.index(launch.app) for launch in launches], dtype=np.int64)
+        duration = _f8([launch.duration for launch in launches])
+    before = start < horizon
+    return start[before], which[before], duration[before], names
+
+
+def _episode_fields(e: Any) -> tuple[Any, ...]:
+    return (
+        e.onset,
+        int(e.severity),
+        e.natural_end,
+        e.detect_delay,
+        e.nudge_delay,
+        e.resolve_delay,
+        e.intune_up_delay,
+        e.intune_down_delay,
+        e.sdk_detects,
+    )
+
+
+def _connector(connector: ConnectorTimeline) -> tuple[Any, ...]:
+    return (
+        np.array([_CONNECTOR.index(s) for s, _, _ in connector.intervals], dtype=np.int64),
+        _f8([start for _, start, _ in connector.intervals]),
+        _f8([end for _, _, end in connector.intervals]),
+        float(connector.partner_unresponsive_min),
+    )
+
+
+# -- running ---------------------------------------------------------------------------------
+@dataclass
+class ChunkArrays:
+    """What the kernel wrote for one chunk under one variant (before frames are built)."""
+
+    rows_f: np.ndarray
+    rows_i: np.ndarray
+    episodes: tuple[np.ndarray, ...]
+    devices: tuple[np.ndarray, ...]
+
+
+def _run(
+    packed: _Packed,
+    protections: _Protections,
+    connector: ConnectorTimeline,
+    horizon: Minutes,
+    settings: EngineSettings,
+) -> ChunkArrays:
+    """Call the kernel, growing the row buffers if the bound was too small."""
+    prot = protections.arrays()
+    conn = _connector(connector)
+    flags = (float(horizon), settings.retry_denied_at_launch, settings.midsession_enforcement)
+    n_episodes = int(packed.episodes[0][-1])
+    n_devices = packed.devices[0].size
+    capacity = max(packed.rows_bound, 1)
+    while True:
+        rows_f = np.empty((capacity, k.N_F), dtype=np.float64)
+        rows_i = np.empty((capacity, k.N_I), dtype=np.int64)
+        count = np.array([0, capacity, 0], dtype=np.int64)
+        ep_out = (
+            np.empty(n_episodes),
+            np.empty(n_episodes),
+            np.empty(n_episodes, dtype=np.bool_),
+            np.empty(n_episodes),
+        )
+        dev_out = (np.empty(n_devices), np.empty(n_devices))
+        k.run_chunk(
+            packed.devices,
+            packed.changes,
+            packed.episodes,
+            packed.offline,
+            packed.processes,
+            packed.launches,
+            prot,
+            conn,
+            flags,
+            (rows_f, rows_i, count),
+            ep_out,
+            dev_out,
+        )
+        if count[2]:
+            raise AssertionError(
+                "the compiled engine reached a decision-table entry "
+                "the table builder found unreachable"
+            )
+        if count[0] <= capacity:
+            return ChunkArrays(rows_f[: count[0]], rows_i[: count[0]], ep_out, dev_out)
+        capacity = int(count[0])
+
+
+def simulate_chunk_compiled(
+    devices: Sequence[DeviceWorld],
+    policies: Sequence[Policy],
+    variant: str,
+    connector: ConnectorTimeline,
+    horizon: Minutes,
+    settings: EngineSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Simulate a chunk of devices under one variant: (decisions, episodes, devices).
+
+    The same tables as the reference engine's rows (:func:`simulator.sim.log.to_frame`)
+    up to row order, which :func:`simulator.sim.run.assemble` makes canonical.
+    """
+    protections = _Protections(tuple(policies), settings.behavior)
+    packed = _pack(devices, protections, horizon)
+    arrays = _run(packed, protections, connector, horizon, settings)
+    decisions = _decision_frame(arrays, packed, protections, devices, variant)
+    return (
+        decisions,
+        _episode_frame(arrays, devices, variant),
+        _device_frame(arrays, devices, variant),
+    )
+
+
+# -- frames ----------------------------------------------------------------------------------
+def _categorical(codes: np.ndarray, categories: Sequence[str], ordered: bool = False) -> Any:
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(categories)), ordered=ordered)
+
+
+def _by_code(values: Sequence[str], index: np.ndarray) -> Any:
+    """A categorical of ``values[index]`` (values may repeat)."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    return _categorical(np.asarray(codes, dtype=np.int64)[index], list(uniques))
+
+
+def _explanations(
+    rows_i: np.ndarray, rows_f: np.ndarray, prot: np.ndarray, protections: _Protections
+) -> Any:
+    """Each row's explanation, computed once per distinct decision and mapped back."""
+    kind = rows_i[:, k.I_KIND]
+    codes = np.zeros(kind.size, dtype=np.int64)  # 0: the previous allow stands
+    texts = [PREVIOUS_ALLOW_TEXT]
+    repeat = kind == k.KIND_REPEAT
+    if repeat.any():
+        combo = rows_i[repeat, k.I_OUTCOME] * k.REASONS + rows_i[repeat, k.I_ORIGINAL]
+        unique, inverse = np.unique(combo, return_inverse=True)
+        codes[repeat] = len(texts) + inverse
+        for c in unique.tolist():
+            original = Decision(_OUTCOME[c // k.REASONS], _REASON[c % k.REASONS], (), "")
+            texts.append(reused_decision(original, None).explanation)
+    evaluated = np.flatnonzero(kind == k.KIND_EVALUATED)
+    if evaluated.size:
+        _explain_evaluated(rows_i, rows_f, prot, protections, evaluated, codes, texts)
+    text_codes, categories = pd.factorize(pd.Series(texts, dtype=object))
+    return _categorical(np.asarray(text_codes, dtype=np.int64)[codes], list(categories))
+
+
+def _span_texts(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes of ``humanize_minutes(value)`` per value (nan: no text), and how many."""
+    unique, inverse = np.unique(values, return_inverse=True)
+    spans = [humanize_minutes(v) if not math.isnan(v) else "" for v in unique.tolist()]
+    codes, uniques = pd.factorize(pd.Series(spans, dtype=object))
+    return np.asarray(codes, dtype=np.int64)[inverse], len(uniques)
+
+
+def _explain_evaluated(
+    rows_i: np.ndarray,
+    rows_f: np.ndarray,
+    prot: np.ndarray,
+    protections: _Protections,
+    rows: np.ndarray,
+    codes: np.ndarray,
+    texts: list[str],
+) -> None:
+    """Explanations of evaluated rows, one call of the decision function per distinct one.
+
+    A decision's explanation depends on its table entry's state (protection and index)
+    and on the known level's age and the offline minutes only through
+    :func:`~simulator.durations.humanize_minutes`; so rows that agree on those share one
+    explanation, computed from the first such row's exact values.
+    """
+    age = rows_f[rows, k.F_AGE]
+    offline = rows_f[rows, k.F_OFFLINE]
+    age_text, n_age = _span_texts(age)
+    offline_text, n_offline = _span_texts(offline)
+    state = prot[rows] * k.TABLE_SIZE + rows_i[rows, k.I_KEY]
+    combo = (state * n_age + age_text) * n_offline + offline_text
+    _unique, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+    codes[rows] = len(texts) + inverse
+    behavior = protections.behavior
+    for row in rows[first].tolist():
+        item = protections.items[int(prot[row])]
+        row_age = float(rows_f[row, k.F_AGE])
+        context = _context_for(
+            int(rows_i[row, k.I_KEY]),
+            item.app,
+            float(rows_f[row, k.F_OFFLINE]),
+            None if math.isnan(row_age) else row_age,
+        )
+        texts.append(decide_effective(item.eff, context, behavior).explanation)
+
+
+def _decision_frame(
+    arrays: ChunkArrays,
+    packed: _Packed,
+    protections: _Protections,
+    worlds: Sequence[DeviceWorld],
+    variant: str,
+) -> pd.DataFrame:
+    """The decision log of the chunk, columns as :data:`~simulator.sim.log.DECISION_COLUMNS`."""
+    ri, rf = arrays.rows_i, arrays.rows_f
+    dev = ri[:, k.I_DEVICE]
+    proc = ri[:, k.I_PROCESS]
+    prot = packed.processes[1][proc]
+    items = protections.items
+    managements = list(Management)
+    levels = ri[:, [k.I_KNOWN, k.I_INTUNE, k.I_DEFENDER_LEVEL, k.I_TRUE]] - 1
+    columns: dict[str, Any] = {
+        "time_min": rf[:, k.F_TIME],
+        "device_index": np.array([w.index for w in worlds], dtype=np.int64)[dev],
+        "device": _by_code([w.device for w in worlds], dev),
+        "user": _by_code([w.user for w in worlds], dev),
+        "app": _by_code(packed.process_app, proc),
+        "management": _categorical(
+            np.array([managements.index(w.management) for w in worlds], dtype=np.int64)[dev],
+            [m.value for m in managements],
+        ),
+        "trigger": _categorical(ri[:, k.I_TRIGGER], _TRIGGERS),
+        "outcome": _categorical(ri[:, k.I_OUTCOME], [o.value for o in _OUTCOME]),
+        "reason": _categorical(ri[:, k.I_REASON], [r.value for r in _REASON]),
+        "variant": _categorical(np.zeros(len(ri), dtype=np.int64), [variant]),
+        "policy": _by_code([p.policy for p in items], prot),
+        "max_allowed": _by_code([p.max_allowed for p in items], prot),
+        "action": _by_code([p.action for p in items], prot),
+        "known_level": _categorical(levels[:, 0], LEVEL_CATEGORIES, ordered=True),
+        "known_level_age_min": rf[:, k.F_AGE],
+        "intune_level": _categorical(levels[:, 1], LEVEL_CATEGORIES, ordered=True),
+        "defender_level": _categorical(levels[:, 2], LEVEL_CATEGORIES, ordered=True),
+        "true_level": _categorical(levels[:, 3], LEVEL_CATEGORIES, ordered=True),
+        "defender_state": _categorical(ri[:, k.I_DEFENDER], [d.value for d in _DEFENDER]),
+        "connector": _categorical(ri[:, k.I_CONNECTOR], [c.value for c in _CONNECTOR]),
+        "offline_min": rf[:, k.F_OFFLINE],
+        "fetched": ri[:, k.I_FETCHED].astype(np.bool_),
+        "session_end_min": rf[:, k.F_END],
+        "explanation": _explanations(ri, rf, prot, protections),
+    }
+    return pd.DataFrame({name: columns[name] for name in DECISION_COLUMNS})
+
+
+def _episode_frame(
+    arrays: ChunkArrays, worlds: Sequence[DeviceWorld], variant: str
+) -> pd.DataFrame:
+    """The chunk's episodes as they played out (:data:`~simulator.sim.log.EPISODE_COLUMNS`)."""
+    detected, end, nudged, first = arrays.episodes
+    episodes = [(w, e) for w in worlds for e in w.episodes]
+    columns: dict[str, Any] = {
+        "device_index": np.array([w.index for w, _ in episodes], dtype=np.int64),
+        "device": pd.Categorical([w.device for w, _ in episodes]),
+        "variant": pd.Categorical([variant] * len(episodes)),
+        "episode": pd.Categorical([e.id for _, e in episodes]),
+        "kind": pd.Categorical([e.kind for _, e in episodes]),
+        "severity": pd.Categorical([e.severity.label for _, e in episodes]),
+        "onset_min": np.array([e.onset for _, e in episodes], dtype=np.float64),
+        "detected_min": detected,
+        "natural_end_min": np.array([e.natural_end for _, e in episodes], dtype=np.float64),
+        "end_min": end,
+        "nudged": nudged,
+        "first_threat_denial_min": first,
+    }
+    return pd.DataFrame({name: columns[name] for name in EPISODE_COLUMNS})
+
+
+def _device_frame(arrays: ChunkArrays, worlds: Sequence[DeviceWorld], variant: str) -> pd.DataFrame:
+    """The chunk's devices and their onboarding (:data:`~simulator.sim.log.DEVICE_COLUMNS`)."""
+    first_redirect, activated = arrays.devices
+    columns: dict[str, Any] = {
+        "device_index": np.array([w.index for w in worlds], dtype=np.int64),
+        "device": pd.Categorical([w.device for w in worlds]),
+        "user": pd.Categorical([w.user for w in worlds]),
+        "variant": pd.Categorical([variant] * len(worlds)),
+        "management": pd.Categorical([w.management.value for w in worlds]),
+        "app_sees_managed": np.array([_sees_managed(w) for w in worlds], dtype=np.bool_),
+        "apps": pd.Categorical([",".join(w.apps) for w in worlds]),
+        "defender_initial": pd.Categorical([w.defender_initial.value for w in worlds]),
+        "first_redirect_min": first_redirect,
+        "activated_min": activated,
+    }
+    return pd.DataFrame({name: columns[name] for name in DEVICE_COLUMNS})
+
+
+def _sees_managed(world: DeviceWorld) -> bool:
+    return EvaluationContext(
+        app="",
+        management=world.management,
+        emm_passes_upn=world.emm_passes_upn,
+        mdm_passes_upn=world.mdm_passes_upn,
+    ).app_sees_managed
