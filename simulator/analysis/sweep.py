@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace, dataclass, field
 from typing import Any, Final
 
 import numpy as np
@@ -436,8 +436,10 @@ class _Replications:
         """Run ``replications`` (all their chunks) and add their tables."""
         settings = self.settings
         tasks = [
-            SweepTask(chunk, keep_log=settings.keep_log and rep == 0)
+            # only a kept log needs its one-sentence explanations (the metrics never do)
+            SweepTask(replace(chunk, explain=keep), keep_log=keep)
             for rep in replications
+            for keep in [settings.keep_log and rep == 0]
             for chunk in chunk_tasks(
                 self.scenario, rep, self.variants, settings.chunk_size, settings.engine
             )

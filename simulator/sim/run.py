@@ -166,6 +166,9 @@ class ChunkTask:
     last: int
     variants: dict[str, tuple[Policy, ...]]
     engine: str = DEFAULT_ENGINE
+    explain: bool = True
+    """Fill the decision log's ``explanation`` column. Metrics never read it; without it
+    the compiled engine skips that work and leaves the column empty."""
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,9 @@ def run_chunk(task: ChunkTask) -> ChunkFrames:
 
         for name, policies in task.variants.items():
             tables.append(
-                simulate_chunk_compiled(devices, policies, name, connector, horizon, settings)
+                simulate_chunk_compiled(
+                    devices, policies, name, connector, horizon, settings, explain=task.explain
+                )
             )
     else:
         engine = _engine(task.engine)

@@ -243,9 +243,8 @@ def _tl_order(ep: Any, tl: Any, conn: Any) -> None:
 
 
 @njit(cache=True)
-def _tl_defender_level(ep: Any, tl: Any, t: float) -> int:
-    sev = ep[1]
-    detected, resolved = tl[3], tl[4]
+def _defender_level(sev: Any, detected: Any, resolved: Any, t: float) -> int:
+    """Highest severity of detected, unresolved alerts at ``t``."""
     level = SECURED
     for i in range(sev.size):
         if detected[i] <= t < resolved[i] and sev[i] > level:
@@ -254,35 +253,46 @@ def _tl_defender_level(ep: Any, tl: Any, t: float) -> int:
 
 
 @njit(cache=True)
-def _tl_intune_level(ep: Any, tl: Any, t: float) -> int:
-    dl_arr, dl_at, dl_n = tl[5], tl[6], tl[7]
+def _intune_level(
+    sev: Any, detected: Any, resolved: Any, dl_arr: Any, dl_at: Any, n: int, t: float
+) -> int:
+    """Defender's level as of the latest change that has reached Intune by ``t``."""
     found = False
     latest = 0.0
-    for k in range(dl_n[0]):
+    for k in range(n):
         if dl_arr[k] > t:
             break
         latest = dl_at[k]
         found = True
-    return _tl_defender_level(ep, tl, latest) if found else SECURED
+    return _defender_level(sev, detected, resolved, latest) if found else SECURED
 
 
 @njit(cache=True)
-def _tl_true_level(ep: Any, tl: Any, t: float) -> int:
-    onset, sev = ep[0], ep[1]
-    ends = tl[0]
+def _levels(
+    onset: Any,
+    sev: Any,
+    ends: Any,
+    detected: Any,
+    resolved: Any,
+    dl_arr: Any,
+    dl_at: Any,
+    n: int,
+    t: float,
+) -> tuple[int, int, int]:
+    """(true, Defender, Intune) levels at ``t``."""
     true = SECURED
     for i in range(onset.size):
         if onset[i] > t:
-            break
+            break  # episodes are sorted by onset
         if t < ends[i] and sev[i] > true:
             true = sev[i]
-    return int(true)
+    defender = _defender_level(sev, detected, resolved, t)
+    return int(true), defender, _intune_level(sev, detected, resolved, dl_arr, dl_at, n, t)
 
 
 @njit(cache=True)
-def _tl_jailbroken(ep: Any, tl: Any, t: float) -> bool:
-    onset, sdk = ep[0], ep[8]
-    ends = tl[0]
+def _jailbroken(onset: Any, sdk: Any, ends: Any, t: float) -> bool:
+    """The Intune SDK's own check sees a jailbreak at ``t``."""
     for i in range(onset.size):  # noqa: SIM110  (a generator is slower in Numba)
         if sdk[i] and onset[i] <= t < ends[i]:
             return True
@@ -369,12 +379,12 @@ def _evaluate(
         offline = t - since
         if offline < 1e-9:
             offline = 1e-9
-    defender = _ob_at(ob_f, ob_i, ob_t, ob_s, t)
+    defender = int(ob_i[1]) if t >= ob_f[0] else _ob_at(ob_f, ob_i, ob_t, ob_s, t)
     connector = _connector_at(cn_state, cn_start, cn_end, partner, t) if cn_state.size else ENABLED
     key = -1
     code = reused
     if kind == KIND_EVALUATED:
-        jailbroken = _tl_jailbroken(ep, tl, t)
+        jailbroken = _jailbroken(ep[0], ep[8], tl[0], t) if ep[0].size else False
         bucket = 0
         if offline != 0.0:
             bucket = (
@@ -402,9 +412,9 @@ def _evaluate(
                 _tl_refresh_all(ep, tl, ob, conn)
     true, defender_level, intune = SECURED, SECURED, SECURED
     if ep[0].size:
-        true = _tl_true_level(ep, tl, t)
-        defender_level = _tl_defender_level(ep, tl, t)
-        intune = _tl_intune_level(ep, tl, t)
+        true, defender_level, intune = _levels(
+            ep[0], ep[1], tl[0], tl[3], tl[4], tl[5], tl[6], tl[7][0], t
+        )
     n = count[0]
     if n < count[1]:
         rows_f[n, F_TIME] = t
@@ -460,7 +470,10 @@ def _check_in(
         if prot[2][p] and gap >= prot[3][p]:
             reauth = FAILED if fails else SUCCEEDED
         si[S_REAUTH] = reauth
-        si[S_KNOWN] = _tl_intune_level(ep, tl, t) if ep[0].size else SECURED
+        if ep[0].size:
+            si[S_KNOWN] = _intune_level(ep[1], tl[3], tl[4], tl[5], tl[6], tl[7][0], t)
+        else:
+            si[S_KNOWN] = SECURED
         sf[S_LAST] = t
     return fetched
 

@@ -439,16 +439,19 @@ def simulate_chunk_compiled(
     connector: ConnectorTimeline,
     horizon: Minutes,
     settings: EngineSettings,
+    *,
+    explain: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Simulate a chunk of devices under one variant: (decisions, episodes, devices).
 
     The same tables as the reference engine's rows (:func:`simulator.sim.log.to_frame`)
-    up to row order, which :func:`simulator.sim.run.assemble` makes canonical.
+    up to row order, which :func:`simulator.sim.run.assemble` makes canonical. With
+    ``explain=False`` the ``explanation`` column is empty strings (metrics never read it).
     """
     protections = _Protections(tuple(policies), settings.behavior)
     packed = _pack(devices, protections, horizon)
     arrays = _run(packed, protections, connector, horizon, settings)
-    decisions = _decision_frame(arrays, packed, protections, devices, variant)
+    decisions = _decision_frame(arrays, packed, protections, devices, variant, explain)
     return (
         decisions,
         _episode_frame(arrays, devices, variant),
@@ -540,6 +543,7 @@ def _decision_frame(
     protections: _Protections,
     worlds: Sequence[DeviceWorld],
     variant: str,
+    explain: bool = True,
 ) -> pd.DataFrame:
     """The decision log of the chunk, columns as :data:`~simulator.sim.log.DECISION_COLUMNS`."""
     ri, rf = arrays.rows_i, arrays.rows_f
@@ -576,7 +580,9 @@ def _decision_frame(
         "offline_min": rf[:, k.F_OFFLINE],
         "fetched": ri[:, k.I_FETCHED].astype(np.bool_),
         "session_end_min": rf[:, k.F_END],
-        "explanation": _explanations(ri, rf, prot, protections),
+        "explanation": _explanations(ri, rf, prot, protections)
+        if explain
+        else _categorical(np.zeros(len(ri), dtype=np.int64), [""]),
     }
     return pd.DataFrame({name: columns[name] for name in DECISION_COLUMNS})
 
