@@ -23,6 +23,7 @@ The export window starts on Monday 2 November 2026, 00:00 UTC (the world's day 0
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import uuid
 from collections.abc import Iterable, Iterator
@@ -123,6 +124,16 @@ threat_action = "block"
 remediation are off: the exports carry none of them, so a replay can reproduce the
 world's decisions."""
 
+SELECT = {
+    "alerts": "id,severity,title,category,serviceSource,detectionSource,status,"
+    "firstActivityDateTime,createdDateTime,resolvedDateTime,evidence",
+    "devices": "id,operatingSystem,managementAgent,azureADDeviceId,userId,userPrincipalName,"
+    "enrolledDateTime,jailBroken",
+    "app-registrations": "id,appIdentifier,azureADDeviceId,userId,createdDateTime",
+    "signins": "id,createdDateTime,appDisplayName,userPrincipalName,userId,deviceDetail,status",
+}
+"""The ``$select`` of each Graph call (README "Use your own tenant's data")."""
+
 BUNDLES = {"outlook": "com.microsoft.Office.Outlook", "teams": "com.microsoft.skype.teams"}
 SIGN_IN_NAMES = {"outlook": "Outlook Mobile", "teams": "Microsoft Teams"}
 TITLES = {
@@ -140,15 +151,24 @@ def truth_scenario(users: int = 2000) -> Scenario:
     return scenario_from_data(tomllib.loads(TRUTH_TOML.format(users=users)))
 
 
+@functools.cache
 def entra_id(name: str) -> str:
     """A stable Entra-style id for a world's device or user name."""
     return str(uuid.uuid5(NAMESPACE, name))
 
 
+@functools.cache
+def _day(day: int) -> str:
+    return (START + timedelta(days=day)).strftime("%Y-%m-%dT")
+
+
 def stamp(minutes: float) -> str:
     """A Graph DateTimeOffset (7 fractional digits, ``Z``) for a world time."""
-    moment = START + timedelta(minutes=minutes)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0Z"
+    micro = round(minutes * 60_000_000)
+    day, micro = divmod(micro, 86_400_000_000)
+    seconds, micro = divmod(micro, 1_000_000)
+    hours, seconds = divmod(seconds, 3600)
+    return f"{_day(day)}{hours:02d}:{seconds // 60:02d}:{seconds % 60:02d}.{micro:06d}0Z"
 
 
 def upn(user: str) -> str:
@@ -169,11 +189,20 @@ class Written:
 
 
 def _write_pages(
-    folder: Path, stem: str, context: str, records: Iterable[dict[str, Any]], page: int
+    folder: Path,
+    stem: str,
+    context: str,
+    records: Iterable[dict[str, Any]],
+    page: int,
+    select: bool = False,
 ) -> list[Path]:
-    """Write records as Graph pages of ``page`` records, each but the last with a nextLink."""
+    """Write records as Graph pages of ``page`` records, each but the last with a nextLink;
+    with ``select``, only the ``$select`` fields (and ``@odata.type``), as Graph returns them."""
     chunks: list[list[dict[str, Any]]] = [[]]
+    keep = {"@odata.type", *SELECT[stem].split(",")}
     for record in records:
+        if select:
+            record = {k: v for k, v in record.items() if k in keep}
         if len(chunks[-1]) == page:
             chunks.append([])
         chunks[-1].append(record)
@@ -185,7 +214,8 @@ def _write_pages(
         body["value"] = chunk
         name = f"{stem}.json" if len(chunks) == 1 else f"{stem}-page{number}.json"
         path = folder / name
-        path.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+        text = json.dumps(body, separators=(",", ":")) if select else json.dumps(body, indent=1)
+        path.write_text(text + "\n", encoding="utf-8")
         paths.append(path)
     return paths
 
@@ -425,11 +455,11 @@ def _signin(
         "userDisplayName": device.user,
         "userPrincipalName": upn(device.user),
         "userId": entra_id(device.user),
-        "appId": str(uuid.uuid5(NAMESPACE, "app-" + app)),
+        "appId": entra_id("app-" + app),
         "appDisplayName": SIGN_IN_NAMES[app],
         "ipAddress": "203.0.113.7",
         "clientAppUsed": "Mobile Apps and Desktop clients",
-        "correlationId": str(uuid.uuid5(NAMESPACE, f"{device.device}-{minutes}")),
+        "correlationId": entra_id(device.device)[:24] + f"{round(minutes * 600):012d}",
         "conditionalAccessStatus": "success",
         "isInteractive": interactive,
         "riskDetail": "none",
@@ -463,8 +493,11 @@ def _signin(
     }
 
 
-def write_exports(folder: Path, scenario: Scenario, *, signin_page: int = 50_000) -> Written:
-    """Draw the scenario's world (replication 0) and write its exports into ``folder``."""
+def write_exports(
+    folder: Path, scenario: Scenario, *, signin_page: int = 50_000, select: bool = False
+) -> Written:
+    """Draw the scenario's world (replication 0) and write its exports into ``folder``;
+    ``select``: only the fields of each call's ``$select`` (:data:`SELECT`), compact JSON."""
     folder.mkdir(parents=True, exist_ok=True)
     world = generate_world(scenario)
     mdm = [d for d in world.devices if d.management is Management.MDM]
@@ -475,6 +508,7 @@ def write_exports(folder: Path, scenario: Scenario, *, signin_page: int = 50_000
         "$metadata#deviceManagement/managedDevices",
         [*map(_device_record, mdm), *_other_devices()],
         10**9,
+        select,
     )
     registrations = _write_pages(
         folder,
@@ -482,6 +516,7 @@ def write_exports(folder: Path, scenario: Scenario, *, signin_page: int = 50_000
         "$metadata#deviceAppManagement/managedAppRegistrations",
         _registrations(world),
         10**9,
+        select,
     )
     alert_records = list(_alerts(world))
     alerts = _write_pages(
@@ -490,9 +525,10 @@ def write_exports(folder: Path, scenario: Scenario, *, signin_page: int = 50_000
         "$metadata#security/alerts_v2",
         alert_records,
         max(1, len(alert_records) // 2 + 1),
+        select,
     )
     signins = _write_pages(
-        folder, "signins", "$metadata#auditLogs/signIns", _signins(world, 5), signin_page
+        folder, "signins", "$metadata#auditLogs/signIns", _signins(world, 5), signin_page, select
     )
     mapping = folder / "mapping.toml"
     mapping.write_text(

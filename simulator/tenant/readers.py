@@ -264,7 +264,7 @@ def _records(
     try:
         with path.open("rb") as raw:
             for index, record in enumerate(
-                ijson.items(_HashingReader(raw, digest), prefix, use_float=True)
+                ijson.items(_HashingReader(raw, digest), prefix, buf_size=1 << 16)
             ):
                 where = f"{label}[{index}]"
                 if not isinstance(record, dict):
@@ -513,13 +513,12 @@ class SignIns:
 
     def add(self, device: str, app: str, at: float, user: str | None) -> None:
         """Record one sign-in."""
-        key = (device, app)
-        times = self.times.get(key)
+        times = self.times.get((device, app))
         if times is None:
-            times = self.times[key] = array("d")
+            times = self.times[(device, app)] = array("d")
+            if user is not None:
+                self.users.setdefault(device, user)
         times.append(at)
-        if user is not None and device not in self.users:
-            self.users[device] = user
 
     def count(self) -> int:
         """Sign-ins recorded."""
@@ -534,26 +533,37 @@ def read_signins(
 ) -> SignIns:
     """Successful iOS sign-ins of apps in the app table (``keep``: only these devices)."""
     out = SignIns()
+    ignored: Counter[str] = Counter()
+    ios, zero, app_for = IOS_NAMES, ZERO_ID, mapping.app_for_sign_in
     for path, where, record in iter_records(paths, SIGNINS, stats):
-        at = minutes(need(record, "createdDateTime", path, where), path, where, "createdDateTime")
-        name = str(need(record, "appDisplayName", path, where))
-        if not is_ios(get(record, "deviceDetail.operatingSystem")):
-            stats.ignore(SIGNINS, "not iOS/iPadOS")
+        # The hot loop of a large export: plain dict look-ups, no helpers on the way.
+        created, name = record.get("createdDateTime"), record.get("appDisplayName")
+        if not created or not name:
+            need(record, "appDisplayName" if created else "createdDateTime", path, where)
+        detail = record.get("deviceDetail")
+        system = detail.get("operatingSystem") if isinstance(detail, dict) else None
+        if not isinstance(system, str) or system.strip().lower() not in ios:
+            ignored["not iOS/iPadOS"] += 1
             continue
-        code = get(record, "status.errorCode")
+        status = record.get("status")
+        code = status.get("errorCode") if isinstance(status, dict) else None
         if code not in (None, 0, "0"):
-            stats.ignore(SIGNINS, "failed (status.errorCode ≠ 0)")
+            ignored["failed (status.errorCode ≠ 0)"] += 1
             continue
-        ident = device_id(get(record, "deviceDetail.deviceId"))
-        if ident is None:
-            stats.ignore(SIGNINS, "no deviceDetail.deviceId (device not registered)")
+        ident = detail.get("deviceId")  # type: ignore[union-attr]
+        ident = ident.strip().lower() if isinstance(ident, str) else ""
+        if not ident or ident == zero:
+            ignored["no deviceDetail.deviceId (device not registered)"] += 1
             continue
-        app = mapping.app_for_sign_in(name)
+        app = app_for(str(name))
         if app is None:
-            stats.ignore(SIGNINS, "app not in the app table")
+            ignored["app not in the app table"] += 1
             continue
         if keep is not None and not keep(ident):
-            stats.ignore(SIGNINS, "device has no app registration or Intune record")
+            ignored["device has no app registration or Intune record"] += 1
             continue
+        at = minutes(created, path, where, "createdDateTime")
         out.add(ident, app, at, _lower(record.get("userPrincipalName")))
+    for reason, count in ignored.items():
+        stats.ignore(SIGNINS, reason, count)
     return out
