@@ -154,13 +154,14 @@ def _base(args: argparse.Namespace) -> Scenario:
 
 
 def _tenant(args: argparse.Namespace) -> Tenant:
+    start, end = _moment(args.start, "--start"), _moment(args.end, "--end")
     mapping = load_mapping(args.mapping)
     started = time.perf_counter()
     tenant = load_tenant(
         _exports(args),
         mapping,
-        start=_moment(args.start, "--start"),
-        end=_moment(args.end, "--end"),
+        start=start,
+        end=end,
     )
     elapsed = time.perf_counter() - started
     window = f"{_stamp(tenant.start)} – {_stamp(tenant.end)} ({format_duration(tenant.horizon)})"
@@ -211,10 +212,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     page = None if args.no_page else (args.page or out.with_name(out.stem + "-calibration"))
     if page is not None:
         check_output_folder(page, inputs=[*inputs, out])
+    settings = CalibrationSettings(utc_offset_hours=args.utc_offset, session_gap=_gap(args))
     base = _base(args)
     policies = _policies(args, base)
     tenant = _tenant(args)
-    settings = CalibrationSettings(utc_offset_hours=args.utc_offset, session_gap=_gap(args))
     fitted = calibrate(tenant, base.model, settings)
     text = scenario_toml(
         fitted,
@@ -338,8 +339,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     variants: dict[str, tuple[Policy, ...]] = (
         {p.name: (p,) for p in policies} if args.policies else variant_policies(base)
     )
+    gap = _gap(args)
     tenant = _tenant(args)
-    settings = ReplaySettings.from_base(base.model, policies, _gap(args))
+    settings = ReplaySettings.from_base(base.model, policies, gap)
     scenario = replay_scenario(tenant, base, policies)
     started = time.perf_counter()
     result = replay(tenant, scenario, variants, settings, chunk_size=args.chunk_size)
