@@ -274,8 +274,8 @@ def _fit_row(name: str, fit: Any) -> list[object]:
         shown = cell(value) if not isinstance(value, float) else f"{value:.4g}"
     if not fit.fitted:
         return [name, f"{shown} (default)", "–", "not fitted"]
-    interval = "–"
-    if fit.interval is not None:
+    interval = fit.interval_text or "–"
+    if fit.interval is not None and not fit.interval_text:
         lo, hi = fit.interval
         interval = f"{lo:.3g} – {hi:.3g}"
     return [name, shown, "–" if fit.n is None else f"{fit.n:,}", interval]

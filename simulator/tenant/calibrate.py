@@ -164,6 +164,8 @@ class Fit:
     interval: tuple[Any, Any] | None = None
     fitted: bool = True
     note: str = ""
+    interval_text: str = ""
+    """The interval as people read it, when it is not two plain numbers (durations)."""
 
     def comment(self) -> str:
         """The TOML comment of this field: source, sample size, 95% interval or why not."""
