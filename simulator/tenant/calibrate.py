@@ -248,8 +248,11 @@ def _fit_fleet(tenant: Tenant, base: ScenarioModel, out: Calibration) -> None:
     source = "devices + app registrations" if inventory else "sign-ins + alerts"
     users = tenant.users()
     n = len(users)
-    if n == 0:
-        out.notes.append("no iOS devices in the exports: the fleet keeps its defaults")
+    if n == 0 or not (inventory or tenant.exports.signins):
+        out.notes.append(
+            "no device inventory (--devices, --app-registrations) or sign-ins: the fleet "
+            "keeps its defaults"
+        )
         return
     out.fits.append(Fit("fleet.users", n, source, n=n, note="distinct users"))
     order = {"mdm": 0, "emm": 1, "mam_we": 2}
@@ -506,14 +509,23 @@ def _fit_kind(
     lo, hi = poisson_interval(k)
     scale = 1.0 / (max(device_years, 1e-12) * max(seen, 1e-9))
     what = "detection probability" + (" × VPN share" if web else "")
-    entry["rate_per_device_year"] = Fit(
-        "rate_per_device_year",
-        round(k * scale, 4),
-        f"alerts: {k} episodes with onset in the window / {device_years:.4g} device-years / "
-        f"{what} {seen:g} (assumed)",
-        n=k,
-        interval=(lo * scale, hi * scale),
-    )
+    if not (tenant.exports.devices or tenant.exports.app_registrations or tenant.exports.signins):
+        entry["rate_per_device_year"] = Fit(
+            "rate_per_device_year",
+            default.rate_per_device_year,
+            "",
+            fitted=False,
+            note="no device inventory or sign-ins: the number of devices is unknown",
+        )
+    else:
+        entry["rate_per_device_year"] = Fit(
+            "rate_per_device_year",
+            round(k * scale, 4),
+            f"alerts: {k} episodes with onset in the window / {device_years:.4g} device-years / "
+            f"{what} {seen:g} (assumed)",
+            n=k,
+            interval=(lo * scale, hi * scale),
+        )
     severities = Counter(a.severity for a in alerts)
     if scenario_kind == "jailbreak":
         entry["severity"] = Fit(

@@ -138,8 +138,9 @@ def test_no_input_and_bad_options_exit_2(
 def test_calibrate_from_one_export_keeps_the_rest(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Every input is optional: alerts alone fit the threats and keep the fleet's and app
-    use's defaults (said in the file), and the scenario still validates."""
+    """Every input is optional: alerts alone fit severities and delays, and keep the fleet,
+    app use and rates (no device count to divide by) at their defaults, saying so in the
+    file, which still validates."""
     folder = tmp_path / "in"
     folder.mkdir()
     for name in ("alerts-page1.json", "alerts-page2.json"):
@@ -149,4 +150,5 @@ def test_calibrate_from_one_export_keeps_the_rest(
     assert main([*argv, "--no-page"]) == 0
     text = out.read_text()
     assert "not fitted: no sign-ins: default kept" in text
+    assert "the number of devices is unknown" in text
     assert main(["validate", str(out)]) == 0
