@@ -67,11 +67,14 @@ def _fits_table(calibration: Calibration) -> Html:
         if fit.interval is not None:
             lo, hi = fit.interval
             interval = f"{lo:.3g} – {hi:.3g}"
+        shown = duration_text(fit.value) if name == "horizon" else _value(fit.value)
+        if fit.interval_text:
+            interval = fit.interval_text
         body.append(
             [
                 name,
-                _value(fit.value),
-                "fitted" if fit.fitted else "default (not identifiable)",
+                shown,
+                "fitted" if fit.fitted else "default kept",
                 "–" if fit.n is None else f"{fit.n:,}",
                 interval,
                 fit.source if fit.fitted else fit.note,
