@@ -320,6 +320,24 @@ def policy_toml(policies: Sequence[Policy], apps: Sequence[str]) -> list[str]:
 # ----------------------------------------------------------------------------------- replay
 
 
+def _check_replay_size(tenant: Tenant, variants: int) -> None:
+    """Refuse a replay whose decision log cannot fit in memory (about one row per sign-in
+    session and check-in per variant), before playing anything."""
+    from simulator.sim.estimate import LOG_BYTES_PER_DECISION, physical_memory
+
+    decisions = tenant.signins.count() * 1.15 * variants
+    memory = physical_memory()
+    if memory is not None and decisions * LOG_BYTES_PER_DECISION > 0.8 * memory:
+        raise InputError(
+            f"about {decisions:,.3g} decisions ({tenant.signins.count():,} sign-ins × "
+            f"{variants} variants): keeping the decision log would need about "
+            f"{decisions * LOG_BYTES_PER_DECISION / 2**30:,.0f} GiB of memory, more than this "
+            f"machine's {memory / 2**30:,.0f} GiB (estimate); replay fewer policies at a time "
+            "or a shorter window (--start/--end)",
+            field="--policy",
+        )
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     """Read, build the world, play every policy, write a run folder."""
     from simulator.analysis.metrics import run_metrics
@@ -341,6 +359,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     )
     gap = _gap(args)
     tenant = _tenant(args)
+    _check_replay_size(tenant, len(variants))
     settings = ReplaySettings.from_base(base.model, policies, gap)
     scenario = replay_scenario(tenant, base, policies)
     started = time.perf_counter()

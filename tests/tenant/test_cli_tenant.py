@@ -152,3 +152,22 @@ def test_calibrate_from_one_export_keeps_the_rest(
     assert "not fitted: no sign-ins: default kept" in text
     assert "the number of devices is unknown" in text
     assert main(["validate", str(out)]) == 0
+
+
+def test_replay_too_large_for_memory_is_refused_before_playing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decision log that would not fit in memory: one line saying how to make it fit,
+    exit 2, no folder."""
+    import simulator.sim.estimate
+
+    monkeypatch.setattr(simulator.sim.estimate, "physical_memory", lambda: 1000.0)
+    out = tmp_path / "r"
+    argv = [
+        "replay", "--devices", str(FIXTURES / "devices.json"),
+        "--signins", str(FIXTURES / "signins.json"),
+        "--policy", str(POLICIES / "level3-secured-block.toml"), "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 2
+    assert "shorter window (--start/--end)" in _one_line_error(capsys)
+    assert not out.exists()
