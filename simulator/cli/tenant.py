@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator.cli._common import cell, format_table
 from simulator.durations import DurationError, format_duration, parse_duration
@@ -22,9 +22,10 @@ from simulator.errors import InputError
 from simulator.policy.decide import Policy
 from simulator.scenario.load import Scenario, load_scenario, variant_policies
 from simulator.scenario.models import FleetModel, ScenarioModel
-from simulator.tenant.inventory import Exports, Tenant, load_tenant
-from simulator.tenant.mapping import load_mapping
-from simulator.tenant.replay import DEFAULT_SESSION_GAP
+from simulator.tenant import DEFAULT_SESSION_GAP
+
+if TYPE_CHECKING:  # the readers load on first use: `condlaunch --help` stays quick
+    from simulator.tenant.inventory import Exports, Tenant
 
 GRAPH_CALLS = (
     "inputs (each optional, each one or more files: a Graph page {'value': [...]} or a list):\n"
@@ -114,6 +115,8 @@ def _add_inputs(parser: argparse.ArgumentParser, policy_option: Callable[..., No
 
 
 def _exports(args: argparse.Namespace) -> Exports:
+    from simulator.tenant.inventory import Exports
+
     exports = Exports(args.alerts, args.devices, args.app_registrations, args.signins)
     if not exports.all_files():
         raise InputError(
@@ -154,6 +157,9 @@ def _base(args: argparse.Namespace) -> Scenario:
 
 
 def _tenant(args: argparse.Namespace) -> Tenant:
+    from simulator.tenant.inventory import load_tenant
+    from simulator.tenant.mapping import load_mapping
+
     start, end = _moment(args.start, "--start"), _moment(args.end, "--end")
     mapping = load_mapping(args.mapping)
     started = time.perf_counter()

@@ -6,3 +6,10 @@
 * :mod:`~simulator.tenant.calibrate` — fit a scenario's parameters, with intervals;
 * :mod:`~simulator.tenant.replay` — the exports as a scripted world, played by the fast engine.
 """
+
+from typing import Final
+
+DEFAULT_SESSION_GAP: Final = 2.0
+"""Minutes: successful sign-ins of one app on one device closer than this are one session
+(an app signs in to several resources at once when it starts). Here, not in ``replay``, so
+that the command line can show it without importing the readers."""

@@ -42,9 +42,10 @@ from simulator.scenario.models import (
     ThreatModel,
     _default_threats,
 )
+from simulator.tenant import DEFAULT_SESSION_GAP
 from simulator.tenant.inventory import DAY_MIN, Tenant
 from simulator.tenant.mapping import OTHER_AS, OTHER_KIND
-from simulator.tenant.replay import DEFAULT_SESSION_GAP, session_starts
+from simulator.tenant.replay import session_starts
 
 Z95: Final = 1.959963984540054
 Z90: Final = 1.2815515655446004

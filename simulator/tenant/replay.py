@@ -47,13 +47,11 @@ from simulator.sim.engine.types import ChunkResult
 from simulator.sim.log import DECISION_COLUMNS, DEVICE_COLUMNS, EPISODE_COLUMNS, to_frame
 from simulator.sim.run import ChunkFrames, RunResult, assemble, engine_settings
 from simulator.sim.world import ConnectorTimeline, DeviceWorld, Episode, Launch
+from simulator.tenant import DEFAULT_SESSION_GAP
 from simulator.tenant.inventory import Tenant, TenantDevice
 from simulator.tenant.mapping import OTHER_AS, OTHER_KIND
 
 INF: Final = math.inf
-DEFAULT_SESSION_GAP: Final = 2.0
-"""Minutes: successful sign-ins of one app on one device closer than this are one session
-(an app signs in to several resources at once when it starts)."""
 
 _LEVELS: Final = {"low": ThreatLevel.LOW, "medium": ThreatLevel.MEDIUM, "high": ThreatLevel.HIGH}
 
