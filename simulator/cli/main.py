@@ -642,9 +642,9 @@ def build_parser() -> argparse.ArgumentParser:
     for add in _COMMANDS:
         add(commands)
     # Simulation commands live in their own modules, each with add_commands().
-    from simulator.cli import diff, report, run, sweep
+    from simulator.cli import diff, report, run, sweep, tenant
 
-    for module in (run, sweep, diff, report):
+    for module in (run, sweep, diff, report, tenant):
         module.add_commands(commands, _add_policy_option)
     return parser
 

@@ -58,6 +58,7 @@ LAYERS: Final = {
     "simulator.analysis": 11,
     "simulator.folders": 12,
     "simulator.testing": 12,
+    "simulator.tenant": 12,  # Graph exports → calibrated scenario, replayed world (file side)
     "simulator.plots": 13,
     "simulator.report": 14,
     "simulator.cli": 15,

@@ -1,0 +1,78 @@
+"""Benchmark: reading a tenant's exports, calibrating, and replaying a month.
+
+Writes the test generator's exports (``tests/generate_exports.py``, each call's
+``$select`` shape) for ``--users`` users over 28 days into a temporary folder, then times
+reading and joining them (records per second), ``calibrate``, and ``replay`` of one policy
+with the fast engine (decisions per second), and reports peak memory. The machines are
+shared and noisy: compare ratios, not absolute figures, across runs.
+
+Usage::
+
+    python benchmarks/bench_tenant.py --users 2000
+
+This is not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=2000)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from simulator.scenario.load import variant_policies
+    from simulator.tenant.calibrate import calibrate
+    from simulator.tenant.inventory import Exports, load_tenant
+    from simulator.tenant.mapping import load_mapping
+    from simulator.tenant.replay import ReplaySettings, replay, replay_scenario
+    from tests.generate_exports import truth_scenario, write_exports
+
+    truth = truth_scenario(args.users)
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        written = write_exports(Path(folder), truth, select=True)
+        generated = time.perf_counter() - started
+        size = sum(p.stat().st_size for p in Path(folder).iterdir())
+        started = time.perf_counter()
+        exports = Exports(
+            written.alerts, written.devices, written.app_registrations, written.signins
+        )
+        tenant = load_tenant(exports, load_mapping(written.mapping))
+        read = time.perf_counter() - started
+    records = sum(tenant.stats.read.values())
+    started = time.perf_counter()
+    calibrate(tenant, truth.model)
+    fitted = time.perf_counter() - started
+    policy = truth.policies[:1]
+    variants = {k: v for k, v in list(variant_policies(truth).items())[:1]}
+    started = time.perf_counter()
+    result = replay(
+        tenant,
+        replay_scenario(tenant, truth, policy),
+        variants,
+        ReplaySettings.from_base(truth.model, policy, 2.0),
+    )
+    replayed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"{args.users:,} users, {len(tenant.devices):,} devices, 28 days: "
+        f"exports {size / 2**20:,.0f} MiB written in {generated:.0f} s; "
+        f"read {records:,} records in {read:.1f} s ({records / read:,.0f}/s); "
+        f"calibrate {fitted:.1f} s; replay {len(result.decisions):,} decisions in "
+        f"{replayed:.1f} s ({len(result.decisions) / replayed:,.0f}/s); peak {peak:,.0f} MiB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
