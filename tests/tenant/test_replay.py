@@ -39,7 +39,12 @@ def _rows(frame: pd.DataFrame, rename: bool) -> pd.DataFrame:
     if rename:
         rows["device"] = rows["device"].map(entra_id)
     rows["time_min"] = rows["time_min"].round(3)  # Graph times carry microseconds
-    return rows[KEY + COMPARED].sort_values(KEY).reset_index(drop=True)
+    rows = rows[KEY + COMPARED]
+    # compare values, not categorical encodings (the two logs' categories differ: device ids)
+    rows = rows.astype(
+        {c: str for c in rows.columns if isinstance(rows[c].dtype, pd.CategoricalDtype)}
+    )
+    return rows.sort_values(KEY).reset_index(drop=True)
 
 
 def test_replay_reproduces_the_worlds_decisions(both: tuple[RunResult, RunResult]) -> None:
