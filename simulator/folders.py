@@ -28,6 +28,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from simulator.analysis.appetite import Appetite, Recommendation, recommend
 from simulator.analysis.metrics import episode_outcomes
 from simulator.analysis.pareto import summary_to_wide
 from simulator.analysis.sweep import PrecisionOutcome, SweepResult
@@ -542,6 +543,7 @@ def load_sweep(path: str | Path) -> SweepResult:
         if (folder / "episodes.csv").is_file():
             episodes = pd.read_csv(folder / "episodes.csv", keep_default_na=False, na_values=[""])
     precision = info.get("precision")
+    recommendation = _recommendation(info, tables["results.csv"])
     return SweepResult(
         results=tables["results.csv"],
         summary=tables["summary.csv"],
@@ -554,6 +556,33 @@ def load_sweep(path: str | Path) -> SweepResult:
         replications=int(info["replications"]),
         precision=None if precision is None else PrecisionOutcome.from_dict(precision),
         manifest=info,
+        recommendation=recommendation,
+    )
+
+
+def _recommendation(
+    manifest: Mapping[str, Any], results: pd.DataFrame | None
+) -> Recommendation | None:
+    """The recommendation of a sweep's recorded appetite, from its per-replication results
+    (None without an appetite, or when the results lack a metric it names)."""
+    appetite = Appetite.from_dict(manifest.get("appetite"))
+    if appetite is None or results is None:
+        return None
+    if not all(m in results.columns for m in [*appetite.metrics, "users"]):
+        return None
+    try:
+        horizon = parse_duration(str(manifest["scenario"]["horizon"]))
+    except (KeyError, DurationError):
+        return None
+    return recommend(
+        results.assign(
+            variant=results["variant"].astype(str), segment_by=results["segment_by"].astype(str)
+        ),
+        appetite,
+        str(manifest.get("baseline")),
+        horizon,
+        variants=[str(v) for v in manifest.get("variants") or {}] or None,
+        confidence=float(manifest.get("confidence", 0.95)),
     )
 
 
@@ -561,7 +590,8 @@ def load_sweep(path: str | Path) -> SweepResult:
 class ResultsFolder:
     """What a run or sweep folder holds, read back for reports: its kind (``run`` or
     ``sweep``), manifest, metrics (a sweep's summary made wide), and for sweeps the
-    summary and paired tables; episode outcomes when the folder has them."""
+    summary and paired tables; episode outcomes when the folder has them; a sweep's
+    per-replication results and the recommendation of its stated appetite, if any."""
 
     kind: str
     manifest: dict[str, Any]
@@ -569,6 +599,8 @@ class ResultsFolder:
     summary: pd.DataFrame | None
     paired: pd.DataFrame | None
     outcomes: pd.DataFrame | None
+    results: pd.DataFrame | None = None
+    recommendation: Recommendation | None = None
 
 
 # -- results, for reports ------------------------------------------------------------------
@@ -624,7 +656,18 @@ def read_results(folder: Path) -> ResultsFolder:
         )
         outcomes_path = folder / "episode_outcomes.csv"
         outcomes = _read_table(outcomes_path, ["variant"]) if outcomes_path.is_file() else None
-        return ResultsFolder("sweep", manifest, summary_to_wide(summary), summary, paired, outcomes)
+        results_path = folder / "results.csv"
+        results = _read_table(results_path, _KEYS) if results_path.is_file() else None
+        return ResultsFolder(
+            "sweep",
+            manifest,
+            summary_to_wide(summary),
+            summary,
+            paired,
+            outcomes,
+            results,
+            _recommendation(manifest, results),
+        )
     metrics_path = folder / "metrics.csv"
     if not metrics_path.is_file():
         raise InputError("run folder without metrics.csv", source=folder)
