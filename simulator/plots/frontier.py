@@ -97,6 +97,7 @@ def frontier(
     colors: Mapping[str, Color] | None = None,
     include_zero: bool = True,
     pareto: bool = True,
+    efficient: Sequence[str] | None = None,
 ) -> Figure:
     """Exposure (x) against each friction metric (y): the trade-off between the variants.
 
@@ -129,6 +130,10 @@ def frontier(
         False zooms onto the points, for variants that differ little.
     pareto
         Mark the Pareto-efficient variants and draw each panel's frontier (default).
+    efficient
+        The variants to draw as efficient, when judged elsewhere — e.g. on paired
+        differences (:func:`simulator.analysis.pareto.paired_efficient`), so that a gap
+        inside simulation noise does not make a variant hollow; default: judged on means.
 
     Returns
     -------
@@ -148,7 +153,15 @@ def frontier(
     if not frictions:
         raise ValueError("friction: give at least one metric")
     rows = variant_rows(table, [exposure, *frictions], segment)
-    shared = _shared(rows, exposure, frictions, colors, include_zero=include_zero, pareto=pareto)
+    shared = _shared(
+        rows,
+        exposure,
+        frictions,
+        colors,
+        include_zero=include_zero,
+        pareto=pareto,
+        efficient=efficient,
+    )
     has_ci = any(_errors(rows, m) is not None for m in [exposure, *frictions])
     layout = _layout(shared, len(frictions), segment, has_ci=has_ci)
     fig, axes = _new_figure(
@@ -196,12 +209,16 @@ def _shared(
     *,
     include_zero: bool,
     pareto: bool,
+    efficient: Sequence[str] | None = None,
 ) -> _Shared:
     """The variants, their colours and efficiency, and the exposure axis."""
     variants = [str(v) for v in rows["variant"]]
     judged = pareto and len(variants) > 1
     rows = rows.drop(columns=["segment_by", "segment"], errors="ignore")  # one segment
-    efficient = pareto_efficient(rows, exposure, frictions) if judged else variants
+    if not judged:
+        efficient = variants
+    elif efficient is None:
+        efficient = pareto_efficient(rows, exposure, frictions)
     x = rows[exposure].to_numpy(dtype=float)
     xerr = _errors(rows, exposure)
     return _Shared(
