@@ -34,6 +34,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+import pandas as pd
+
 from simulator._text import display_name
 from simulator.analysis import catalogue
 from simulator.analysis.appetite import Recommendation
@@ -258,7 +260,10 @@ def _names(names: Sequence[str]) -> str:
 
 # -- figures -------------------------------------------------------------------------------
 def _figures(
-    data: ResultsFolder, colors: Mapping[str, str], efficient: Sequence[str] | None = None
+    data: ResultsFolder,
+    colors: Mapping[str, str],
+    efficient: Sequence[str] | None = None,
+    hurt: Html | None = None,
 ) -> Html:
     parts = []
     table_for_frontier = data.summary if data.summary is not None else data.metrics
@@ -312,7 +317,48 @@ def _figures(
             tag("p", "Episode outcomes lack exposed_minutes: no exposure-tail figure.", cls="note")
         )
     parts += pair
+    if hurt:
+        parts.append(hurt)
     return join(parts)
+
+
+def _hurt_figure(folder: Path, data: ResultsFolder, variants: Sequence[str], colors: Any) -> Html:
+    """Blocked working hours per affected user, from the folder's decision log (a sweep's
+    replication 0), or nothing when the folder has no log."""
+    from simulator.analysis.metrics import DEFAULT_WORKING_HOURS, blocked_hours_per_user
+    from simulator.folders import load_run
+    from simulator.plots.hurt import blocked_hours_per_user_figure
+
+    has_log = (folder / "decisions.parquet").is_file() or (folder / "decisions.csv").is_file()
+    if not has_log:
+        return Html("")
+    scenario = data.manifest["scenario"]
+    try:
+        horizon = parse_duration(str(scenario["horizon"]))
+    except (KeyError, DurationError):
+        return Html("")
+    hours = tuple((scenario.get("launches") or {}).get("working_hours", DEFAULT_WORKING_HOURS))
+    run = load_run(folder)
+    episodes = run.episodes if run.episodes is not None else pd.DataFrame()
+    if episodes.empty or "user" not in run.decisions.columns:
+        return Html("")
+    decisions = run.decisions.assign(variant=run.decisions["variant"].astype(str))
+    per_user = blocked_hours_per_user(
+        decisions,
+        episodes.assign(variant=episodes["variant"].astype(str)),
+        horizon,
+        (int(hours[0]), int(hours[1])),
+    )
+    which = " (replication 0)" if data.kind == "sweep" else ""
+    return figure_html(
+        blocked_hours_per_user_figure(per_user, variants=variants, colors=colors),
+        "Blocked working hours per affected user, per variant",
+        f"Who gets hurt{which}: for each user blocked for threat level for more than one "
+        "working hour, the working hours (Monday–Friday, the scenario's working hours) they "
+        "were kept out of their apps. Box: quartiles; line: 5th to 95th percentile; dots: "
+        "users. The same total reads differently when it falls on a few people for days and "
+        "on many for an hour.",
+    )
 
 
 # -- provenance ----------------------------------------------------------------------------
@@ -456,7 +502,15 @@ def render_report(
         f"{len(variants)} policy variant(s), {replications}.",
         "nav": _NAV,
         "decision": _recommendation(data, variants, efficient, beaten),
-        "sections": _sections(data, variants, colors, badges, replications, efficient),
+        "sections": _sections(
+            data,
+            variants,
+            colors,
+            badges,
+            replications,
+            efficient,
+            _hurt_figure(Path(folder), data, variants, colors),
+        ),
     }
     return str(_template().render(**context))
 
@@ -525,6 +579,7 @@ def _sections(
     badges: Mapping[str, Html],
     replications: str,
     efficient: Sequence[str],
+    hurt: Html | None = None,
 ) -> list[dict[str, object]]:
     """The page's sections after the decision: anchor (h2) or none (h3), title, body."""
     manifest = data.manifest
@@ -583,7 +638,11 @@ def _sections(
             "title": "Paired differences against the baseline",
             "body": paired_section(data.kind, data.paired, data.manifest, colors, badges),
         },
-        {"anchor": "figures", "title": "Figures", "body": _figures(data, colors, efficient)},
+        {
+            "anchor": "figures",
+            "title": "Figures",
+            "body": _figures(data, colors, efficient, hurt),
+        },
         {
             "anchor": "assumptions",
             "title": "Assumptions in force",
