@@ -262,7 +262,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         f"{elapsed:.1f} s"
     )
     print()
-    print("\n".join(report_lines(result, terminal_width())))
+    emit(report_lines(result, terminal_width()), lead=len(recommendation_lines(result)))
     print(f"\nWrote {out}/: " + ", ".join(str(f) for f in files))
     if args.report:
         print(_write_report(out))
@@ -304,6 +304,27 @@ def _rated(result: SweepResult, frame: pd.DataFrame) -> pd.DataFrame:
     if not math.isfinite(users):
         return frame
     return rates_of_summary(frame, users, result.horizon)
+
+
+def emit(lines: Sequence[str], *, lead: int = 0) -> None:
+    """Print lines: through ``rich`` on a terminal (the first ``lead`` lines — the decision
+    — in bold), plain text when piped or when ``NO_COLOR`` is set (no-color.org)."""
+    import os
+    import sys
+
+    if not sys.stdout.isatty() or os.environ.get("NO_COLOR"):
+        print("\n".join(lines))
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False, soft_wrap=True)
+    text = Text()
+    text.append("\n".join(lines[:lead]), style="bold")
+    if lead and len(lines) > lead:
+        text.append("\n")
+    text.append("\n".join(lines[lead:]))
+    console.print(text)
 
 
 def recommendation_lines(result: SweepResult, width: int = WIDTH) -> list[str]:

@@ -185,3 +185,24 @@ def test_paired_pareto_does_not_mark_noise_as_dominated() -> None:
     paired = paired_dominated_by(table, "x", ["f"])
     assert "B" not in paired["A"]
     assert "C" in paired["D"]
+
+
+def test_terminal_output_is_plain_when_piped_or_no_color(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sweep's output goes through rich (the decision in bold) only on a terminal
+    without NO_COLOR; piped, or with NO_COLOR set, it is plain text without escapes."""
+    import sys
+
+    from simulator.cli.sweep import emit
+
+    emit(["Recommended: X", "", "table"], lead=1)
+    assert capsys.readouterr().out == "Recommended: X\n\ntable\n"
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setenv("NO_COLOR", "1")
+    emit(["Recommended: X"], lead=1)
+    assert "\x1b[" not in capsys.readouterr().out
+    monkeypatch.delenv("NO_COLOR")
+    emit(["Recommended: X", "table"], lead=1)
+    out = capsys.readouterr().out
+    assert "Recommended: X" in out and "table" in out
