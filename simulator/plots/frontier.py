@@ -65,6 +65,18 @@ _HOLLOW_SIZE: Final = 120.0
 """Area of a hollow ring (points²): drawn above and around the filled markers."""
 
 
+def _integer_ticks(ax: Axes, y_metric: str, x_metric: str) -> None:
+    """Count axes get whole-number ticks (no "2.5 wipes")."""
+    from matplotlib.ticker import MaxNLocator
+
+    from simulator.analysis.catalogue import METRICS, Kind
+
+    for metric, axis in ((y_metric, ax.yaxis), (x_metric, ax.xaxis)):
+        found = METRICS.get(metric)
+        if found is not None and found.kind is Kind.COUNT:
+            axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def axis_label(name: str) -> str:
     """A metric's label with its unit (:func:`simulator.analysis.catalogue.label_with_unit`);
     a column outside the catalogue gets its name with spaces."""
@@ -254,6 +266,7 @@ def _panel(
         _draw_frontier(ax, x, y)
     ax.set_ylabel(_wrap_label(axis_label(metric)))
     ax.set_xlabel(_wrap_label(axis_label(shared.exposure)))
+    _integer_ticks(ax, metric, shared.exposure)
     ax.xaxis.set_major_locator(_locator(shared.exposure))
     ax.yaxis.set_major_locator(_locator(metric))
     ax.xaxis.set_major_formatter(FuncFormatter(_thousands))

@@ -920,3 +920,19 @@ def test_blocked_hours_per_user_figure_counts_affected_users_only() -> None:
     assert any(t.startswith("2 users, median 8.5 h") for t in texts)
     assert any("no user affected" in t for t in texts)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["B", "A"]
+
+
+def test_frontier_count_axes_have_whole_number_ticks() -> None:
+    """A count metric's axis (wipes) never shows fractional ticks, even for small values."""
+    from simulator.plots.frontier import frontier
+
+    table = pd.DataFrame(
+        {
+            "variant": ["A", "B", "C"],
+            "exposed_minutes_medium": [10.0, 20.0, 30.0],
+            "wipes": [0.0, 1.0, 3.0],
+        }
+    )
+    fig = frontier(table, friction="wipes")
+    ticks = fig.axes[0].get_yticks()
+    assert all(float(t).is_integer() for t in ticks)
