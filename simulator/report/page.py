@@ -557,9 +557,26 @@ def _rates_table(
         )
         for m in shown
     }
+    wide = rated[
+        (rated["segment_by"] == "all")
+        & (rated["half_width"] > rated["mean"].abs())
+        & (rated["mean"].abs() > 0)
+    ]
+    warning = (
+        tag(
+            "p",
+            f"Too few replications: {len(wide)} of these interval(s) are wider than the value "
+            f"they qualify (e.g. {rate_label(str(wide['metric'].iloc[0]))} of "
+            f"“{wide['variant'].iloc[0]}”); rerun the sweep with --precision 0.05.",
+            cls="warning",
+        )
+        if len(wide)
+        else Html("")
+    )
     return join(
         [
             tag("h4", "Per 1,000 users per month (sums of minutes in hours)"),
+            warning,
             results_table(rows, shown, colors, badges, note, headers=headers),
             tag(
                 "p",

@@ -481,12 +481,16 @@ def test_cli_bad_folder_exits_2_with_one_line(
 def test_sweep_report_opens_with_the_appetites_recommendation(tmp_path: Path) -> None:
     """With an appetite in the manifest (and users in the results), the decision box opens
     with the recommendation paragraph in rates per 1,000 users per month and a verdict per
-    variant and limit; the rates table comes first in Results; banner text is escaped and
-    a logo is embedded as a data: URI."""
+    variant and limit; the rates table comes first in Results and warns when an interval is
+    wider than its value; banner text is escaped and a logo is embedded as a data: URI."""
     folder = make_sweep_folder(tmp_path / "sweep", name="appetite")
     results = pd.read_csv(folder / "results.csv")
     results["users"] = 30
     results.to_csv(folder / "results.csv", index=False)
+    summary = pd.read_csv(folder / "summary.csv")
+    noisy = (summary["metric"] == "wipes") & (summary["mean"] > 0)
+    summary.loc[noisy, "half_width"] = summary.loc[noisy, "mean"] * 3  # interval > value
+    summary.to_csv(folder / "summary.csv", index=False)
     info = json.loads((folder / "manifest.json").read_text())
     info["appetite"] = {"limits": {"exposed_minutes_medium": 1e9}, "weights": {}}
     write_json(info, folder / "manifest.json")
@@ -499,6 +503,7 @@ def test_sweep_report_opens_with_the_appetites_recommendation(tmp_path: Path) ->
     assert "Recommendation." in box.group(1) and "per 1,000 users per month" in box.group(1)
     assert 'class="verdict"' in box.group(1) and "meets" in box.group(1)
     assert "Per 1,000 users per month (sums of minutes in hours)" in text
+    assert "Too few replications:" in text and "--precision 0.05" in text
     assert "&lt;b&gt;Contoso&lt;/b&gt;" in text and "<b>Contoso</b>" not in text
     assert 'class="logo" src="data:image/svg+xml;base64,' in text
 
