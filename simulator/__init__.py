@@ -9,6 +9,12 @@ The public API is listed in ``__all__``; everything else is internal.
 
 from __future__ import annotations
 
+import importlib
+import os
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from simulator.analysis.appetite import Appetite, Recommendation, recommend
 from simulator.analysis.diff import flip_counts, flipped_launches
 from simulator.analysis.metrics import HEADLINE_METRICS, compute_metrics, episode_outcomes
 from simulator.analysis.sweep import SweepResult, SweepSettings, run_sweep
@@ -55,11 +61,34 @@ from simulator.scenario.load import Scenario, load_scenario, scenario_from_data
 from simulator.sim.log import explain_device
 from simulator.sim.run import RunResult, simulate
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("condlaunch")
+    """The installed distribution's version (one source of truth: ``pyproject.toml``)."""
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+
+def write_report(
+    folder: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    banner: str | None = None,
+    logo: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Write the self-contained HTML report of a run or sweep folder
+    (:func:`simulator.report.page.write_report`). The report layer — and matplotlib —
+    is loaded only when called, by name, so that the core never imports presentation."""
+    page = importlib.import_module("simulator.report.page")
+    written: Path = page.write_report(
+        Path(folder), None if out is None else Path(out), banner=banner, logo=logo
+    )
+    return written
+
 
 __all__ = [
     "HEADLINE_METRICS",
     "Action",
+    "Appetite",
     "Behavior",
     "ConnectorOffBehavior",
     "ConnectorState",
@@ -76,6 +105,7 @@ __all__ = [
     "Policy",
     "PreOnboardingAction",
     "Reason",
+    "Recommendation",
     "RunResult",
     "Scenario",
     "SweepResult",
@@ -106,9 +136,11 @@ __all__ = [
     "merge",
     "parse_duration",
     "policies_to_toml",
+    "recommend",
     "run_sweep",
     "scenario_from_data",
     "simulate",
     "summarize_table",
+    "write_report",
     "write_sweep",
 ]

@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 
+from simulator.analysis.appetite import Appetite, Recommendation, recommend
 from simulator.analysis.metrics import episode_outcomes
 from simulator.analysis.pareto import summary_to_wide
 from simulator.analysis.sweep import PrecisionOutcome, SweepResult
@@ -60,6 +62,7 @@ _OURS: Final = frozenset(
         "decisions.csv",
         "episodes.csv",
         "devices.csv",
+        "device_apps.csv",
         "results.csv",
         "summary.csv",
         "paired.csv",
@@ -323,7 +326,76 @@ def write_frame(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-RUN_FILES: Final = ("manifest.json", "metrics.csv", "decisions", "episodes.csv", "devices.csv")
+CSV_DECIMALS: Final = 3
+"""Decimal places of the floats in the CSV files written here (minutes to 0.001 min);
+``metrics.csv`` keeps full precision (it must equal the library's table)."""
+CSV_CONVENTIONS: Final = {
+    "float_decimals": CSV_DECIMALS,
+    "metrics_csv": "full precision",
+    "counts": "integers",
+    "never": "empty cell (a time that never came, e.g. an undetected episode)",
+    "lists": "one row per item: devices.csv's apps are in device_apps.csv",
+}
+"""How the CSV files are written; recorded in ``manifest.json`` under ``csv``."""
+_TIME_COLUMNS_WITH_NEVER: Final = (
+    "detected_min",
+    "first_threat_denial_min",
+    "first_redirect_min",
+    "activated_min",
+)
+
+
+def csv_ready(frame: pd.DataFrame, decimals: int | None = CSV_DECIMALS) -> pd.DataFrame:
+    """A table as other tools should read it from CSV: a float column whose values are all
+    whole numbers becomes an integer column (nullable: a missing value stays an empty
+    cell), other floats are rounded to ``decimals`` places (None: as they are), and
+    infinite values — "never" — become empty cells."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if not pd.api.types.is_float_dtype(values):
+            continue
+        numbers = values.to_numpy(dtype=float, copy=True)
+        numbers[np.isinf(numbers)] = np.nan
+        finite = numbers[~np.isnan(numbers)]
+        if finite.size and np.all(finite == np.round(finite)) and np.all(np.abs(finite) < 2**53):
+            out[column] = pd.array(
+                [None if np.isnan(v) else int(v) for v in numbers], dtype="Int64"
+            )
+        else:
+            out[column] = numbers if decimals is None else np.round(numbers, decimals)
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: Path, decimals: int | None = CSV_DECIMALS) -> Path:
+    """Write ``frame`` as CSV by :func:`csv_ready`'s conventions."""
+    csv_ready(frame, decimals).to_csv(path, index=False)
+    return path
+
+
+def device_apps(devices: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The devices table without its packed ``apps`` list, and that list one row per
+    variant × device × app (``variant, device_index, device, app``)."""
+    if "apps" not in devices.columns:
+        return devices, pd.DataFrame(columns=["variant", "device_index", "device", "app"])
+    listed = devices.assign(app=devices["apps"].fillna("").astype(str).str.split(","))
+    long = listed.explode("app")
+    long = long[long["app"] != ""][["variant", "device_index", "device", "app"]]
+    return devices.drop(columns=["apps"]), long.reset_index(drop=True)
+
+
+def _never_back(frame: pd.DataFrame) -> pd.DataFrame:
+    """Times written as empty cells ("never") read back as ``inf``, as the library has them."""
+    for column in _TIME_COLUMNS_WITH_NEVER:
+        if column in frame.columns:
+            frame[column] = frame[column].astype(float).fillna(np.inf)
+    return frame
+
+
+RUN_FILES: Final = (
+    *("manifest.json", "metrics.csv", "decisions", "episodes.csv", "devices.csv"),
+    "device_apps.csv",
+)
 """What every run folder holds (``decisions.parquet``, or ``.csv`` without pyarrow), plus
 the figures the caller draws."""
 
@@ -374,19 +446,21 @@ def write_run(
     info = run_manifest(
         scenario,
         replication=result.replication,
-        extra={"kind": RUN_KIND, "variants": variants, **(extra or {})},
+        extra={"kind": RUN_KIND, "variants": variants, "csv": CSV_CONVENTIONS, **(extra or {})},
     )
     written: list[Path] = []
     with staged_output(out_dir, inputs=[*input_files(scenario), *inputs]) as folder:
         write_json(info, folder / MANIFEST)
         written.append(Path(MANIFEST))
+        written.append(Path(write_frame(metrics, folder / "metrics.csv").name))
+        written.append(Path(write_frame(result.decisions, folder / "decisions.parquet").name))
+        devices, apps = device_apps(result.devices)
         for frame, name in (
-            (metrics, "metrics.csv"),
-            (result.decisions, "decisions.parquet"),
             (result.episodes, "episodes.csv"),
-            (result.devices, "devices.csv"),
+            (devices, "devices.csv"),
+            (apps, "device_apps.csv"),
         ):
-            written.append(Path(write_frame(frame, folder / name).name))
+            written.append(Path(write_csv(frame, folder / name).name))
         if figures is not None:
             written += [Path(name) for name in figures(folder)]
     return written
@@ -458,7 +532,7 @@ def load_run(path: str | Path) -> LoadedRun:
         manifest=info,
         decisions=decisions,
         metrics=_read_csv(metrics_path) if metrics_path.is_file() else None,
-        episodes=_read_csv(episodes_path) if episodes_path.is_file() else None,
+        episodes=_never_back(_read_csv(episodes_path)) if episodes_path.is_file() else None,
     )
 
 
@@ -469,8 +543,6 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 # -- sweep folders ---------------------------------------------------------------------------------
-FLOAT_FORMAT: Final = "%.10g"
-"""How floats are written to the sweep's CSV files (10 significant digits)."""
 SWEEP_FILES: Final = (
     "manifest.json",
     "results.csv",
@@ -493,18 +565,18 @@ def write_sweep(result: SweepResult, out_dir: str | Path) -> list[Path]:
     """
     written: list[Path] = []
     with staged_output(out_dir, inputs=input_files(result.scenario)) as folder:
-        write_json(result.manifest, folder / "manifest.json")
+        write_json({**result.manifest, "csv": CSV_CONVENTIONS}, folder / "manifest.json")
         for name, frame in (
             ("results.csv", result.results),
             ("summary.csv", result.summary),
             ("paired.csv", result.paired),
             ("episode_outcomes.csv", result.outcomes),
         ):
-            frame.to_csv(folder / name, index=False, float_format=FLOAT_FORMAT)
+            write_csv(frame, folder / name)
         written += [Path(name) for name in SWEEP_FILES]
         if result.manifest.get("decisions_replication") is not None:
             log = write_frame(result.decisions, folder / "decisions.parquet")
-            result.episodes.to_csv(folder / "episodes.csv", index=False, float_format="%.6g")
+            write_csv(result.episodes, folder / "episodes.csv")
             written += [Path(log.name), Path("episodes.csv")]
     return written
 
@@ -540,8 +612,11 @@ def load_sweep(path: str | Path) -> SweepResult:
     if info.get("decisions_replication") is not None:
         decisions = load_run(folder).decisions
         if (folder / "episodes.csv").is_file():
-            episodes = pd.read_csv(folder / "episodes.csv", keep_default_na=False, na_values=[""])
+            episodes = _never_back(
+                pd.read_csv(folder / "episodes.csv", keep_default_na=False, na_values=[""])
+            )
     precision = info.get("precision")
+    recommendation = _recommendation(info, tables["results.csv"])
     return SweepResult(
         results=tables["results.csv"],
         summary=tables["summary.csv"],
@@ -554,6 +629,33 @@ def load_sweep(path: str | Path) -> SweepResult:
         replications=int(info["replications"]),
         precision=None if precision is None else PrecisionOutcome.from_dict(precision),
         manifest=info,
+        recommendation=recommendation,
+    )
+
+
+def _recommendation(
+    manifest: Mapping[str, Any], results: pd.DataFrame | None
+) -> Recommendation | None:
+    """The recommendation of a sweep's recorded appetite, from its per-replication results
+    (None without an appetite, or when the results lack a metric it names)."""
+    appetite = Appetite.from_dict(manifest.get("appetite"))
+    if appetite is None or results is None:
+        return None
+    if not all(m in results.columns for m in [*appetite.metrics, "users"]):
+        return None
+    try:
+        horizon = parse_duration(str(manifest["scenario"]["horizon"]))
+    except (KeyError, DurationError):
+        return None
+    return recommend(
+        results.assign(
+            variant=results["variant"].astype(str), segment_by=results["segment_by"].astype(str)
+        ),
+        appetite,
+        str(manifest.get("baseline")),
+        horizon,
+        variants=[str(v) for v in manifest.get("variants") or {}] or None,
+        confidence=float(manifest.get("confidence", 0.95)),
     )
 
 
@@ -561,7 +663,8 @@ def load_sweep(path: str | Path) -> SweepResult:
 class ResultsFolder:
     """What a run or sweep folder holds, read back for reports: its kind (``run`` or
     ``sweep``), manifest, metrics (a sweep's summary made wide), and for sweeps the
-    summary and paired tables; episode outcomes when the folder has them."""
+    summary and paired tables; episode outcomes when the folder has them; a sweep's
+    per-replication results and the recommendation of its stated appetite, if any."""
 
     kind: str
     manifest: dict[str, Any]
@@ -569,6 +672,8 @@ class ResultsFolder:
     summary: pd.DataFrame | None
     paired: pd.DataFrame | None
     outcomes: pd.DataFrame | None
+    results: pd.DataFrame | None = None
+    recommendation: Recommendation | None = None
 
 
 # -- results, for reports ------------------------------------------------------------------
@@ -624,7 +729,18 @@ def read_results(folder: Path) -> ResultsFolder:
         )
         outcomes_path = folder / "episode_outcomes.csv"
         outcomes = _read_table(outcomes_path, ["variant"]) if outcomes_path.is_file() else None
-        return ResultsFolder("sweep", manifest, summary_to_wide(summary), summary, paired, outcomes)
+        results_path = folder / "results.csv"
+        results = _read_table(results_path, _KEYS) if results_path.is_file() else None
+        return ResultsFolder(
+            "sweep",
+            manifest,
+            summary_to_wide(summary),
+            summary,
+            paired,
+            outcomes,
+            results,
+            _recommendation(manifest, results),
+        )
     metrics_path = folder / "metrics.csv"
     if not metrics_path.is_file():
         raise InputError("run folder without metrics.csv", source=folder)
@@ -641,7 +757,9 @@ def _run_outcomes(folder: Path, manifest: Mapping[str, Any]) -> pd.DataFrame | N
     except (KeyError, DurationError):
         raise InputError("manifest scenario has no valid horizon", source=folder) from None
     run = load_run(folder)
-    episodes = _read_table(folder / "episodes.csv")
+    episodes = _never_back(_read_table(folder / "episodes.csv"))
     devices = _read_table(folder / "devices.csv") if (folder / "devices.csv").is_file() else None
+    if devices is not None:
+        devices = _never_back(devices)
     decisions = run.decisions.assign(variant=run.decisions["variant"].astype(str))
     return episode_outcomes(decisions, episodes, horizon, devices)

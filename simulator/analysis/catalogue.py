@@ -75,6 +75,7 @@ class Aggregation(Enum):
 UNITS: Final = frozenset(
     {
         "devices",
+        "users",
         "launches",
         "check-ins",
         "evaluations",
@@ -147,6 +148,13 @@ def _decision_counts() -> list[Metric]:
     """Counts of decision-log rows: by trigger, by outcome, by reason."""
     found = [
         _count("devices", "devices", "devices", _NEUTRAL, "Devices in the segment."),
+        _count(
+            "users",
+            "users",
+            "users",
+            _NEUTRAL,
+            "Distinct users with a device in the segment (per app: users with the app).",
+        ),
         _count(
             "launches",
             "launches",
@@ -263,6 +271,14 @@ def _exposure_and_friction() -> list[Metric]:
             "Devices with at least one wipe that removed data (per app: devices whose app "
             "was wiped, so app segments do not add up to all).",
         ),
+        _count(
+            "users_affected",
+            "users affected",
+            "users",
+            _LOWER,
+            "Distinct users blocked for threat level for more than one working hour over "
+            "the run (working hours: the scenario's launches.working_hours, Monday–Friday).",
+        ),
     ]
     return found
 
@@ -324,6 +340,22 @@ def _durations() -> list[Metric]:
             _LOWER,
             "The part of the blocked user-minutes whose denial was for being "
             "offline too long (offline_block, offline_wipe).",
+        ),
+        _minutes(
+            "blocked_working_minutes",
+            "blocked in working hours, any reason",
+            "user-minutes",
+            _LOWER,
+            "The blocked user-minutes that fell inside working hours (the scenario's "
+            "launches.working_hours, Monday–Friday): the friction people notice at work.",
+        ),
+        _minutes(
+            "blocked_working_minutes_threat",
+            "blocked in working hours for threat level",
+            "user-minutes",
+            _LOWER,
+            "The threat-level part of the blocked user-minutes that fell inside working "
+            "hours (Monday–Friday, the scenario's launches.working_hours).",
         ),
     ]
     return found

@@ -35,18 +35,23 @@ import numpy.typing as npt
 import pandas as pd
 
 from simulator.errors import InputError
-from simulator.policy.levels import Management, Outcome
+from simulator.policy.levels import Management, Outcome, Reason, ThreatLevel
 from simulator.sim.log import Trigger, describe_time, explain_row
 
 __all__ = [
     "ARROW",
     "COUNT_COLUMNS",
     "FLIP_COLUMNS",
+    "FRICTION_ADDED",
+    "FRICTION_REMOVED",
+    "RISK_ACCEPTED",
+    "RISK_REMOVED",
     "LaunchDiff",
     "NotComparableError",
     "checkin_denials",
     "diff_launches",
     "flip_counts",
+    "flip_kind",
     "flip_reasons",
     "flipped_launches",
     "same_world",
@@ -75,13 +80,29 @@ FLIP_COLUMNS: Final = (
     "explanation_b",
     "true_level",
     "true_level_b",
+    "max_allowed_a",
+    "max_allowed_b",
+    "kind",
 )
 """Columns of :func:`flipped_launches`.
 
 ``management`` and ``true_level`` are side A's; ``true_level_b`` is side B's, which can
 differ: a denial prompts the user to remediate sooner (SEMANTICS.md §2), so the same device
-may already be secured under one policy and not under the other.
+may already be secured under one policy and not under the other. ``max_allowed_*`` is
+each side's max allowed level at that launch; ``kind`` is :func:`flip_kind`'s.
 """
+
+FRICTION_REMOVED: Final = "friction removed"
+"""A threat-level denial becomes an allow, and the device's true level was already within
+the denying side's max: the denial came from a stale signal."""
+RISK_ACCEPTED: Final = "risk accepted"
+"""A threat-level denial becomes an allow while the true level was above the denying
+side's max: the allowing side lets a real risk through."""
+FRICTION_ADDED: Final = "friction added"
+"""An allow becomes a threat-level denial while the true level was within the denying
+side's max (stale signal)."""
+RISK_REMOVED: Final = "risk removed"
+"""An allow becomes a threat-level denial of a device truly above the denying side's max."""
 
 COUNT_COLUMNS: Final = ("transition", "reason", "management", "count")
 """Columns of :func:`flip_counts`."""
@@ -330,12 +351,50 @@ def _flip_frame(
             "explanation_b": [explain_row(r) for r in records_b],
             "true_level": rows_a["true_level"].astype(str).to_numpy(),
             "true_level_b": rows_b["true_level"].astype(str).to_numpy(),
+            "max_allowed_a": rows_a["max_allowed"].astype(str).to_numpy(),
+            "max_allowed_b": rows_b["max_allowed"].astype(str).to_numpy(),
+            "kind": "",
             "_occurrence": occurrence,
         },
         columns=[*FLIP_COLUMNS, "_occurrence"],
     )
+    frame["kind"] = flip_kind(frame).to_numpy()
     frame = frame.sort_values(["time_min", "device", "app", "_occurrence"], kind="stable")
     return frame.drop(columns="_occurrence").reset_index(drop=True)
+
+
+def _rank(levels: pd.Series) -> npt.NDArray[np.int64]:
+    """Threat levels as ranks (secured 0 … high 3); -1 for no level (no threat check)."""
+    order = {level.label: i for i, level in enumerate(ThreatLevel)}
+    return np.asarray([order.get(str(v), -1) for v in levels], dtype=np.int64)
+
+
+def flip_kind(flips: pd.DataFrame) -> pd.Series:
+    """What each flip means for risk and friction.
+
+    A threat-level denial (``threat_level_exceeded``) that becomes an allow is
+    :data:`FRICTION_REMOVED` when the device's true level was within the denying side's
+    max allowed (a stale signal), else :data:`RISK_ACCEPTED`; an allow that becomes such a
+    denial is :data:`FRICTION_ADDED` or :data:`RISK_REMOVED` by the same test. Other
+    flips (block↔wipe, other reasons) are ``""``.
+    """
+    allow = Outcome.ALLOW.value
+    a_allows = flips["outcome_a"].astype(str) == allow
+    b_allows = flips["outcome_b"].astype(str) == allow
+    threat = Reason.THREAT_LEVEL_EXCEEDED.value
+    a_threat = flips["reason_a"].astype(str) == threat
+    b_threat = flips["reason_b"].astype(str) == threat
+    true_a, true_b = _rank(flips["true_level"]), _rank(flips["true_level_b"])
+    max_a, max_b = _rank(flips["max_allowed_a"]), _rank(flips["max_allowed_b"])
+    opened = (~a_allows & a_threat & b_allows).to_numpy()  # A denied, B allows
+    closed = (a_allows & ~b_allows & b_threat).to_numpy()  # A allowed, B denies
+    within_a, within_b = true_a <= max_a, true_b <= max_b
+    kind = np.full(len(flips), "", dtype=object)
+    kind[opened & within_a] = FRICTION_REMOVED
+    kind[opened & ~within_a] = RISK_ACCEPTED
+    kind[closed & within_b] = FRICTION_ADDED
+    kind[closed & ~within_b] = RISK_REMOVED
+    return pd.Series(kind, index=flips.index, name="kind")
 
 
 def flipped_launches(

@@ -74,13 +74,18 @@ if TYPE_CHECKING:
     from simulator.sim.run import RunResult
 
 __all__ = [
+    "AFFECTED_AFTER_MIN",
     "BLOCKED_BY_CAUSE",
+    "BLOCKED_WORKING",
     "COUNT_COLUMNS",
+    "DEFAULT_WORKING_HOURS",
     "DEVICE_LEVEL_METRICS",
     "HEADLINE_METRICS",
     "KEY_COLUMNS",
     "METRIC_COLUMNS",
     "OUTCOME_COLUMNS",
+    "USER_COUNTS",
+    "blocked_hours_per_user",
     "check_consistency",
     "combine_counts",
     "compute_metrics",
@@ -89,6 +94,7 @@ __all__ = [
     "run_metrics",
     "summarize",
     "to_long",
+    "working_minutes",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -119,12 +125,23 @@ BLOCKED_CAUSES: Final = ("threat", "onboarding", "offline")
 """Causes :data:`BLOCKED_BY_CAUSE` splits ``blocked_user_minutes`` into."""
 BLOCKED_BY_CAUSE: Final = tuple(f"blocked_user_minutes_{c}" for c in BLOCKED_CAUSES)
 """``blocked_user_minutes_{threat,onboarding,offline}``: they sum to blocked_user_minutes."""
+BLOCKED_WORKING: Final = ("blocked_working_minutes", "blocked_working_minutes_threat")
+"""The blocked user-minutes that fell in working hours: any reason, and the threat part."""
 DECISION_MINUTES: Final = (
     "granted_minutes",
     *(f"exposed_minutes_{s}" for s in SEVERITIES),
     "blocked_user_minutes",
     *BLOCKED_BY_CAUSE,
+    *BLOCKED_WORKING,
 )
+USER_COUNTS: Final = ("users", "users_affected")
+"""Distinct users: additive across chunks (a chunk holds whole users), not across segments."""
+AFFECTED_AFTER_MIN: Final = 60.0
+"""A user is *affected* when blocked for threat level for more than this many working
+minutes (one working hour) over the run."""
+DEFAULT_WORKING_HOURS: Final = (8, 18)
+"""Working hours [start, end) of Monday–Friday when a caller does not say (the scenario's
+``launches.working_hours`` default)."""
 EPISODE_COUNTS: Final = (
     *("episodes", "undetected_episodes", "episodes_over_max", "episodes_enforced"),
     *(f"never_enforced_{s}" for s in SEVERITIES),
@@ -135,7 +152,8 @@ EPISODE_QUANTILES: Final = (
     *("time_to_restore_median_min", "time_to_restore_p95_min"),
 )
 COUNT_COLUMNS: Final = (
-    *("devices", *DECISION_COUNTS, *DEVICE_COUNTS, *DECISION_MINUTES, *EPISODE_COUNTS),
+    *("devices", *USER_COUNTS, *DECISION_COUNTS, *DEVICE_COUNTS),
+    *(*DECISION_MINUTES, *EPISODE_COUNTS),
 )
 """The additive columns of :func:`count_metrics`, after :data:`KEY_COLUMNS`."""
 METRIC_COLUMNS: Final = (*COUNT_COLUMNS, *EPISODE_QUANTILES)
@@ -145,7 +163,8 @@ DEVICE_LEVEL_METRICS: Final = (*EPISODE_COUNTS, *EPISODE_QUANTILES)
 HEADLINE_METRICS: Final = (
     *("launches", "exposed_launches_medium", "exposed_minutes_high"),
     *("time_to_protect_median_min", "never_enforced_medium", "unneeded_denials"),
-    *("onboarding_blocks", "blocked_user_minutes_threat", "blocked_user_minutes", "wipes"),
+    *("onboarding_blocks", "blocked_user_minutes_threat", "blocked_working_minutes_threat"),
+    *("users_affected", "blocked_user_minutes", "wipes"),
 )
 """The few metrics a summary table shows (``unneeded_denials``: blocks and wipes together;
 ``wipes`` tells which)."""
@@ -250,6 +269,42 @@ def _quantiles(values: pd.Series) -> tuple[float, float]:
         return (np.nan, np.nan)
     median, p95 = np.quantile(data, [0.5, 0.95])
     return (float(median), float(p95))
+
+
+_WEEK_MIN: Final = 7 * 1440.0
+WorkingHours = tuple[int, int]
+"""Working hours [start, end) as hours of the day, Monday to Friday (day 0 is a Monday)."""
+
+
+def _working_before(t: FloatArray, hours: WorkingHours) -> FloatArray:
+    """Working minutes from time 0 to each ``t`` (minutes on the simulation clock)."""
+    start, end = hours[0] * 60.0, hours[1] * 60.0
+    length = end - start
+    weeks = np.floor(t / _WEEK_MIN)
+    rest = t - weeks * _WEEK_MIN
+    day = np.floor(rest / 1440.0)
+    within = rest - day * 1440.0
+    today = np.where(day < 5, np.clip(within - start, 0.0, length), 0.0)
+    done: FloatArray = weeks * 5 * length + np.minimum(day, 5) * length + today
+    return done
+
+
+def working_minutes(start: FloatArray, stop: FloatArray, hours: WorkingHours) -> FloatArray:
+    """Minutes of each ``[start, stop)`` inside working hours (Monday–Friday, ``hours``).
+
+    Parameters
+    ----------
+    start, stop
+        Interval ends, minutes on the simulation clock (day 0 is a Monday, as in the world's
+        launch profile); an empty or reversed interval has 0 working minutes.
+    hours
+        Working hours ``[start, end)`` as hours of the day (the scenario's
+        ``launches.working_hours``).
+    """
+    a = np.asarray(start, dtype=np.float64)
+    b = np.maximum(np.asarray(stop, dtype=np.float64), a)
+    minutes: FloatArray = _working_before(b, hours) - _working_before(a, hours)
+    return minutes
 
 
 class _Periods:
@@ -494,7 +549,7 @@ def _episode_outcomes(
 
 # -- per decision row ----------------------------------------------------------------------
 def _row_figures(
-    log: _Log, episodes: pd.DataFrame, horizon: Minutes
+    log: _Log, episodes: pd.DataFrame, horizon: Minutes, hours: WorkingHours
 ) -> dict[str, FloatArray | BoolArray]:
     """Per decision row, its contribution to every additive decision metric."""
     outcome, reason = log.outcome, log.reason
@@ -535,7 +590,7 @@ def _row_figures(
         minutes = periods.overlap(log.key[rows], start, stop)
         figures[f"exposed_minutes_{name}"] = _spread(rows, np.maximum(minutes, 0.0), log.time.size)
     # blocked_user_minutes itself is the sum of these, formed per table (_as_counts)
-    figures.update(_blocked_minutes(log, deny, horizon))
+    figures.update(_blocked_minutes(log, deny, horizon, hours))
     return figures
 
 
@@ -602,7 +657,9 @@ _CAUSE_OF_REASON: Final = {
 """Reason → index in :data:`BLOCKED_CAUSES`; ``previous_denial`` inherits (see below)."""
 
 
-def _blocked_minutes(log: _Log, deny: BoolArray, horizon: Minutes) -> dict[str, FloatArray]:
+def _blocked_minutes(
+    log: _Log, deny: BoolArray, horizon: Minutes, hours: WorkingHours
+) -> dict[str, FloatArray]:
     """Per row and cause (:data:`BLOCKED_BY_CAUSE`): at a denial, the minutes until the next
     row of that device+app, or the horizon, under the denial's cause; 0 elsewhere. A denial
     during a granted session that continues (``midsession_enforcement = false``) counts from
@@ -611,7 +668,8 @@ def _blocked_minutes(log: _Log, deny: BoolArray, horizon: Minutes) -> dict[str, 
     Summed over a streak of denials the pieces run from its first denial to the next
     allow (or the horizon). A ``previous_denial`` row takes the cause of the latest earlier
     row of its device+app that is not a reuse (the evaluation it repeats); without one,
-    and for a denial with any other reason, the cause is threat.
+    and for a denial with any other reason, the cause is threat. :data:`BLOCKED_WORKING`
+    are the same pieces' minutes inside working hours (``hours``, Monday–Friday).
     """
     app = log.app[0]
     group_all = log.key * (len(log.app[1]) + 1) + app
@@ -643,6 +701,11 @@ def _blocked_minutes(log: _Log, deny: BoolArray, horizon: Minutes) -> dict[str, 
     for code, name in enumerate(BLOCKED_BY_CAUSE):
         values = np.zeros(n)
         values[order] = np.where(cause == code, piece, 0.0)
+        out[name] = values
+    working = np.where(denied, working_minutes(start, np.maximum(stop, start), hours), 0.0)
+    for name, keep in zip(BLOCKED_WORKING, (np.ones(n, dtype=bool), cause == 0), strict=True):
+        values = np.zeros(n)
+        values[order] = np.where(keep, working, 0.0)
         out[name] = values
     return out
 
@@ -719,6 +782,7 @@ def count_metrics(
     horizon: Minutes,
     *,
     outcomes: pd.DataFrame | None = None,
+    working_hours: WorkingHours = DEFAULT_WORKING_HOURS,
 ) -> pd.DataFrame:
     """Additive metrics per variant × segment, for one chunk of devices or a whole run.
 
@@ -730,6 +794,9 @@ def count_metrics(
         End of the simulated time, minutes.
     outcomes
         :func:`episode_outcomes` of the same tables, if already computed.
+    working_hours
+        Working hours [start, end) of Monday–Friday (the scenario's
+        ``launches.working_hours``), for :data:`BLOCKED_WORKING` and ``users_affected``.
 
     Returns
     -------
@@ -739,7 +806,62 @@ def count_metrics(
         (:func:`combine_counts`); per-episode counts are NaN for ``app`` segments. There is
         a row for each segment with a device, a decision row or an episode in it.
     """
-    return _counts(decisions, episodes, devices, horizon, outcomes)[0]
+    return _counts(decisions, episodes, devices, horizon, outcomes, working_hours)[0]
+
+
+def _first_of_groups(group: IntArray, qualifies: BoolArray | None = None) -> BoolArray:
+    """Per row: the first row of its group (-1: no group), where the group qualifies."""
+    first = np.zeros(group.size, dtype=bool)
+    valid = np.flatnonzero(group >= 0)
+    if valid.size:
+        _, at = np.unique(group[valid], return_index=True)
+        first[valid[at]] = True
+    if qualifies is not None:
+        first &= qualifies
+    return first
+
+
+def _group_ids(*codes: IntArray) -> IntArray:
+    """One id per distinct combination of the code columns (-1 where any code is -1)."""
+    stacked = np.column_stack(codes) if codes[0].size else np.zeros((0, len(codes)), np.int64)
+    _, ids = np.unique(stacked, axis=0, return_inverse=True)
+    ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+    missing = (stacked < 0).any(axis=1)
+    grouped: IntArray = np.where(missing, -1, ids)
+    return grouped
+
+
+def _add_users(
+    segments: _Segments,
+    codes: tuple[IntArray, IntArray, IntArray],
+    user: IntArray,
+    into_app: tuple[IntArray, IntArray, IntArray] | None = None,
+    *,
+    name: str = "users",
+    minutes: FloatArray | None = None,
+) -> None:
+    """Count distinct users per segment (rows coded variant, management, app, user).
+
+    With ``minutes`` (per row), only users whose rows in the segment sum to more than
+    :data:`AFFECTED_AFTER_MIN` count. ``into_app`` codes the app segments' rows when they
+    come from another table (devices × apps); by default the same rows.
+    """
+    variant, management, app = codes
+    for segment_by, parts in (("all", (variant,)), ("management", (variant, management))):
+        group = _group_ids(*parts, user)
+        qualifies = None
+        if minutes is not None:
+            total = np.bincount(np.maximum(group, 0), weights=np.where(group >= 0, minutes, 0))
+            qualifies = total[np.maximum(group, 0)] > AFFECTED_AFTER_MIN
+        cells = segments.cells(variant, management if segment_by != "all" else None)
+        segments.add(name, cells, _first_of_groups(group, qualifies), into=(segment_by,))
+    v, a, u = into_app if into_app is not None else (variant, app, user)
+    group = _group_ids(v, a, u)
+    qualifies = None
+    if minutes is not None:
+        total = np.bincount(np.maximum(group, 0), weights=np.where(group >= 0, minutes, 0))
+        qualifies = total[np.maximum(group, 0)] > AFFECTED_AFTER_MIN
+    segments.add(name, segments.cells(v, app=a), _first_of_groups(group, qualifies), into=("app",))
 
 
 def _counts(
@@ -748,6 +870,7 @@ def _counts(
     devices: pd.DataFrame,
     horizon: Minutes,
     outcomes: pd.DataFrame | None,
+    hours: WorkingHours = DEFAULT_WORKING_HOURS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`count_metrics` and :func:`episode_outcomes`, reading the log once."""
     device_variant, device_management = (
@@ -774,7 +897,8 @@ def _counts(
         _recode(log.app, apps),
     )
     segments.add("rows", cells)
-    for name, values in _row_figures(log, episodes, horizon).items():
+    figures = _row_figures(log, episodes, horizon, hours)
+    for name, values in figures.items():
         segments.add(name, cells, values)
     per_device, per_app = _devices_wiped(log)
     segments.add("devices_wiped", cells, per_device, into=("all", "management"))
@@ -786,6 +910,29 @@ def _counts(
     owners = device_variants[device_apps.index.to_numpy(dtype=np.int64)]
     by_app = segments.cells(owners, app=_codes(device_apps, apps))
     segments.add("devices", by_app, into=("app",))
+    users = _first_seen(_encode(devices["user"])[1], _encode(decisions["user"])[1])
+    device_users = _codes(devices["user"], users)
+    device_codes = (device_variants, _recode(device_management, managements), device_users)
+    app_rows = device_apps.index.to_numpy(dtype=np.int64)
+    _add_users(
+        segments,
+        (device_codes[0], device_codes[1], np.full(device_users.size, -1)),
+        device_users,
+        (owners, _codes(device_apps, apps), device_users[app_rows]),
+    )
+    row_codes = (
+        _recode(log.variant, variants),
+        _recode(log.management, managements),
+        _recode(log.app, apps),
+    )
+    threat_working = np.asarray(figures["blocked_working_minutes_threat"], dtype=np.float64)
+    _add_users(
+        segments,
+        row_codes,
+        _codes(decisions["user"], users),
+        name="users_affected",
+        minutes=threat_working,
+    )
 
     by_episode = segments.cells(
         _recode(outcome_variant, variants), _recode(outcome_management, managements)
@@ -802,7 +949,7 @@ def _counts(
 
 _COUNT_TYPES: Final = {
     **dict.fromkeys(KEY_COLUMNS, "str"),
-    **dict.fromkeys(("devices", *DECISION_COUNTS, *DEVICE_COUNTS), "int64"),
+    **dict.fromkeys(("devices", *USER_COUNTS, *DECISION_COUNTS, *DEVICE_COUNTS), "int64"),
 }
 
 
@@ -871,6 +1018,49 @@ def summarize(counts: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def blocked_hours_per_user(
+    decisions: pd.DataFrame,
+    episodes: pd.DataFrame,
+    horizon: Minutes,
+    working_hours: WorkingHours = DEFAULT_WORKING_HOURS,
+) -> pd.DataFrame:
+    """Who gets hurt: per variant and user, the working hours blocked for threat level.
+
+    Parameters
+    ----------
+    decisions, episodes
+        A run's decision log and episodes (all variants, or one).
+    horizon
+        End of the simulated time, minutes.
+    working_hours
+        Working hours [start, end) of Monday–Friday.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``variant, user, blocked_working_hours_threat, affected`` — one row per variant ×
+        user with a decision row; ``affected``: more than :data:`AFFECTED_AFTER_MIN`
+        working minutes (the ``users_affected`` metric counts these).
+    """
+    columns = ["variant", "user", "blocked_working_hours_threat", "affected"]
+    if decisions.empty:
+        return pd.DataFrame(columns=columns)
+    log = _Log(decisions, episodes)
+    deny = (log.outcome >= 0) & (log.outcome != _OUTCOMES.index(Outcome.ALLOW))
+    minutes = _blocked_minutes(log, deny, horizon, working_hours)["blocked_working_minutes_threat"]
+    frame = pd.DataFrame(
+        {
+            "variant": decisions["variant"].astype(str).to_numpy(),
+            "user": decisions["user"].astype(str).to_numpy(),
+            "minutes": minutes,
+        }
+    )
+    table = frame.groupby(["variant", "user"], sort=False)["minutes"].sum().reset_index()
+    table["blocked_working_hours_threat"] = table.pop("minutes") / 60.0
+    table["affected"] = table["blocked_working_hours_threat"] * 60.0 > AFFECTED_AFTER_MIN
+    return table[columns]
+
+
 def compute_metrics(result: RunResult) -> pd.DataFrame:
     """:func:`summarize` of a whole run (see the module docstring for every metric)."""
     return run_metrics(result)[0]
@@ -878,8 +1068,15 @@ def compute_metrics(result: RunResult) -> pd.DataFrame:
 
 def run_metrics(result: RunResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A run's metrics table and its :func:`episode_outcomes`, reading the log once."""
-    horizon = result.scenario.model.horizon
-    counts, outcomes = _counts(result.decisions, result.episodes, result.devices, horizon, None)
+    model = result.scenario.model
+    counts, outcomes = _counts(
+        result.decisions,
+        result.episodes,
+        result.devices,
+        model.horizon,
+        None,
+        model.launches.working_hours,
+    )
     return summarize(counts, outcomes), outcomes
 
 

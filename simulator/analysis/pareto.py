@@ -13,6 +13,12 @@ metrics table of a run (one row per variant × segment, a column per metric, opt
 ``metric``, ``mean``, ``ci_low``, ``ci_high``), which :func:`summary_to_wide` turns into
 the wide shape.
 
+**Paired** judgement (:func:`paired_dominated_by`, :func:`paired_efficient`): with a
+sweep's per-replication results, ``w`` dominates ``v`` only if it does on means *and* is
+better on at least one metric by more than simulation noise — the paired interval (same
+world per replication) of ``w − v`` on that metric excludes 0. A difference inside the
+noise never makes a variant "dominated".
+
 Pure pandas / numpy: no plotting, no files.
 """
 
@@ -35,6 +41,8 @@ __all__ = [
     "dominance",
     "dominated_by",
     "efficient_points",
+    "paired_dominated_by",
+    "paired_efficient",
     "pareto_efficient",
     "summary_to_wide",
     "variant_rows",
@@ -266,3 +274,82 @@ def efficient_points(x: FloatArray, y: FloatArray) -> npt.NDArray[np.intp]:
     chosen = np.flatnonzero(finite & ~dominated)
     order: npt.NDArray[np.intp] = chosen[np.lexsort((y[chosen], x[chosen]))]
     return order
+
+
+def _paired_better(
+    results: pd.DataFrame, metrics: Sequence[str], names: Sequence[str], confidence: float
+) -> BoolArray:
+    """``[w, v]``: on some metric, ``w`` is better than ``v`` beyond noise (the paired
+    interval of the per-replication difference lies on the better side of 0)."""
+    from simulator.analysis.stats import half_widths
+
+    rows = results[results["segment_by"] == "all"] if "segment_by" in results else results
+    values = np.stack(
+        [
+            rows[rows["variant"] == name].sort_values("replication")[list(metrics)].to_numpy(float)
+            for name in names
+        ]
+    )  # variant × replication × metric
+    for j, name in enumerate(metrics):
+        known = METRICS.get(name)
+        if known is not None and known.direction is Direction.HIGHER_IS_BETTER:
+            values[:, :, j] = -values[:, :, j]
+    diff = values[:, None, :, :] - values[None, :, :, :]  # w × v × replication × metric
+    scale = np.maximum(np.abs(values[:, None]), np.abs(values[None, :]))
+    diff = np.where(np.abs(diff) <= REL_TOLERANCE * scale + ABS_TOLERANCE, 0.0, diff)
+    n = diff.shape[2]
+    mean = diff.mean(axis=2)
+    sd = diff.std(axis=2, ddof=1) if n > 1 else np.full(mean.shape, np.nan)
+    half = half_widths(sd.reshape(-1), np.full(sd.size, n), confidence).reshape(sd.shape)
+    better: BoolArray = np.asarray(((mean + half) < 0).any(axis=2), dtype=np.bool_)
+    return better
+
+
+def paired_dominated_by(
+    results: pd.DataFrame,
+    exposure: str = DEFAULT_EXPOSURE,
+    friction_metrics: Sequence[str] = DEFAULT_FRICTION,
+    *,
+    confidence: float = 0.95,
+) -> dict[str, list[str]]:
+    """For each variant, the variants that dominate it beyond simulation noise.
+
+    ``w`` dominates ``v`` when it does on means (:func:`dominance`) and, on at least one
+    of the metrics, the paired interval of ``w − v`` over replications lies entirely on
+    the better side of 0.
+
+    Parameters
+    ----------
+    results
+        A sweep's per-replication results (``variant``, ``replication``, metric columns;
+        segment ``all`` is used when there is ``segment_by``), every variant with the same
+        replications.
+    exposure, friction_metrics
+        The metric columns compared.
+    confidence
+        Two-sided level of the paired intervals.
+    """
+    metrics = [exposure, *friction_metrics]
+    rows = results[results["segment_by"] == "all"] if "segment_by" in results else results
+    names = [str(v) for v in pd.unique(rows["variant"])]
+    means = rows.groupby("variant", sort=False)[metrics].mean().reindex(names)
+    finite = np.isfinite(means.to_numpy(dtype=float)).all(axis=1)
+    on_means = dominance(_oriented(means.reset_index(), metrics))
+    beyond_noise = _paired_better(rows, metrics, names, confidence)
+    dominates = on_means & beyond_noise & finite[:, None] & finite[None, :]
+    return {
+        name: [names[w] for w in np.flatnonzero(dominates[:, v])] for v, name in enumerate(names)
+    }
+
+
+def paired_efficient(
+    results: pd.DataFrame,
+    exposure: str = DEFAULT_EXPOSURE,
+    friction_metrics: Sequence[str] = DEFAULT_FRICTION,
+    *,
+    confidence: float = 0.95,
+) -> list[str]:
+    """The variants no other dominates beyond simulation noise
+    (:func:`paired_dominated_by`), in results order."""
+    beaten = paired_dominated_by(results, exposure, friction_metrics, confidence=confidence)
+    return [name for name, by in beaten.items() if not by]

@@ -1,4 +1,4 @@
-"""Confidence intervals over replications: Student-t and Welch intervals, without scipy.
+"""Confidence intervals over replications: Student-t and Welch intervals (``scipy.stats``).
 
 A sweep reports every metric as a mean over independent replications with a two-sided
 confidence interval ``mean ± t(1 - α/2, n - 1) · s / √n`` (Student t, ``s`` the sample
@@ -7,12 +7,12 @@ per-replication differences, valid because the variants share each replication's
 (common random numbers) — or *unpaired* (Welch: separate variances, Welch–Satterthwaite
 degrees of freedom), which ignores the pairing and is shown for comparison only.
 
-The t quantile is computed here (scipy is not a dependency): the upper-tail probability
-``P(T > t) = I_x(ν/2, 1/2) / 2`` with ``x = ν / (ν + t²)`` uses the regularized incomplete
-beta function (continued fraction, modified Lentz), and the quantile solves it by
-safeguarded Newton steps from a Cornish–Fisher start. Error about 1e-10 × max(1, |t|)
-for real ``ν ≥ 1``; closed forms for ν = 1 and ν = 2, the Cornish–Fisher expansion alone
-above ν = 10⁴ (where its O(ν⁻⁴) error is negligible).
+The t quantile is :func:`scipy.stats.t.ppf` (a well-kept implementation, rather than the
+incomplete-beta inversion this module used to carry).
+
+A quantity that cannot be negative (a count, a sum of minutes, a duration) gets an interval
+that cannot be either: :func:`non_negative` clips the lower end at 0 — the intersection of
+the t interval with the quantity's possible values, which keeps its coverage.
 
 Conventions: ``NaN`` values are dropped (a metric undefined in a replication, e.g. a
 median over no episodes); with fewer than two values the half-width is ``NaN``; with no
@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from functools import lru_cache
-from statistics import NormalDist
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +33,7 @@ __all__ = [
     "Interval",
     "half_widths",
     "mean_interval",
+    "non_negative",
     "t_quantile",
     "welch_half_widths",
     "welch_interval",
@@ -44,12 +43,6 @@ FloatArray = npt.NDArray[np.float64]
 
 DEFAULT_CONFIDENCE: Final = 0.95
 """Two-sided confidence level of every interval unless told otherwise."""
-
-_EPS: Final = 1e-15
-_TINY: Final = 1e-300
-_MAX_TERMS: Final = 500
-_LARGE_DF: Final = 1e4
-"""Above this many degrees of freedom the Cornish–Fisher expansion is used as is."""
 
 
 class Interval(NamedTuple):
@@ -74,70 +67,14 @@ class Interval(NamedTuple):
     n: int
 
 
-# -- the t distribution ----------------------------------------------------------------------
-def _beta_fraction(a: float, b: float, x: float) -> float:
-    """The continued fraction of the incomplete beta function (modified Lentz method)."""
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > _TINY else _TINY)
-    h = d
-    for m in range(1, _MAX_TERMS + 1):
-        m2 = 2 * m
-        for numerator in (
-            m * (b - m) * x / ((qam + m2) * (a + m2)),
-            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
-        ):
-            d = 1.0 + numerator * d
-            d = 1.0 / (d if abs(d) > _TINY else _TINY)
-            c = 1.0 + numerator / c
-            c = c if abs(c) > _TINY else _TINY
-            step = d * c
-            h *= step
-        if abs(step - 1.0) < _EPS:
-            break
-    return h
+def _t_ppf(p: float, df: Any) -> Any:
+    """``scipy.stats.t.ppf``, imported on first use: ``import simulator`` stays light (scipy
+    loads argparse and takes a noticeable moment)."""
+    from scipy import stats
+
+    return stats.t.ppf(p, df)
 
 
-def _incomplete_beta(a: float, b: float, x: float, y: float) -> float:
-    """The regularized incomplete beta function ``I_x(a, b)``, given ``x`` and ``y = 1 − x``
-    (both computed by the caller, so that neither loses precision near 0 or 1)."""
-    if x <= 0.0:
-        return 0.0
-    if y <= 0.0:
-        return 1.0
-    log_front = (
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(y)
-    )
-    front = math.exp(log_front)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _beta_fraction(a, b, x) / a
-    return 1.0 - front * _beta_fraction(b, a, y) / b
-
-
-def _t_upper_tail(t: float, df: float) -> float:
-    """``P(T > t)`` for ``t ≥ 0`` and ``df`` degrees of freedom."""
-    t2 = t * t
-    return 0.5 * _incomplete_beta(df / 2.0, 0.5, df / (df + t2), t2 / (df + t2))
-
-
-def _t_density(t: float, df: float) -> float:
-    """The density of Student's t with ``df`` degrees of freedom at ``t``."""
-    log_norm = math.lgamma((df + 1.0) / 2.0) - math.lgamma(df / 2.0) - 0.5 * math.log(df * math.pi)
-    return math.exp(log_norm - (df + 1.0) / 2.0 * math.log1p(t * t / df))
-
-
-def _cornish_fisher(z: float, df: float) -> float:
-    """A first guess of the t quantile from the normal quantile ``z`` (Cornish–Fisher)."""
-    z2 = z * z
-    return z * (
-        1.0
-        + (z2 + 1.0) / (4.0 * df)
-        + (5.0 * z2**2 + 16.0 * z2 + 3.0) / (96.0 * df**2)
-        + (3.0 * z2**3 + 19.0 * z2**2 + 17.0 * z2 - 15.0) / (384.0 * df**3)
-    )
-
-
-@lru_cache(maxsize=4096)
 def t_quantile(p: float, df: float) -> float:
     """The ``p`` quantile of Student's t distribution with ``df`` degrees of freedom.
 
@@ -151,8 +88,7 @@ def t_quantile(p: float, df: float) -> float:
     Returns
     -------
     float
-        ``t`` such that ``P(T ≤ t) = p``; agrees with ``scipy.stats.t.ppf`` to about
-        1e-10 × max(1, |t|) for ``df ≥ 1``.
+        ``t`` such that ``P(T ≤ t) = p`` (:func:`scipy.stats.t.ppf`).
 
     Raises
     ------
@@ -165,40 +101,13 @@ def t_quantile(p: float, df: float) -> float:
         raise ValueError(f"df must be > 0, got {df}")
     if p == 0.5:
         return 0.0
-    sign = 1.0 if p > 0.5 else -1.0
-    return sign * _upper_quantile(1.0 - p if p > 0.5 else p, df)
+    return float(_t_ppf(p, df))
 
 
-def _upper_quantile(tail: float, df: float) -> float:
-    """The ``t ≥ 0`` with ``P(T > t) = tail`` (``0 < tail < ½``), ``df`` degrees of freedom.
-
-    Takes the tail probability itself, so that ``1 − p`` is never formed for small tails.
-    """
-    z = -NormalDist().inv_cdf(tail)
-    if df > _LARGE_DF:  # the expansion's error, O(df⁻⁴), is below rounding there
-        return _cornish_fisher(z, df)
-    if df == 1.0:
-        return 1.0 / math.tan(math.pi * tail)
-    if df == 2.0:
-        return (1.0 - 2.0 * tail) / math.sqrt(2.0 * tail * (1.0 - tail))
-    guess = _cornish_fisher(z, df)
-    low, high = 0.0, max(1.0, 2.0 * guess)
-    while _t_upper_tail(high, df) > tail:  # widen the bracket until it holds the root
-        low, high = high, 2.0 * high
-    t = guess if low < guess < high else 0.5 * (low + high)
-    for _ in range(200):
-        excess = _t_upper_tail(t, df) - tail  # decreasing in t
-        if excess > 0.0:
-            low = t
-        else:
-            high = t
-        candidate = t + excess / _t_density(t, df)
-        if not low < candidate < high:
-            candidate = 0.5 * (low + high)
-        if abs(candidate - t) <= 1e-13 * max(1.0, t):
-            return candidate
-        t = candidate
-    return t
+def non_negative(low: FloatArray) -> FloatArray:
+    """Lower interval ends of a quantity that cannot be negative: clipped at 0 (NaN kept)."""
+    clipped: FloatArray = np.where(np.isnan(low), low, np.maximum(low, 0.0))
+    return clipped
 
 
 # -- intervals -------------------------------------------------------------------------------
@@ -261,9 +170,10 @@ def half_widths(
     sds = np.asarray(sd, dtype=float)
     counts = np.asarray(n, dtype=np.int64)
     out = np.full(sds.shape, np.nan)
-    for i, (s, k) in enumerate(zip(sds, counts, strict=True)):
-        if k >= 2 and not math.isnan(s):
-            out[i] = 0.0 if s == 0.0 else t_quantile(q, float(k - 1)) * s / math.sqrt(k)
+    ok = (counts >= 2) & ~np.isnan(sds)
+    if ok.any():
+        t = np.asarray(_t_ppf(q, counts[ok] - 1), dtype=float)
+        out[ok] = np.where(sds[ok] == 0.0, 0.0, t * sds[ok] / np.sqrt(counts[ok]))
     return out
 
 

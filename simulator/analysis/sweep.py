@@ -47,6 +47,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from simulator.analysis.appetite import Appetite, Recommendation, recommend
 from simulator.analysis.metrics import (
     HEADLINE_METRICS,
     METRIC_COLUMNS,
@@ -161,7 +162,12 @@ def run_sweep_task(task: SweepTask) -> SweepPart:
     horizon = task.chunk.scenario.model.horizon
     outcomes = episode_outcomes(frames.decisions, frames.episodes, horizon, frames.devices)
     counts = count_metrics(
-        frames.decisions, frames.episodes, frames.devices, horizon, outcomes=outcomes
+        frames.decisions,
+        frames.episodes,
+        frames.devices,
+        horizon,
+        outcomes=outcomes,
+        working_hours=task.chunk.scenario.model.launches.working_hours,
     )
     return SweepPart(
         replication=task.chunk.replication,
@@ -310,6 +316,9 @@ class SweepResult:
         What ``manifest.json`` holds: the scenario as resolved, versions and settings.
     scenario
         The scenario, when run in this process (None when loaded from a folder).
+    recommendation
+        What the stated risk appetite recommends
+        (:func:`~simulator.analysis.appetite.recommend`), or None without an appetite.
     """
 
     results: pd.DataFrame
@@ -324,6 +333,47 @@ class SweepResult:
     precision: PrecisionOutcome | None
     manifest: dict[str, Any] = field(repr=False)
     scenario: Scenario | None = field(default=None, repr=False)
+    recommendation: Recommendation | None = None
+
+    @property
+    def horizon(self) -> float:
+        """The simulated time of every replication, minutes."""
+        if self.scenario is not None:
+            return float(self.scenario.model.horizon)
+        from simulator.durations import parse_duration
+
+        return float(parse_duration(str(self.manifest["scenario"]["horizon"])))
+
+    @property
+    def users(self) -> float:
+        """Users in the fleet (the ``users`` metric of segment all; NaN if not recorded)."""
+        from simulator.analysis.rates import users_of
+
+        return users_of(self.results)
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the recommendation, then the headline means per variant."""
+        from html import escape
+
+        from simulator.analysis.catalogue import label
+
+        rows = self.summary[
+            (self.summary["segment_by"] == "all")
+            & self.summary["metric"].isin(list(HEADLINE_METRICS))
+        ]
+        table = rows.pivot_table(index="variant", columns="metric", values="mean", sort=False)
+        table = table.reindex(index=list(self.variants), columns=list(HEADLINE_METRICS))
+        table.columns = [label(str(c)) for c in table.columns]
+        words = (
+            f"<p>{escape(self.recommendation.paragraph())}</p>"
+            if self.recommendation is not None
+            else "<p>No risk appetite stated: add an [appetite] to get a recommendation.</p>"
+        )
+        head = (
+            f"<p><b>Sweep</b>: {len(self.variants)} variants × {self.replications} "
+            f"replications, baseline {escape(self.baseline)!s}; means of segment all.</p>"
+        )
+        return head + words + table.to_html(float_format=lambda v: f"{v:,.1f}")
 
 
 # -- settings --------------------------------------------------------------------------------
@@ -369,6 +419,9 @@ class SweepSettings:
     chunk_size
         Users per task, ≥ 1; default (None) the scenario's ``chunk_size``. Does not change
         results.
+    appetite
+        The risk appetite to recommend a variant from; default: the scenario's
+        ``[appetite]`` (none: no recommendation). Does not change results.
     """
 
     replications: int | None = None
@@ -381,6 +434,7 @@ class SweepSettings:
     confidence: float = DEFAULT_CONFIDENCE
     engine: str = DEFAULT_ENGINE
     chunk_size: int | None = None
+    appetite: Appetite | None = None
 
     def __post_init__(self) -> None:
         """Check the ranges that do not depend on the scenario."""
@@ -651,6 +705,28 @@ def run_sweep(
     )
     decisions, episodes = collected.log()
     policy_names = {name: tuple(p.name for p in policies) for name, policies in variants.items()}
+    stated = scenario.model.appetite
+    appetite = settings.appetite or (
+        None if stated is None else Appetite.from_dict(stated.model_dump())
+    )
+    recommendation = (
+        None
+        if appetite is None
+        else recommend(
+            results,
+            appetite,
+            baseline,
+            scenario.model.horizon,
+            variants=list(variants),
+            confidence=settings.confidence,
+        )
+    )
+    manifest = _sweep_manifest(
+        scenario, ran, baseline, policy_names, settings, outcome, bool(collected.log_parts)
+    )
+    if recommendation is not None:
+        manifest["appetite"] = recommendation.appetite.to_dict()
+        manifest["recommendation"] = recommendation.to_dict()
     return SweepResult(
         results=results,
         summary=summary,
@@ -662,8 +738,7 @@ def run_sweep(
         variants=policy_names,
         replications=ran,
         precision=outcome,
-        manifest=_sweep_manifest(
-            scenario, ran, baseline, policy_names, settings, outcome, bool(collected.log_parts)
-        ),
+        manifest=manifest,
         scenario=scenario,
+        recommendation=recommendation,
     )

@@ -26,7 +26,12 @@ from simulator.analysis.metrics import (
     HEADLINE_METRICS,
     METRIC_COLUMNS,
 )
-from simulator.analysis.stats import DEFAULT_CONFIDENCE, half_widths, welch_half_widths
+from simulator.analysis.stats import (
+    DEFAULT_CONFIDENCE,
+    half_widths,
+    non_negative,
+    welch_half_widths,
+)
 from simulator.policy.levels import Management
 
 __all__ = [
@@ -51,7 +56,10 @@ SUMMARY_COLUMNS: Final = (
 )
 """Columns of :func:`summarize_replications`: mean, sample standard deviation and the
 Student-t interval over replications, in the metric's unit
-(:func:`simulator.analysis.catalogue.unit`); ``n`` replications used."""
+(:func:`simulator.analysis.catalogue.unit`); ``n`` replications used. Every metric of
+:data:`METRIC_COLUMNS` is a count, a sum of minutes or a duration, so its ``ci_low`` is
+clipped at 0 (:func:`~simulator.analysis.stats.non_negative`); ``half_width`` stays the
+t interval's."""
 PAIRED_COLUMNS: Final = (
     *("variant", "baseline", "segment_by", "segment", "metric"),
     *("mean_diff", "sd_diff", "ci_low", "ci_high", "half_width", "n", "distinguishable"),
@@ -168,7 +176,8 @@ def summarize_replications(
     -------
     pandas.DataFrame
         :data:`SUMMARY_COLUMNS`; ``half_width = t(½ + confidence/2, n − 1) · sd / √n`` over
-        the ``n`` replications where the metric is defined, NaN when ``n < 2``.
+        the ``n`` replications where the metric is defined, NaN when ``n < 2``; a known
+        metric's ``ci_low`` never below 0.
     """
     names = list(metrics) if metrics is not None else metric_columns(results)
     long = _long(results, names)
@@ -177,7 +186,9 @@ def summarize_replications(
     table = table.rename(columns={"std": "sd", "count": "n"})
     n = table["n"].to_numpy(dtype=np.int64)
     half = half_widths(table["sd"].to_numpy(dtype=float), n, confidence)
-    table["ci_low"] = table["mean"] - half
+    low = (table["mean"] - half).to_numpy(dtype=float)
+    bounded = table["metric"].isin(list(METRIC_COLUMNS)).to_numpy(dtype=bool)
+    table["ci_low"] = np.where(bounded, non_negative(low), low)
     table["ci_high"] = table["mean"] + half
     table["half_width"] = half
     table["n"] = n

@@ -11,18 +11,20 @@ terminal, the figures and the report; :func:`cell` writes one number.
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from simulator._text import display_name
 from simulator.analysis.catalogue import header_lines
 from simulator.errors import InputError
+from simulator.policy.decide import Policy
 from simulator.policy.files import load_policy_files
 from simulator.scenario.load import Scenario, load_scenario
 
-__all__ = ["cell", "format_table", "metric_headers", "scenario_from_args"]
+__all__ = ["app_hint", "cell", "format_table", "metric_headers", "scenario_from_args"]
 
 HEADER_WIDTH: Final = 16
 """Metric labels wrap onto several header lines at this many characters."""
@@ -48,6 +50,27 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
             raise InputError("must be >= 0", field="--seed")
         scenario = scenario.with_changes(seed=seed)
     return scenario
+
+
+def app_hint(apps: Iterable[str], policies: Sequence[Policy]) -> list[str]:
+    """Warnings for apps no policy names (each with the closest app a policy does name):
+    a typo'd app is otherwise silently "not targeted". Empty when a policy targets every
+    app (``*``) or every app is named."""
+    named = sorted({a for p in policies for a in p.apps})
+    if "*" in named:
+        return []
+    warnings = []
+    for app in dict.fromkeys(apps):
+        if app in named:
+            continue
+        close = difflib.get_close_matches(app, named, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        listing = ", ".join(named) if named else "none"
+        warnings.append(
+            f"warning: no policy names the app {app!r}{hint} (apps the policies name: "
+            f"{listing}); it is decided as not targeted"
+        )
+    return warnings
 
 
 def cell(value: object) -> str:

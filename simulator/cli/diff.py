@@ -195,6 +195,9 @@ def _header(
     return [line.rstrip() for line in lines]
 
 
+_KIND_ORDER: Final = ("friction removed", "risk accepted", "friction added", "risk removed")
+
+
 def flip_report(result: LaunchDiff, limit: int = DEFAULT_LIMIT) -> list[str]:
     """The terminal report of a comparison: headline, first flips, counts, check-ins."""
     flips = result.flips
@@ -210,6 +213,15 @@ def flip_report(result: LaunchDiff, limit: int = DEFAULT_LIMIT) -> list[str]:
             f"{n:,} of {result.launches:,} launches flip{share}: "
             + ", ".join(f"{t} {c:,}" for t, c in by_transition.items())
         ]
+        kinds = flips["kind"].value_counts() if "kind" in flips.columns else flips.iloc[:0, 0]
+        split = [f"{k} {int(kinds[k]):,}" for k in _KIND_ORDER if k in kinds.index]
+        if split:
+            lines.append(
+                "Threat-level flips: "
+                + ", ".join(split)
+                + " (friction removed: the denial came from a stale signal, the device was "
+                "already within the max; risk accepted: its true level was above the max)"
+            )
     if n and limit:
         shown = min(limit, n)
         lines += [

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Final, NoReturn
 
 from simulator import __version__
-from simulator.cli._common import format_table
+from simulator.cli._common import app_hint, format_table
 from simulator.cli._notes import reporting_notes
 from simulator.durations import (
     DurationError,
@@ -332,6 +332,8 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
         ),
         _whatif_upn(args),
     )
+    for warning in app_hint([args.app], policies):
+        print(warning, file=sys.stderr)
     decision = decide(policies, context, behavior)
     eff = effective_policy(policies, context, behavior.multi_policy_merge)
     if args.json:
@@ -601,6 +603,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         table = load_cases(args.cases)
         policies = case_policies(table, args.policies)
     behavior = _behavior(args, table.behavior)
+    for warning in app_hint([c.context.app for c in table.cases], policies):
+        print(warning, file=sys.stderr)
     results = check_cases(policies, table.cases, behavior)
     print(f"Checking {_plural(len(results), 'case')} in {table.source}")
     print(f"  policies: {_policy_names(policies)}")

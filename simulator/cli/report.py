@@ -36,6 +36,12 @@ def add_commands(commands: Any, policy_option: Callable[..., None]) -> None:
         metavar="FILE.html",
         help="the HTML file to write (default: RUN_DIR/report.html); replaced atomically",
     )
+    report.add_argument(
+        "--banner", metavar="TEXT", help="text at the top of the page, e.g. your organisation"
+    )
+    report.add_argument(
+        "--logo", type=Path, metavar="FILE", help="a logo (.png, .svg, .jpg) shown at the top"
+    )
     report.set_defaults(func=cmd_report)
 
 
@@ -43,5 +49,5 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write the report and print its path."""
     from simulator.report.page import write_report
 
-    print(write_report(args.run_dir, args.out))
+    print(write_report(args.run_dir, args.out, banner=args.banner, logo=args.logo))
     return 0

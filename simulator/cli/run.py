@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from simulator.analysis.explain import denial_rows, device_summary, device_to_explain
 from simulator.analysis.metrics import HEADLINE_METRICS
 from simulator.cli._common import format_table, metric_headers
 from simulator.cli._notes import notes_record, scenario_with_notes
@@ -28,7 +29,7 @@ from simulator.policy.behavior import parameter_values
 from simulator.policy.levels import max_level_label
 from simulator.scenario.load import Scenario, scenario_json_schema, variant_policies
 from simulator.sim.estimate import estimate, physical_memory
-from simulator.sim.log import explain_device
+from simulator.sim.log import describe_time, explain_device
 from simulator.sim.run import DEFAULT_ENGINE, ENGINES
 from simulator.sim.world import chunk_count, n_users
 
@@ -95,6 +96,14 @@ def add_commands(commands: Any, policy_option: Callable[..., None]) -> None:
     explain.add_argument("--device", required=True, help="device id, e.g. d0000042")
     explain.add_argument("--at", help="only the decision in force at this time (e.g. 3d4h)")
     explain.add_argument("--variant", help="only this policy variant")
+    explain.add_argument(
+        "--denials", action="store_true", help="only the decisions that denied access"
+    )
+    explain.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON (summary per variant, then every decision) instead of sentences",
+    )
     explain.set_defaults(func=cmd_explain)
 
 
@@ -155,12 +164,58 @@ def cmd_explain(args: argparse.Namespace) -> int:
             source=args.run_dir,
             field="--variant",
         )
+    decisions = run.decisions
+    if args.variant is not None:
+        decisions = decisions[decisions["variant"].astype(str) == args.variant]
     try:
-        lines = explain_device(run.decisions, args.device, at=at, variant=args.variant)
+        summary = device_summary(decisions, args.device)
+        if args.denials:
+            decisions = decisions[denial_rows(decisions)]
+        lines = (
+            explain_device(decisions, args.device, at=at, variant=args.variant)
+            if len(decisions[decisions["device"].astype(str) == args.device])
+            else []
+        )
     except KeyError as exc:
         raise InputError(str(exc.args[0]), source=args.run_dir, field="--device") from None
-    print("\n".join(lines))
+    if args.json:
+        rows = decisions[decisions["device"].astype(str) == args.device]
+        print(
+            json.dumps(
+                {
+                    "device": args.device,
+                    "summary": json.loads(summary.to_json(orient="records")),
+                    "decisions": json.loads(
+                        rows.sort_values("time_min", kind="stable").to_json(orient="records")
+                    ),
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return 0
+    print("\n".join([*_summary_lines(summary), ""]))
+    print("\n".join(lines) if lines else "No decision denied access." if args.denials else "")
     return 0
+
+
+def _summary_lines(summary: pd.DataFrame) -> list[str]:
+    """One line per variant: what happened to the device, before the decisions."""
+    lines = []
+    for row in summary.to_dict("records"):
+        first = row["first_threat_denial_min"]
+        when = (
+            f"; first threat-level denial at {describe_time(float(first))}"
+            if first == first
+            else ""
+        )
+        lines.append(
+            f"[{row['variant']}] {row['decisions']} decisions ({row['launches']} launches): "
+            f"{row['granted']} granted, {row['denied']} denied — {row['denied_threat_level']} "
+            f"for threat level, {row['denied_onboarding']} onboarding, "
+            f"{row['denied_offline']} offline; {row['wipes']} wipe(s){when}"
+        )
+    return lines
 
 
 def workers_for(requested: int, chunks: int) -> int:
@@ -246,7 +301,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"  - {problem}")
     print(f"\nWrote {out}/: " + ", ".join(str(name) for name in written))
-    print(f"Explain one device: condlaunch explain {out} --device <id>")
+    device = device_to_explain(result.decisions)
+    if device is not None:
+        print(f"Explain one device: condlaunch explain {out} --device {device}")
     return 0
 
 

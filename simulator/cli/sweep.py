@@ -18,8 +18,10 @@ from typing import Any, Final
 
 import pandas as pd
 
+from simulator.analysis.appetite import PRECISION_HINT, Appetite
 from simulator.analysis.catalogue import METRICS, label
 from simulator.analysis.metrics import HEADLINE_METRICS
+from simulator.analysis.rates import has_rate, rate_label, rate_unit, rates_of_summary
 from simulator.analysis.sweep import (
     DEFAULT_BATCH,
     DEFAULT_MAX_REPLICATIONS,
@@ -29,7 +31,7 @@ from simulator.analysis.sweep import (
     initial_replications,
     run_sweep,
 )
-from simulator.cli._common import format_table, metric_headers, scenario_from_args
+from simulator.cli._common import format_table, scenario_from_args
 from simulator.cli.run import check_size, workers_for
 from simulator.durations import format_duration
 from simulator.errors import InputError
@@ -109,6 +111,22 @@ def add_commands(commands: Any, policy_option: Callable[..., None]) -> None:
     )
     parser.add_argument("--baseline", metavar="VARIANT", help="variant to compare the others with")
     parser.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="risk appetite: at most VALUE of METRIC per 1,000 users per month (sums of "
+        "minutes in hours), e.g. exposed_minutes_medium=40; replaces the scenario's "
+        "[appetite] (repeatable)",
+    )
+    parser.add_argument(
+        "--weight",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="risk appetite: cost of one unit of METRIC's rate (repeatable)",
+    )
+    parser.add_argument(
         "--engine",
         choices=list(ENGINES),
         default=DEFAULT_ENGINE,
@@ -147,11 +165,45 @@ def _check_options(args: argparse.Namespace) -> None:
         raise InputError("must be >= 1", field="--batch")
 
 
+def _pairs(values: Sequence[str], option: str) -> dict[str, float]:
+    """``METRIC=VALUE`` options as a mapping (InputError naming the option if malformed)."""
+    found: dict[str, float] = {}
+    for text in values:
+        name, sep, number = text.partition("=")
+        try:
+            found[name.strip()] = float(number)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise InputError(f"expected METRIC=VALUE, got {text!r}", field=option)
+    return found
+
+
+def appetite_from_args(args: argparse.Namespace) -> Appetite | None:
+    """The appetite of ``--limit``/``--weight`` (None if neither is given), checked like a
+    scenario's ``[appetite]``."""
+    from pydantic import ValidationError
+
+    from simulator.scenario.models import AppetiteModel
+
+    limits, weights = _pairs(args.limit, "--limit"), _pairs(args.weight, "--weight")
+    if not limits and not weights:
+        return None
+    try:
+        model = AppetiteModel(limits=limits, weights=weights)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        option = "--limit" if error["loc"] and error["loc"][0] == "limits" else "--weight"
+        raise InputError(str(error["msg"]).removeprefix("Value error, "), field=option) from None
+    return Appetite.from_dict(model.model_dump())
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run the sweep, write its folder atomically, print the tables."""
     from tqdm import tqdm
 
     _check_options(args)
+    appetite = appetite_from_args(args)
     scenario = scenario_from_args(args)
     variants = variant_policies(scenario)
     if not variants:
@@ -200,6 +252,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             batch=args.batch,
             baseline=args.baseline,
             engine=args.engine,
+            appetite=appetite,
         )
         result = run_sweep(scenario, settings, workers=workers, progress=progress)
     elapsed = time.perf_counter() - started
@@ -209,7 +262,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         f"{elapsed:.1f} s"
     )
     print()
-    print("\n".join(report_lines(result)))
+    emit(report_lines(result, terminal_width()), lead=len(recommendation_lines(result)))
     print(f"\nWrote {out}/: " + ", ".join(str(f) for f in files))
     if args.report:
         print(_write_report(out))
@@ -229,28 +282,109 @@ def _write_report(folder: Path) -> str:
 
 
 # -- terminal tables -------------------------------------------------------------------------
-def report_lines(result: SweepResult) -> list[str]:
-    """What ``condlaunch sweep`` prints after running: intervals, paired differences, words."""
+def terminal_width() -> int:
+    """Width the tables and sentences fit: the terminal's on a terminal, :data:`WIDTH`
+    when piped (so files and tests see the same text)."""
+    import shutil
+    import sys
+
+    if sys.stdout.isatty():
+        return max(60, shutil.get_terminal_size((WIDTH, 24)).columns)
+    return WIDTH
+
+
+def _rate_metrics() -> tuple[str, ...]:
+    return tuple(m for m in HEADLINE_METRICS if has_rate(m))
+
+
+def _rated(result: SweepResult, frame: pd.DataFrame) -> pd.DataFrame:
+    """A summary or paired table in rates (per 1,000 users per month, hours); the table
+    as it is if the results do not record users (an older folder)."""
+    users = result.users
+    if not math.isfinite(users):
+        return frame
+    return rates_of_summary(frame, users, result.horizon)
+
+
+def emit(lines: Sequence[str], *, lead: int = 0) -> None:
+    """Print lines: through ``rich`` on a terminal (the first ``lead`` lines — the decision
+    — in bold), plain text when piped or when ``NO_COLOR`` is set (no-color.org)."""
+    import os
+    import sys
+
+    if not sys.stdout.isatty() or os.environ.get("NO_COLOR"):
+        print("\n".join(lines))
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False, soft_wrap=True)
+    text = Text()
+    text.append("\n".join(lines[:lead]), style="bold")
+    if lead and len(lines) > lead:
+        text.append("\n")
+    text.append("\n".join(lines[lead:]))
+    console.print(text)
+
+
+def recommendation_lines(result: SweepResult, width: int = WIDTH) -> list[str]:
+    """The decision first: the recommendation paragraph, or what to state to get one."""
+    if result.recommendation is not None:
+        return textwrap.wrap(result.recommendation.paragraph(), width)
+    text = (
+        "No risk appetite stated, so no recommendation: add an [appetite] to the scenario "
+        "(or --limit METRIC=VALUE / --weight METRIC=VALUE), e.g. limits = "
+        "{ exposed_minutes_medium = 40, blocked_working_minutes_threat = 800 } — at most 40 "
+        "exposed session-hours at ≥ medium and 800 blocked working user-hours per 1,000 "
+        "users per month. Until then, compare the variants on the frontier (--report)."
+    )
+    return textwrap.wrap(text, width)
+
+
+def report_lines(result: SweepResult, width: int = WIDTH) -> list[str]:
+    """What ``condlaunch sweep`` prints after running: the recommendation, intervals in
+    rates, paired differences, and warnings when the replications are too few."""
     n = result.replications
+    summary, paired = _rated(result, result.summary), _rated(result, result.paired)
+    unit = "per 1,000 users per month, sums in hours" if "unit" in summary.columns else "totals"
+    others = [v for v in result.variants if v != result.baseline]
+    fixed = _invariant(paired, others) if others else []
+    shown = [m for m in _rate_metrics() if m not in fixed]
     lines = [
-        f"Metrics over {n} replications, segment all: mean ± half-width of the 95% interval",
-        *_metric_table(_summary_rows(result)),
+        *recommendation_lines(result, width),
+        "",
+        *textwrap.wrap(
+            f"Metrics over {n} replications, segment all ({unit}): mean ± half-width of the "
+            "95% interval",
+            width,
+        ),
+        *_metric_table(_summary_rows(result, summary, shown), shown, width),
     ]
-    single = [r for r in _headline(result.summary).values() if int(r["n"]) == 1]
-    if single:
+    cells = _headline(summary)
+    if fixed:
+        lines += textwrap.wrap(
+            "Same under every variant (not in the table): "
+            + "; ".join(f"{rate_label(m)} {_pm(cells, result.baseline, m)}" for m in fixed)
+            + ".",
+            width,
+        )
+    if any(int(r["n"]) == 1 for r in cells.values()):
         lines.append("A figure without ± is defined in one replication only (no interval).")
+    lines += _too_few_lines(cells, width)
     if result.precision is not None:
         lines += ["", *_precision_lines(result.precision)]
-    others = [v for v in result.variants if v != result.baseline]
     if not others:
         return lines
     lines += [
         "",
-        f"Paired differences vs the baseline {result.baseline!r} (variant − baseline, same "
-        f"world per replication; {MARK} = 95% interval excludes 0)",
-        *_metric_table(_paired_rows(result, others)),
+        *textwrap.wrap(
+            f"Paired differences vs the baseline {result.baseline!r} (variant − baseline, "
+            f"same world per replication; {MARK} = 95% interval excludes 0)",
+            width,
+        ),
+        *_metric_table(_paired_rows(paired, others, shown), shown, width),
         "",
-        *_paired_words(result, others),
+        *_paired_words(paired, others, shown, width),
     ]
     return lines
 
@@ -264,54 +398,97 @@ def _headline(frame: pd.DataFrame) -> Cells:
     return {(str(r["variant"]), str(r["metric"])): r for r in rows.to_dict("records")}
 
 
+def _invariant(paired: pd.DataFrame, others: Sequence[str]) -> list[str]:
+    """Headline metrics whose paired difference is exactly 0 for every variant in every
+    replication: the same under every variant (e.g. launches; onboarding blocks under a
+    threat-threshold sweep)."""
+    cells = _headline(paired)
+    return [
+        m
+        for m in _rate_metrics()
+        if all(
+            (row := cells.get((v, m))) is not None
+            and float(row["mean_diff"]) == 0
+            and float(row["half_width"]) == 0
+            for v in others
+        )
+    ]
+
+
+def _too_few_lines(cells: Cells, width: int) -> list[str]:
+    """A warning when an interval is wider than the value it qualifies."""
+    wide = [
+        (variant, metric)
+        for (variant, metric), row in cells.items()
+        if has_rate(metric)
+        and math.isfinite(float(row["half_width"]))
+        and float(row["half_width"]) > abs(float(row["mean"])) > 0
+    ]
+    if not wide:
+        return []
+    variant, metric = wide[0]
+    text = (
+        f"Too few replications: {len(wide)} interval(s) are wider than the value they qualify "
+        f"(e.g. {rate_label(metric)} of {variant!r}: {_pm(cells, variant, metric)}); rerun "
+        f"with {PRECISION_HINT} to add replications until they are narrow."
+    )
+    return textwrap.wrap(text, width)
+
+
 def _distinguishable(cells: Cells, variant: str, metric: str) -> bool:
     row = cells.get((variant, metric))
     return row is not None and bool(row["distinguishable"])
 
 
-def _summary_rows(result: SweepResult) -> list[list[str]]:
-    summary = _headline(result.summary)
+def _summary_rows(
+    result: SweepResult, summary: pd.DataFrame, metrics: Sequence[str]
+) -> list[list[str]]:
+    cells = _headline(summary)
     return [
-        [variant, *(_pm(summary, variant, metric) for metric in HEADLINE_METRICS)]
+        [variant, *(_pm(cells, variant, metric) for metric in metrics)]
         for variant in result.variants
     ]
 
 
-def _paired_rows(result: SweepResult, others: Sequence[str]) -> list[list[str]]:
-    paired = _headline(result.paired)
+def _paired_rows(
+    paired: pd.DataFrame, others: Sequence[str], metrics: Sequence[str]
+) -> list[list[str]]:
+    cells = _headline(paired)
     body = []
     for variant in others:
-        cells = [variant]
-        for metric in HEADLINE_METRICS:
-            cell = _pm(paired, variant, metric, mean="mean_diff", signed=True)
-            if _distinguishable(paired, variant, metric):
-                cell += f" {MARK}"
-            cells.append(cell)
-        body.append(cells)
+        row = [variant]
+        for metric in metrics:
+            text = _pm(cells, variant, metric, mean="mean_diff", signed=True)
+            if _distinguishable(cells, variant, metric):
+                text += f" {MARK}"
+            row.append(text)
+        body.append(row)
     return body
 
 
-def _paired_words(result: SweepResult, others: Sequence[str]) -> list[str]:
+def _paired_words(
+    paired: pd.DataFrame, others: Sequence[str], metrics: Sequence[str], width: int
+) -> list[str]:
     """Which differences are distinguishable from zero, in words, and what pairing buys."""
-    paired = _headline(result.paired)
+    cells = _headline(paired)
     lines = []
     for variant in others:
         found = [
-            f"{label(m)} {_pm(paired, variant, m, mean='mean_diff', signed=True)}"
-            for m in HEADLINE_METRICS
-            if _distinguishable(paired, variant, m)
+            f"{rate_label(m)} {_pm(cells, variant, m, mean='mean_diff', signed=True)}"
+            for m in metrics
+            if _distinguishable(cells, variant, m)
         ]
         text = (
             f"{variant}: distinguishable from zero — " + "; ".join(found) + "."
             if found
             else f"{variant}: no headline difference is distinguishable from zero."
         )
-        lines += textwrap.wrap(text, WIDTH, subsequent_indent="    ")
+        lines += textwrap.wrap(text, width, subsequent_indent="    ")
     lines.append("Every other headline difference is within noise (its interval contains 0).")
     best = max(
         (
             (float(r["unpaired_half_width"]) / float(r["half_width"]), key)
-            for key, r in paired.items()
+            for key, r in cells.items()
             if float(r["half_width"]) > 0 and math.isfinite(float(r["unpaired_half_width"]))
         ),
         key=lambda item: item[0],
@@ -319,13 +496,13 @@ def _paired_words(result: SweepResult, others: Sequence[str]) -> list[str]:
     )
     if best is not None and best[0] > 1:
         ratio, (variant, metric) = best
-        row = paired[(variant, metric)]
+        row = cells[(variant, metric)]
         lines += textwrap.wrap(
             f"Pairing on the same world narrows these intervals by up to {ratio:,.0f}× "
-            f"({label(metric)} of {variant!r}: ±{_number(row['half_width'])} paired vs "
+            f"({rate_label(metric)} of {variant!r}: ±{_number(row['half_width'])} paired vs "
             f"±{_number(row['unpaired_half_width'])} unpaired, Welch); where one side never "
             "varies (say 0 wipes under block) it cannot help.",
-            WIDTH,
+            width,
         )
     return lines
 
@@ -390,8 +567,17 @@ def _name(metric: str) -> str:
     return label(metric) if metric in METRICS else metric
 
 
-def _metric_table(body: list[list[str]]) -> list[str]:
-    """Rows of variant × headline metric as aligned text, headers from the catalogue, split
-    into column blocks that fit :data:`WIDTH` (the variant column repeats in each)."""
-    labels, units = metric_headers(HEADLINE_METRICS)
-    return format_table(["variant", *labels], body, units=["", *units], width=WIDTH)
+def _short_unit(metric: str) -> str:
+    """A rate's unit for a table header (the table's title says per 1,000 users per month)."""
+    unit = rate_unit(metric)
+    if unit == "hours" or unit.startswith("per "):
+        return f"({unit.replace('1,000', '1k')})"
+    return "(" + unit.removesuffix(" per 1,000 users per month").replace("-hours", "-h") + ")"
+
+
+def _metric_table(body: list[list[str]], metrics: Sequence[str], width: int) -> list[str]:
+    """Rows of variant × metric as aligned text, headers the rates' labels and units,
+    split into column blocks that fit ``width`` (the variant column repeats in each)."""
+    labels = ["\n".join(textwrap.wrap(rate_label(m), 16, break_long_words=False)) for m in metrics]
+    units = [_short_unit(m) for m in metrics]
+    return format_table(["variant", *labels], body, units=["", *units], width=width)

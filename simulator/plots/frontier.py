@@ -65,6 +65,18 @@ _HOLLOW_SIZE: Final = 120.0
 """Area of a hollow ring (points²): drawn above and around the filled markers."""
 
 
+def _integer_ticks(ax: Axes, y_metric: str, x_metric: str) -> None:
+    """Count axes get whole-number ticks (no "2.5 wipes")."""
+    from matplotlib.ticker import MaxNLocator
+
+    from simulator.analysis.catalogue import METRICS, Kind
+
+    for metric, axis in ((y_metric, ax.yaxis), (x_metric, ax.xaxis)):
+        found = METRICS.get(metric)
+        if found is not None and found.kind is Kind.COUNT:
+            axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def axis_label(name: str) -> str:
     """A metric's label with its unit (:func:`simulator.analysis.catalogue.label_with_unit`);
     a column outside the catalogue gets its name with spaces."""
@@ -97,6 +109,7 @@ def frontier(
     colors: Mapping[str, Color] | None = None,
     include_zero: bool = True,
     pareto: bool = True,
+    efficient: Sequence[str] | None = None,
 ) -> Figure:
     """Exposure (x) against each friction metric (y): the trade-off between the variants.
 
@@ -129,6 +142,10 @@ def frontier(
         False zooms onto the points, for variants that differ little.
     pareto
         Mark the Pareto-efficient variants and draw each panel's frontier (default).
+    efficient
+        The variants to draw as efficient, when judged elsewhere — e.g. on paired
+        differences (:func:`simulator.analysis.pareto.paired_efficient`), so that a gap
+        inside simulation noise does not make a variant hollow; default: judged on means.
 
     Returns
     -------
@@ -148,7 +165,15 @@ def frontier(
     if not frictions:
         raise ValueError("friction: give at least one metric")
     rows = variant_rows(table, [exposure, *frictions], segment)
-    shared = _shared(rows, exposure, frictions, colors, include_zero=include_zero, pareto=pareto)
+    shared = _shared(
+        rows,
+        exposure,
+        frictions,
+        colors,
+        include_zero=include_zero,
+        pareto=pareto,
+        efficient=efficient,
+    )
     has_ci = any(_errors(rows, m) is not None for m in [exposure, *frictions])
     layout = _layout(shared, len(frictions), segment, has_ci=has_ci)
     fig, axes = _new_figure(
@@ -196,12 +221,16 @@ def _shared(
     *,
     include_zero: bool,
     pareto: bool,
+    efficient: Sequence[str] | None = None,
 ) -> _Shared:
     """The variants, their colours and efficiency, and the exposure axis."""
     variants = [str(v) for v in rows["variant"]]
     judged = pareto and len(variants) > 1
     rows = rows.drop(columns=["segment_by", "segment"], errors="ignore")  # one segment
-    efficient = pareto_efficient(rows, exposure, frictions) if judged else variants
+    if not judged:
+        efficient = variants
+    elif efficient is None:
+        efficient = pareto_efficient(rows, exposure, frictions)
     x = rows[exposure].to_numpy(dtype=float)
     xerr = _errors(rows, exposure)
     return _Shared(
@@ -237,6 +266,7 @@ def _panel(
         _draw_frontier(ax, x, y)
     ax.set_ylabel(_wrap_label(axis_label(metric)))
     ax.set_xlabel(_wrap_label(axis_label(shared.exposure)))
+    _integer_ticks(ax, metric, shared.exposure)
     ax.xaxis.set_major_locator(_locator(shared.exposure))
     ax.yaxis.set_major_locator(_locator(metric))
     ax.xaxis.set_major_formatter(FuncFormatter(_thousands))

@@ -24,9 +24,14 @@ from simulator.plots.run import DEFAULT_DPI
 
 
 class Html(str):
-    """Markup that is already safe: built here from escaped parts."""
+    """Markup that is already safe: built here from escaped parts. Jinja2's autoescape
+    leaves it as it is (``__html__``); every other value a template shows is escaped."""
 
     __slots__ = ()
+
+    def __html__(self) -> str:
+        """The markup itself (the protocol of markupsafe, which Jinja2 uses)."""
+        return str(self)
 
 
 def escape(value: object) -> Html:
@@ -136,15 +141,61 @@ def swatch(color: str) -> Html:
     return Html(f'<span class="swatch" style="background:{color if ok else "#999999"}"></span>')
 
 
-def figure_html(fig: Figure, alt: str, caption: object) -> Html:
-    """A figure as an embedded PNG (``data:`` URI) with alt text and a caption."""
+def svg_bytes(fig: Figure) -> bytes:
+    """A figure as SVG — sharp at any zoom and in print/PDF — with the same bytes every time
+    (no date, fixed ids)."""
+    import matplotlib
+
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DEFAULT_DPI, metadata={"Software": None})
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    with matplotlib.rc_context({"svg.hashsalt": "condlaunch", "svg.fonttype": "path"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
+
+
+def figure_html(fig: Figure, alt: str, caption: object, *, fmt: str = "svg") -> Html:
+    """A figure embedded as a ``data:`` URI (SVG by default, PNG with ``fmt="png"``),
+    shown at the width it was drawn at (so its text reads at the size it was set), with
+    alt text and a caption."""
+    import matplotlib.pyplot as plt
+
+    width_px = round(fig.get_figwidth() * 96)
+    if fmt == "svg":
+        data = base64.b64encode(svg_bytes(fig)).decode("ascii")
+        mime = "image/svg+xml"
+    else:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=DEFAULT_DPI, metadata={"Software": None})
+        data = base64.b64encode(buffer.getvalue()).decode("ascii")
+        mime = "image/png"
+    plt.close(fig)
     return Html(
-        f'<figure><img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
+        f'<figure><img src="data:{mime};base64,{data}" alt="{escape(alt)}" '
+        f'style="width:{width_px}px">'
         f"{tag('figcaption', caption)}</figure>"
     )
+
+
+_LOGO_TYPES: Final = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg"}
+"""Logo files the report embeds, by suffix."""
+
+
+def logo_uri(path: str) -> str:
+    """An organisation's logo file as a ``data:`` URI (PNG, SVG or JPEG).
+
+    Raises
+    ------
+    ValueError
+        For another file type.
+    OSError
+        If the file cannot be read.
+    """
+    from pathlib import Path
+
+    file = Path(path)
+    mime = _LOGO_TYPES.get(file.suffix.lower().replace(".jpeg", ".jpg"))
+    if mime is None:
+        raise ValueError(f"a logo must be .png, .svg or .jpg, got {file.suffix or 'no suffix'}")
+    return f"data:{mime};base64," + base64.b64encode(file.read_bytes()).decode("ascii")
 
 
 _CSS: Final = """
@@ -191,6 +242,7 @@ td.set { font-weight: 600; }
           margin-right: 6px; vertical-align: 0; }
 figure { margin: 16px 0 24px; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
+.banner img { border: 0; }
 figcaption { font-size: 13px; margin-top: 4px; max-width: 78em; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 8px 0; }
 dt { font-weight: 600; }
@@ -198,9 +250,20 @@ dd { margin: 0; }
 code { font-size: 13px; background: var(--soft); padding: 0 3px; border-radius: 3px; }
 details { margin: 8px 0; }
 summary { cursor: pointer; color: var(--muted); }
+.banner { display: flex; align-items: center; gap: 14px; padding: 8px 0 14px;
+          margin-bottom: 12px; border-bottom: 1px solid var(--line); font-weight: 600; }
+.banner .logo { max-height: 48px; width: auto; border: 0; }
+.verdict td.meets { background: var(--good); color: var(--good-ink); }
+.verdict td.fails { background: var(--bad); color: var(--bad-ink); }
+.verdict td.unsure { background: #fff8c5; color: #7d4e00; }
+.warning { background: #fff8c5; border-left: 4px solid #bf8700; padding: 6px 10px; }
 @media print { main { max-width: none; padding: 0; } nav { display: none; }
                figure { break-inside: avoid; } }
 """
+
+
+CSS: Final = _CSS
+"""The report's stylesheet (inlined by the template)."""
 
 
 def page(title: object, body: Html) -> Html:

@@ -108,6 +108,7 @@ def results_table(
     note: str,
     *,
     with_segment: bool = False,
+    headers: Mapping[str, Html] | None = None,
 ) -> Html:
     """A table of metrics, one row per variant (per management set-up with
     ``with_segment``).
@@ -124,9 +125,12 @@ def results_table(
         What the interval is, for tooltips (``"95% confidence interval"``).
     with_segment
         Start with a management column; a line separates set-ups.
+    headers
+        Metric → header markup, instead of the catalogue's label and unit (for rates).
     """
     header: list[object] = ["management"] if with_segment else []
-    header += ["variant", *(_header(m) for m in metrics)]
+    named = headers or {}
+    header += ["variant", *(named.get(m) or _header(m) for m in metrics)]
     body: list[list[Cell]] = []
     previous = None
     for row in rows.to_dict("records"):

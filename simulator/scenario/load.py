@@ -68,6 +68,34 @@ class Scenario:
         """The scenario's name."""
         return self.model.name
 
+    def _repr_html_(self) -> str:
+        """A notebook's view: name, description, fleet, horizon, variants and appetite."""
+        from html import escape
+
+        from simulator.durations import format_duration
+
+        model = self.model
+        if model.fleet is not None:
+            fleet = f"{model.fleet.users:,} users"
+        else:
+            fleet = f"scripted: {len(model.script.devices) if model.script else 0} devices"
+        variants = variant_policies(self)
+        items = [
+            ("fleet", fleet),
+            ("horizon", format_duration(model.horizon)),
+            ("seed", str(model.seed)),
+            ("variants", ", ".join(variants) or "none"),
+        ]
+        if model.appetite is not None:
+            limits = ", ".join(f"{k} ≤ {v:g}" for k, v in model.appetite.limits.items())
+            items.append(("appetite", limits or "weights only"))
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(v)}</td></tr>"
+            for k, v in items
+        )
+        about = f"<p>{escape(model.description)}</p>" if model.description else ""
+        return f"<p><b>Scenario</b> {escape(self.name)}</p>{about}<table>{rows}</table>"
+
     @property
     def scripted(self) -> bool:
         """True for a scripted timeline."""

@@ -14,6 +14,7 @@ figures: replace them with your own telemetry. Every behaviour parameter lives i
 
 from __future__ import annotations
 
+import difflib
 import math
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -639,6 +640,77 @@ class SweepModel(FileModel):
         return grid
 
 
+_SEVERITY_NAMES: Final = ("low", "medium", "high")
+APPETITE_METRICS: Final = (
+    *(f"exposed_minutes_{s}" for s in _SEVERITY_NAMES),
+    *(f"exposed_launches_{s}" for s in _SEVERITY_NAMES),
+    *(f"never_enforced_{s}" for s in _SEVERITY_NAMES),
+    *("undetected_episodes", "never_restored"),
+    *("unneeded_denials", "unneeded_blocks", "unneeded_wipes", "onboarding_blocks"),
+    *("wipes", "devices_wiped", "users_affected"),
+    *("blocked_user_minutes", "blocked_user_minutes_threat", "blocked_user_minutes_onboarding"),
+    *("blocked_user_minutes_offline", "blocked_working_minutes", "blocked_working_minutes_threat"),
+    *("time_to_protect_median_min", "time_to_protect_p95_min"),
+)
+"""Metrics an ``[appetite]`` may name: those where lower is better (the catalogue's
+definitions; a test keeps this list inside it)."""
+
+
+def _known_metrics(values: dict[str, float], what: str) -> dict[str, float]:
+    """Metric names of an appetite table, checked against :data:`APPETITE_METRICS`."""
+    for name in values:
+        if name not in APPETITE_METRICS:
+            close = difflib.get_close_matches(name, APPETITE_METRICS, n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ValueError(
+                f"{what}: {name!r} is not a metric an appetite can state{hint} "
+                f"(one of: {', '.join(APPETITE_METRICS)})"
+            )
+    return values
+
+
+class AppetiteModel(FileModel):
+    """A stated risk appetite: the sweep recommends a variant from it.
+
+    Values are **rates**: per 1,000 users per month (30 days), sums of minutes in
+    **hours** (``exposed_minutes_medium = 40``: at most 40 exposed session-hours at ≥ medium
+    per 1,000 users per month); ``users_affected`` per 1,000 users over the run;
+    ``time_to_protect_*`` in hours, not scaled. Example::
+
+        [appetite]
+        limits = { exposed_minutes_medium = 40, blocked_working_minutes_threat = 800 }
+        weights = { exposed_minutes_medium = 10, blocked_working_minutes_threat = 1 }
+    """
+
+    limits: dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]] = Field(
+        default_factory=dict,
+        description="Metric → at most this rate; a variant meets the appetite when the "
+        "upper end of every limited metric's 95% interval is at or under its limit.",
+    )
+    weights: dict[str, Annotated[float, Field(gt=0.0, allow_inf_nan=False)]] = Field(
+        default_factory=dict,
+        description="Metric → cost of one unit of its rate; the recommendation is the "
+        "variant with the lowest weighted sum among those meeting every limit (default: "
+        "the lowest sum of each limited metric's share of its limit).",
+    )
+
+    @field_validator("limits")
+    @classmethod
+    def _limits(cls, value: dict[str, float]) -> dict[str, float]:
+        return _known_metrics(value, "limits")
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        return _known_metrics(value, "weights")
+
+    @model_validator(mode="after")
+    def _something(self) -> AppetiteModel:
+        if not self.limits and not self.weights:
+            raise ValueError("an [appetite] needs limits, weights, or both")
+        return self
+
+
 MAX_HORIZON: Final = 5 * 365 * 1440.0
 """The longest horizon a scenario may have (5 years): longer is a typo, not a study."""
 
@@ -686,6 +758,11 @@ class ScenarioModel(FileModel):
         description="Policy variants to compare; omitted: each policy is a variant of its own.",
     )
     sweep: SweepModel | None = None
+    appetite: AppetiteModel | None = Field(
+        default=None,
+        description="A stated risk appetite (limits and/or weights on rates per 1,000 "
+        "users per month): sweeps open with a recommendation from it.",
+    )
     script: ScriptModel | None = None
 
     @model_validator(mode="after")

@@ -574,3 +574,37 @@ def test_python_dash_m() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "22 cases, 22 passed, 0 failed"
+
+
+def test_whatif_with_a_typod_app_warns_with_the_closest_match(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An app no policy names (a typo) is still decided — as not targeted — but stderr
+    warns and names the closest app a policy does name."""
+    code = main(
+        [
+            "whatif",
+            "--policy",
+            LEVEL3,
+            "--app",
+            "outluk",
+            "--management",
+            "mam_we",
+            "--level",
+            "medium",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "no policy names the app 'outluk'; did you mean 'outlook'?" in captured.err
+    assert "not_targeted" in captured.out
+
+
+def test_app_hint_is_silent_for_named_apps_and_wildcards() -> None:
+    """No warning for an app a policy names, nor when a policy targets every app."""
+    from simulator.cli._common import app_hint
+    from simulator.policy.files import load_policy_files
+
+    policies = load_policy_files([LEVEL3])
+    assert app_hint(["outlook", "teams"], policies) == []
+    assert len(app_hint(["outlook", "Outlook"], policies)) == 1

@@ -169,15 +169,30 @@ def test_a_failed_run_keeps_the_previous_folder(
 def test_explain_tells_one_devices_story(
     scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """explain prints one sentence per decision of the device, in time order, and an
-    unknown device is a one-line error."""
+    """explain opens with a one-line summary per variant, then prints one sentence per
+    decision of the device, in time order; --denials keeps only denials, --json is
+    machine-readable, an unknown device is a one-line error, and run's hint names a device
+    with a threat-level denial."""
+    import json
+
     out = tmp_path / "out"
     assert main(["run", str(scenario), "--out", str(out), "-q", "--no-plots"]) == 0
-    capsys.readouterr()
+    hint = [x for x in capsys.readouterr().out.splitlines() if x.startswith("Explain one")]
+    assert hint and "<id>" not in hint[0]
+    named = hint[0].split("--device ")[1]
     assert main(["explain", str(out), "--device", "d0000003", "--variant", "strict"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    summary, _, body = capsys.readouterr().out.partition("\n\n")
+    assert summary.startswith("[strict] ") and " decisions (" in summary
+    lines = body.strip().splitlines()
     assert lines and all("[strict]" in line for line in lines)
     assert all(line.startswith("day ") for line in lines)
+    assert main(["explain", str(out), "--device", named, "--denials"]) == 0
+    denials = capsys.readouterr().out.partition("\n\n")[2].strip().splitlines()
+    assert denials and not any(" allowed" in line.split("]", 2)[-1][:12] for line in denials)
+    assert main(["explain", str(out), "--device", named, "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["device"] == named and record["summary"] and record["decisions"]
+    assert any(s["denied_threat_level"] > 0 for s in record["summary"])
     assert main(["explain", str(out), "--device", "nope"]) == 2
     assert "no decision-log rows for device 'nope'" in capsys.readouterr().err
 

@@ -435,23 +435,26 @@ SIDE_B = _log(
 
 
 def test_hand_made_flips_table_is_exact() -> None:
-    """A tiny log pins the flips table: time order, occurrence pairing of a repeated launch
+    """A tiny log pins the flips table (with each flip's kind: a stale-signal denial lifted
+    is friction removed, a real threat let through is risk accepted): time order,
+    occurrence pairing of a repeated launch
     key, check-ins ignored, unchanged outcomes left out, explanations from explain_row."""
     expected = pd.DataFrame(
         [
             [5.0, "d2", "outlook", "mam_we", "block", "wipe", "offline_block",
              "threat_level_exceeded", "block→wipe", "block #A5",
-             "wipe #B5; true level medium", "secured", "medium"],
+             "wipe #B5; true level medium", "secured", "medium", "secured", "secured", ""],
             [20.0, "d1", "teams", "mdm", "allow", "block", "compliant",
              "threat_level_exceeded", "allow→block", "allow #A20",
-             "block #B20; true level low", "secured", "low"],
+             "block #B20; true level low", "secured", "low", "secured", "secured",
+             "risk removed"],
             [30.0, "d2", "outlook", "mam_we", "wipe", "allow", "threat_level_exceeded",
              "previous_allow", "wipe→allow",
              "wipe #A30; true level was already secured (stale signal)", "allow #B30",
-             "secured", "secured"],
+             "secured", "secured", "secured", "secured", "friction removed"],
             [50.0, "d3", "teams", "emm", "block", "allow", "threat_level_exceeded",
              "compliant", "block→allow", "block #A50; true level high", "allow #B50",
-             "high", "high"],
+             "high", "high", "secured", "secured", "risk accepted"],
         ],
         columns=list(FLIP_COLUMNS),
     )  # fmt: skip

@@ -365,7 +365,10 @@ def test_precision_stops_at_the_cap() -> None:
 
 def test_sweep_folder_round_trip(sweep: SweepResult, tmp_path: Path) -> None:
     """The folder has every file; results have metrics.csv's columns plus replication;
-    the manifest says kind sweep; load_sweep reads back the same tables."""
+    the manifest says kind sweep and states the CSV conventions; load_sweep reads back
+    the same tables, to the stated precision."""
+    from simulator.folders import CSV_DECIMALS
+
     files = write_sweep(sweep, tmp_path / "s")
     assert [str(f) for f in files[: len(SWEEP_FILES)]] == list(SWEEP_FILES)
     assert {"decisions.parquet", "episodes.csv"} & {f.name for f in files}
@@ -386,8 +389,12 @@ def test_sweep_folder_round_trip(sweep: SweepResult, tmp_path: Path) -> None:
         assert list(ours.columns) == list(theirs.columns)
         numeric = ours.select_dtypes("number").columns
         np.testing.assert_allclose(
-            theirs[numeric].to_numpy(float), ours[numeric].to_numpy(float), rtol=1e-9
+            theirs[numeric].to_numpy(float),
+            ours[numeric].to_numpy(float),
+            rtol=0,
+            atol=0.5 * 10.0**-CSV_DECIMALS + 1e-9,
         )
+    assert loaded.manifest["csv"]["float_decimals"] == CSV_DECIMALS
     assert len(loaded.decisions) == len(sweep.decisions)
     assert set(loaded.outcomes["replication"]) == set(range(5))
 
@@ -461,7 +468,9 @@ def test_sweep_command_prints_tables_and_writes_the_folder(
     assert "Metrics over 2 replications, segment all" in text
     assert "Precision: every headline half-width is within 5.0% of its mean after 2" in text
     assert f"Wrote {out}/: manifest.json, results.csv, summary.csv, paired.csv" in text
-    assert "Level 3 - Secured + block     8 ± 0" in text
+    assert "per 1,000 users per month, sums in hours" in text
+    assert any(line.startswith("Level 3 - Secured + block") for line in text.splitlines())
+    assert "No risk appetite stated" in text  # the scripted scenario states none
     written = {p.name for p in out.iterdir()}
     assert {*SWEEP_FILES, "decisions.parquet", "episodes.csv"} <= written
 

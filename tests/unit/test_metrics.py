@@ -858,12 +858,19 @@ def assert_blocked_causes_add_up(metrics: pd.DataFrame) -> None:
 @settings(max_examples=15)
 @given(result=runs, cut=st.integers(0, 12))
 def test_counts_are_additive_over_chunks_of_devices(result: RunResult, cut: int) -> None:
-    """count_metrics of two disjoint device subsets, combined, equals count_metrics of the
-    whole; episode outcomes of the parts concatenate to those of the whole."""
+    """count_metrics of two disjoint sets of users' devices (the way runs are chunked),
+    combined, equals count_metrics of the whole (distinct-user counts included); episode
+    outcomes of the parts concatenate to those of the whole."""
     horizon = result.scenario.model.horizon
     tables = (result.decisions, result.episodes, result.devices)
     whole = count_metrics(*tables, horizon=horizon)
-    parts = [[t[(t["device_index"] < cut) == side] for t in tables] for side in (True, False)]
+    owner = dict(zip(result.devices["device_index"], result.devices["user"], strict=False))
+    first = {owner[i] for i in result.devices["device_index"] if i < cut}
+
+    def side_of(t: pd.DataFrame) -> pd.Series:
+        return t["device_index"].map(owner).isin(first)
+
+    parts = [[t[side_of(t) == side] for t in tables] for side in (True, False)]
     combined = combine_counts(count_metrics(d, e, v, horizon) for d, e, v in parts)
     pd.testing.assert_frame_equal(
         combined.sort_values(list(KEY_COLUMNS)).reset_index(drop=True),

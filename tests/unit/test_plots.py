@@ -900,3 +900,39 @@ def test_exceedance_filters_and_errors() -> None:
         pe.exceedance(exposures_frame(), min_severity="severe")
     with pytest.raises(ValueError, match="exposed_minutes"):
         pe.exceedance(exposures_frame().drop(columns="exposed_minutes"))
+
+
+def test_blocked_hours_per_user_figure_counts_affected_users_only() -> None:
+    """The who-gets-hurt figure has one row per variant, names how many users each affects
+    (more than one working hour) and says so when a variant affects nobody."""
+    from simulator.plots.hurt import blocked_hours_per_user_figure
+
+    per_user = pd.DataFrame(
+        {
+            "variant": ["A", "A", "A", "B"],
+            "user": ["u1", "u2", "u3", "u1"],
+            "blocked_working_hours_threat": [5.0, 12.0, 0.5, 0.2],
+            "affected": [True, True, False, False],
+        }
+    )
+    fig = blocked_hours_per_user_figure(per_user, variants=["A", "B"])
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any(t.startswith("2 users, median 8.5 h") for t in texts)
+    assert any("no user affected" in t for t in texts)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["B", "A"]
+
+
+def test_frontier_count_axes_have_whole_number_ticks() -> None:
+    """A count metric's axis (wipes) never shows fractional ticks, even for small values."""
+    from simulator.plots.frontier import frontier
+
+    table = pd.DataFrame(
+        {
+            "variant": ["A", "B", "C"],
+            "exposed_minutes_medium": [10.0, 20.0, 30.0],
+            "wipes": [0.0, 1.0, 3.0],
+        }
+    )
+    fig = frontier(table, friction="wipes")
+    ticks = fig.axes[0].get_yticks()
+    assert all(float(t).is_integer() for t in ticks)

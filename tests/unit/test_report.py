@@ -270,15 +270,15 @@ def test_policy_app_and_group_names_are_escaped(run_html: str) -> None:
     ):
         assert escaped in run_html
     images = re.findall(r"<img [^>]*>", run_html)
-    assert images and all(tag.startswith('<img src="data:image/png;base64,') for tag in images)
+    assert images and all(tag.startswith('<img src="data:image/svg+xml;base64,') for tag in images)
 
 
 def test_figures_are_data_uris_and_nothing_is_external(report: str) -> None:
-    """Figures are embedded PNGs; every src is a data: URI, every link an in-page anchor,
-    and no URL, stylesheet link, @import or url() appears anywhere."""
+    """Figures are embedded SVGs (sharp in print); every src is a data: URI, every link an
+    in-page anchor, and no URL, stylesheet link, @import or url() appears anywhere."""
     sources = re.findall(r'\bsrc="([^"]*)"', report)
     assert len(sources) >= 3
-    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    assert all(s.startswith("data:image/svg+xml;base64,") for s in sources)
     assert all(h.startswith("#") for h in re.findall(r'\bhref="([^"]*)"', report))
     for external in ("http://", "https://", "<link", "@import", "url(", "<script", "<iframe"):
         assert external not in report.lower()
@@ -476,3 +476,41 @@ def test_cli_bad_folder_exits_2_with_one_line(
     assert len(lines) == 1 and lines[0].startswith("condlaunch: error: ")
     assert captured.out == ""
     assert not (folder / "report.html").exists()
+
+
+def test_sweep_report_opens_with_the_appetites_recommendation(tmp_path: Path) -> None:
+    """With an appetite in the manifest (and users in the results), the decision box opens
+    with the recommendation paragraph in rates per 1,000 users per month and a verdict per
+    variant and limit; the rates table comes first in Results and warns when an interval is
+    wider than its value; banner text is escaped and a logo is embedded as a data: URI."""
+    folder = make_sweep_folder(tmp_path / "sweep", name="appetite")
+    results = pd.read_csv(folder / "results.csv")
+    results["users"] = 30
+    results.to_csv(folder / "results.csv", index=False)
+    summary = pd.read_csv(folder / "summary.csv")
+    noisy = (summary["metric"] == "wipes") & (summary["mean"] > 0)
+    summary.loc[noisy, "half_width"] = summary.loc[noisy, "mean"] * 3  # interval > value
+    summary.to_csv(folder / "summary.csv", index=False)
+    info = json.loads((folder / "manifest.json").read_text())
+    info["appetite"] = {"limits": {"exposed_minutes_medium": 1e9}, "weights": {}}
+    write_json(info, folder / "manifest.json")
+    logo = tmp_path / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    html = write_report(folder, tmp_path / "r.html", banner="<b>Contoso</b>", logo=logo)
+    text = html.read_text(encoding="utf-8")
+    box = re.search(r'<div class="recommendation">(.*?)</div>', text, re.S)
+    assert box is not None
+    assert "Recommendation." in box.group(1) and "per 1,000 users per month" in box.group(1)
+    assert 'class="verdict"' in box.group(1) and "meets" in box.group(1)
+    assert "Per 1,000 users per month (sums of minutes in hours)" in text
+    assert "Too few replications:" in text and "--precision 0.05" in text
+    assert "&lt;b&gt;Contoso&lt;/b&gt;" in text and "<b>Contoso</b>" not in text
+    assert 'class="logo" src="data:image/svg+xml;base64,' in text
+
+
+def test_sweep_report_without_appetite_says_what_to_state(sweep_html: str) -> None:
+    """Without a stated appetite the report says so, shows an example of what to state, and
+    keeps the frontier comparison."""
+    assert "No risk appetite stated" in sweep_html
+    assert "blocked_working_minutes_threat" in sweep_html
+    assert "Pareto-efficient" in sweep_html
