@@ -315,11 +315,38 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def write_frame(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a table: parquet when the suffix says so and pyarrow exists, else CSV."""
+PARQUET_ROW_GROUP: Final = 1_000_000
+"""Rows per Parquet row group: a reader can take one group at a time."""
+
+
+def _log_metadata(manifest: dict[str, Any]) -> dict[str, str]:
+    """What a decision log file says about where it came from (Parquet key-value metadata)."""
+    return {
+        "condlaunch.scenario_name": str(manifest.get("scenario_name")),
+        "condlaunch.seed": str(manifest.get("seed")),
+        "condlaunch.input_sha256": json.dumps(manifest.get("input_sha256"), sort_keys=True),
+        "condlaunch.format_version": str(manifest.get("format_version")),
+    }
+
+
+def write_frame(frame: pd.DataFrame, path: Path, metadata: dict[str, str] | None = None) -> Path:
+    """Write a table: parquet when the suffix says so and pyarrow exists, else CSV.
+
+    In Parquet, categorical columns are dictionary-encoded (ordered levels stay ordered
+    when read back with pandas) and ``metadata`` is added to the file's key-value
+    metadata (e.g. the scenario's input hashes), beside pandas' own.
+    """
     if path.suffix == ".parquet":
         if have_pyarrow():
-            frame.to_parquet(path, index=False)
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if metadata:
+                merged = dict(table.schema.metadata or {})
+                merged.update({k.encode(): v.encode() for k, v in metadata.items()})
+                table = table.replace_schema_metadata(merged)
+            pq.write_table(table, path, row_group_size=PARQUET_ROW_GROUP)
             return path
         path = path.with_suffix(".csv")
     frame.to_csv(path, index=False)  # full float precision: times are join keys
@@ -453,7 +480,8 @@ def write_run(
         write_json(info, folder / MANIFEST)
         written.append(Path(MANIFEST))
         written.append(Path(write_frame(metrics, folder / "metrics.csv").name))
-        written.append(Path(write_frame(result.decisions, folder / "decisions.parquet").name))
+        log = write_frame(result.decisions, folder / "decisions.parquet", _log_metadata(info))
+        written.append(Path(log.name))
         devices, apps = device_apps(result.devices)
         for frame, name in (
             (result.episodes, "episodes.csv"),
@@ -575,7 +603,9 @@ def write_sweep(result: SweepResult, out_dir: str | Path) -> list[Path]:
             write_csv(frame, folder / name)
         written += [Path(name) for name in SWEEP_FILES]
         if result.manifest.get("decisions_replication") is not None:
-            log = write_frame(result.decisions, folder / "decisions.parquet")
+            log = write_frame(
+                result.decisions, folder / "decisions.parquet", _log_metadata(result.manifest)
+            )
             write_csv(result.episodes, folder / "episodes.csv")
             written += [Path(log.name), Path("episodes.csv")]
     return written
