@@ -591,14 +591,22 @@ def _first(part: SweepPart) -> int:
 
 
 def _join(parts: Sequence[ChunkFrames]) -> ChunkFrames:
-    """Chunks of one replication (in user order) as one."""
+    """Chunks of one replication (in user order) as one (as :func:`assemble` would join
+    them: empty tables left out, so that dtypes do not depend on the chunk size)."""
     if len(parts) == 1:
         return parts[0]
+
+    def join(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        full = [f for f in frames if not f.empty]
+        if not full:
+            return frames[0]
+        return pd.concat(full, ignore_index=True) if len(full) > 1 else full[0]
+
     return ChunkFrames(
         users=sum(p.users for p in parts),
-        decisions=pd.concat([p.decisions for p in parts], ignore_index=True),
-        episodes=pd.concat([p.episodes for p in parts], ignore_index=True),
-        devices=pd.concat([p.devices for p in parts], ignore_index=True),
+        decisions=join([p.decisions for p in parts]),
+        episodes=join([p.episodes for p in parts]),
+        devices=join([p.devices for p in parts]),
     )
 
 
