@@ -25,7 +25,14 @@ from typing import Any, Final, TypeVar
 
 from simulator.errors import InputError
 
-__all__ = ["CONNECT_TIMEOUT_S", "ClusterError", "DaskExecutor", "connect", "require_dask"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "ClusterError",
+    "DaskExecutor",
+    "connect",
+    "quiet_dask_logs",
+    "require_dask",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -48,6 +55,13 @@ def require_dask() -> Any:
     except ImportError:
         raise ClusterError(f"needs Dask: {INSTALL_HINT}", field="executor") from None
     return distributed
+
+
+def quiet_dask_logs() -> None:
+    """Keep Dask's own log lines (a worker restarting, a task retried) off the terminal
+    unless they are errors: the command's output is one progress bar and its tables."""
+    for name in ("distributed", "distributed.client", "distributed.scheduler", "distributed.nanny"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 class DaskExecutor:
