@@ -129,7 +129,7 @@ def connect(scheduler: str | None = None, *, workers: int = 2) -> Iterator[DaskE
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # no fixed port: 8787 may be taken
             silence_logs=logging.ERROR,
         )
         with cluster, distributed.Client(cluster) as client:
