@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final, TypeVar
 
@@ -112,6 +113,23 @@ class DaskExecutor:
 
 
 @contextlib.contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """Ignore SIGINT while local worker processes start, so that they inherit it ignored
+    (Python keeps an ignored SIGINT ignored): Ctrl-C in a terminal reaches the whole
+    process group, and only this process should handle it (by closing the cluster),
+    not every worker with a traceback of its own."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals are not ours to change
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
 def connect(scheduler: str | None = None, *, workers: int = 2) -> Iterator[DaskExecutor]:
     """A :class:`DaskExecutor` on the cluster at ``scheduler`` (``tcp://HOST:PORT``), or on a
     new ``LocalCluster`` of ``workers`` single-threaded worker processes when None; closed
@@ -125,13 +143,14 @@ def connect(scheduler: str | None = None, *, workers: int = 2) -> Iterator[DaskE
     """
     distributed = require_dask()
     if scheduler is None:
-        cluster = distributed.LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address="127.0.0.1:0",  # no fixed port: 8787 may be taken
-            silence_logs=logging.ERROR,
-        )
+        with _ctrl_c_ignored():  # inherited by the worker processes: Ctrl-C is the parent's
+            cluster = distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address="127.0.0.1:0",  # no fixed port: 8787 may be taken
+                silence_logs=logging.ERROR,
+            )
         with cluster, distributed.Client(cluster) as client:
             yield DaskExecutor(client)
         return
