@@ -12,11 +12,20 @@ the unpaired (Welch) half-width is given beside it to show what the pairing buys
 Scale
     The unit of work is one (replication, chunk of users) task, run through the
     :class:`~simulator.sim.run.Executor` seam (in-process, local processes, or any
-    back-end with the same ``map``). A task returns only the chunk's additive
+    back-end with the same ``map``, such as a Dask cluster through
+    :class:`~simulator.sim.cluster.DaskExecutor` or a ``distributed.Client``). The scenario
+    and variants (:class:`SweepContext`) are shared by every task and sent once where the
+    executor can (Dask scatters them). A task returns only the chunk's additive
     :func:`~simulator.analysis.metrics.count_metrics` and its
     :func:`~simulator.analysis.metrics.episode_outcomes`; the full decision log is kept for
-    replication 0 alone (the diff command and the report read it). Results are assembled
-    in a canonical order, so they are identical whatever the executor or worker count.
+    replication 0 alone (the diff command and the report read it). Tasks may finish in any
+    order; results are assembled in a canonical order, so they are identical whatever the
+    executor or worker count.
+Resuming
+    Each replication, once its last task is in, becomes a :class:`ReplicationRecord`
+    handed to ``run_sweep(checkpoint=…)``; records passed back as ``completed=`` are not
+    run again (:class:`simulator.folders.SweepCheckpoints` stores them), and the result is
+    the same as an uninterrupted sweep's.
 Precision mode
     With ``SweepSettings(precision=p)`` replications are added in batches of ``batch``
     (fixed, not tied to the worker count, so that the stopping point — and every output —

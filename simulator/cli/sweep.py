@@ -219,7 +219,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     checkpoints = SweepCheckpoints(out, scenario)
     completed = checkpoints.load() if args.resume else {}  # refused here if another sweep's
     workers = 0 if args.scheduler else workers_for(args.workers, chunk_count(scenario) * start)
-    check_size(scenario, max(workers, 1), keeps_log=False, runs=start)
+    if not args.scheduler:  # on a cluster: checked once its worker count is known
+        check_size(scenario, workers, keeps_log=False, runs=start)
     settings = SweepSettings(
         replications=start,
         precision=args.precision,
@@ -229,7 +230,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         engine=args.engine,
     )
     users = n_users(scenario)
-    with _executor(args, workers) as (executor, where):
+    with _executor(args, workers) as (executor, where, count):
+        if args.scheduler:
+            check_size(scenario, count, keeps_log=False, runs=start)
         _keep_or_discard(args, checkpoints, out, completed)
         print(
             f"Sweeping {scenario.name!r}: {users} {'devices' if scenario.scripted else 'users'}, "
@@ -241,6 +244,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             result = _run(args, scenario, settings, executor, completed, checkpoints)
         except KeyboardInterrupt:
             raise KeyboardInterrupt(_interrupted(out)) from None
+        except ClusterError as exc:
+            raise InputError(f"{exc.message}; {_interrupted(out)}", field="--executor") from None
     elapsed = time.perf_counter() - started
     files = write_sweep(result, out)
     print(
@@ -281,17 +286,18 @@ def _keep_or_discard(
 
 
 @contextlib.contextmanager
-def _executor(args: argparse.Namespace, workers: int) -> Iterator[tuple[Any, str]]:
-    """The executor the options ask for, and a few words saying where tasks run."""
+def _executor(args: argparse.Namespace, workers: int) -> Iterator[tuple[Any, str, int]]:
+    """The executor the options ask for, a few words saying where tasks run, and how many
+    workers run them."""
     if args.executor != "dask":
-        yield executor_for(workers), f"{workers} worker(s)"
+        yield executor_for(workers), f"{workers} worker(s)", workers
         return
     quiet_dask_logs()
     try:
         with connect(args.scheduler, workers=workers) as executor:
             count = len(executor.client.scheduler_info().get("workers", {}))
             place = f"Dask cluster at {args.scheduler}" if args.scheduler else "Dask LocalCluster"
-            yield executor, f"{place} ({count} worker(s))"
+            yield executor, f"{place} ({count} worker(s))", max(count, 1)
     except ClusterError as exc:
         flag = "--scheduler" if exc.field == "scheduler" else "--executor"
         raise InputError(exc.message, field=flag) from None

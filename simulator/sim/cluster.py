@@ -59,10 +59,11 @@ def require_dask() -> Any:
 
 
 def quiet_dask_logs() -> None:
-    """Keep Dask's own log lines (a worker restarting, a task retried) off the terminal
-    unless they are errors: the command's output is one progress bar and its tables."""
+    """Keep Dask's own log lines (a worker restarting, a task retried, a task given up)
+    off the terminal: the command's output is its progress bar and tables, and a failure
+    is one line of :class:`ClusterError`. Dask's logs on the workers are unchanged."""
     for name in ("distributed", "distributed.client", "distributed.scheduler", "distributed.nanny"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 class DaskExecutor:
@@ -99,6 +100,15 @@ class DaskExecutor:
         try:
             for future in distributed.as_completed(futures):
                 yield index[future.key], future.result()
+        except Exception as exc:
+            if type(exc).__module__.partition(".")[0] != "distributed":
+                raise  # the task's own error, as it would be in this process
+            # The cluster's: a task that killed every worker it ran on (KilledWorker), the
+            # scheduler gone, …
+            first = (str(exc).splitlines() or [""])[0]
+            raise ClusterError(
+                f"the Dask cluster failed: {type(exc).__name__}: {first}", field="scheduler"
+            ) from exc
         finally:  # interrupted or failed: drop what is still queued on the cluster
             self.client.cancel(futures)
 

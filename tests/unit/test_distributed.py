@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -259,3 +260,28 @@ def test_scheduler_and_local_options_conflict(scenario_file: Path, capsys: Any) 
         captured = capsys.readouterr()
         assert code == 2 and len(captured.err.strip().splitlines()) == 1, captured.err
         assert captured.out == ""
+
+
+def _give_up(shared: object, task: object) -> None:
+    """A task failing as Dask fails one whose workers keep dying."""
+    worker = types.SimpleNamespace(address="tcp://127.0.0.1:1")
+    raise distributed.KilledWorker("task", worker, 3)
+
+
+def _fail(shared: object, task: object) -> None:
+    """A task with an error of its own."""
+    raise ZeroDivisionError("the task's own error")
+
+
+def test_a_cluster_failure_is_one_cluster_error_a_task_error_is_itself() -> None:
+    """When Dask gives up on a task (KilledWorker: its workers kept dying), the executor
+    raises one :class:`ClusterError` (a one-line CLI error) instead of Dask's exception;
+    an error of the task itself comes through unchanged."""
+    from simulator.sim.cluster import ClusterError, DaskExecutor
+
+    with distributed.Client(processes=False, n_workers=1, dashboard_address=DASHBOARD) as inproc:
+        executor = DaskExecutor(inproc)
+        with pytest.raises(ClusterError, match="KilledWorker"):
+            list(executor.map_shared(_give_up, None, [0]))
+        with pytest.raises(ZeroDivisionError):
+            list(executor.map_shared(_fail, None, [0]))
