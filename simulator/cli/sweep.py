@@ -297,6 +297,12 @@ def _executor(args: argparse.Namespace, workers: int) -> Iterator[tuple[Any, str
         with connect(args.scheduler, workers=workers) as executor:
             count = len(executor.client.scheduler_info().get("workers", {}))
             place = f"Dask cluster at {args.scheduler}" if args.scheduler else "Dask LocalCluster"
+            if not count:
+                print(
+                    f"condlaunch: note: the scheduler at {args.scheduler} has no workers yet; "
+                    "the sweep waits until one joins (start one with 'dask worker ADDRESS')",
+                    file=sys.stderr,
+                )
             yield executor, f"{place} ({count} worker(s))", max(count, 1)
     except ClusterError as exc:
         flag = "--scheduler" if exc.field == "scheduler" else "--executor"
