@@ -3,6 +3,7 @@
 Runs the threshold sweep (scenarios/threshold_sweep.toml: 300 users, 30 days, 8 variants)
 for ``--replications`` replications (default 4) in this process (``workers=1``) and on a
 ``LocalCluster`` of two single-threaded worker processes (``run_sweep(executor=client)``),
+with two local worker processes (``LocalProcesses(2)``) beside them for reference,
 alternately, ``--repeat`` times each; the best time of each counts (the least disturbed
 by other work on a shared machine). The cluster's start-up is timed apart (it is paid once
 per sweep from the command line, seconds). The two summaries are checked identical. The
@@ -27,6 +28,7 @@ from pathlib import Path
 from simulator.analysis.sweep import SweepResult, SweepSettings, run_sweep
 from simulator.scenario.load import load_scenario
 from simulator.sim.cluster import connect
+from simulator.sim.run import Executor, InProcess, LocalProcesses
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "threshold_sweep.toml"
 
@@ -42,22 +44,28 @@ def main() -> None:
     started = time.perf_counter()
     with connect(None, workers=2) as executor:
         startup = time.perf_counter() - started
-        best = {"one process": float("inf"), "LocalCluster, 2 workers": float("inf")}
+        where: dict[str, Executor] = {
+            "one process": InProcess(),
+            "2 local processes": LocalProcesses(2),
+            "LocalCluster, 2 workers": executor,
+        }
+        best = dict.fromkeys(where, float("inf"))
         results: dict[str, SweepResult] = {}
         for _ in range(args.repeat):
-            for name, where in (("one process", None), ("LocalCluster, 2 workers", executor)):
+            for name, runner in where.items():
                 began = time.perf_counter()
-                results[name] = run_sweep(scenario, settings, workers=1, executor=where)
+                results[name] = run_sweep(scenario, settings, executor=runner)
                 best[name] = min(best[name], time.perf_counter() - began)
-    one, two = best.values()
     same = all(
-        getattr(results["one process"], t).equals(getattr(results["LocalCluster, 2 workers"], t))
+        getattr(results["one process"], t).equals(getattr(result, t))
+        for result in results.values()
         for t in ("results", "summary", "paired")
     )
     print(f"threshold sweep, {args.replications} replications × 8 variants, best of {args.repeat}")
-    print(f"  one process:             {one:7.1f} s")
-    print(f"  LocalCluster, 2 workers: {two:7.1f} s   (start-up {startup:.1f} s, not included)")
-    print(f"  speed-up: {one / two:.2f}×; tables identical: {same}")
+    for name, seconds in best.items():
+        ratio = best["one process"] / seconds
+        print(f"  {name + ':':25} {seconds:7.1f} s   speed-up {ratio:.2f}×")
+    print(f"  (LocalCluster start-up {startup:.1f} s, not included); tables identical: {same}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
