@@ -11,12 +11,17 @@ A run folder holds::
 
 Everything is first written to a hidden sibling folder, which replaces the target only
 when complete: an interrupted or failed run leaves no partial folder that looks complete.
+
+A sweep checkpoints every finished replication in ``checkpoints/`` of its folder while it
+runs (:class:`SweepCheckpoints`), so that an interrupted sweep can be resumed
+(``condlaunch sweep … --resume``); the finished folder replaces them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -32,12 +37,12 @@ import pandas as pd
 from simulator.analysis.appetite import Appetite, Recommendation, recommend
 from simulator.analysis.metrics import episode_outcomes
 from simulator.analysis.pareto import summary_to_wide
-from simulator.analysis.sweep import PrecisionOutcome, SweepResult
+from simulator.analysis.sweep import PrecisionOutcome, ReplicationRecord, SweepResult
 from simulator.durations import DurationError, parse_duration
 from simulator.errors import InputError
 from simulator.scenario.load import Scenario
 from simulator.sim.log import DECISION_COLUMNS, EPISODE_COLUMNS
-from simulator.sim.run import RunResult, run_manifest
+from simulator.sim.run import FORMAT_VERSION, ChunkFrames, RunResult, run_manifest
 
 MANIFEST = "manifest.json"
 
@@ -121,6 +126,8 @@ def is_partial(path: str | Path) -> bool:
 def is_our_folder(folder: Path) -> bool:
     """A folder condlaunch wrote: its manifest is ours and it holds nothing else unexpected."""
     manifest = folder / MANIFEST
+    if not manifest.exists() and [e.name for e in folder.iterdir()] == [CHECKPOINTS]:
+        return _is_checkpoint_info(folder / CHECKPOINTS / _CHECKPOINT_INFO)
     try:
         info = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
@@ -131,6 +138,25 @@ def is_our_folder(folder: Path) -> bool:
         entry.name in _OURS or (entry.suffix == ".png" and entry.is_file())
         for entry in folder.iterdir()
     )
+
+
+def _is_checkpoint_info(path: Path) -> bool:
+    """Whether ``path`` is the ``sweep.json`` of checkpoints condlaunch wrote."""
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(info, dict) and info.get("kind") == _CHECKPOINT_KIND
+
+
+def _refuse_unfinished(folder: Path) -> None:
+    """A folder holding only the checkpoints of an interrupted sweep is not a result yet."""
+    if not (folder / MANIFEST).exists() and (folder / CHECKPOINTS).is_dir():
+        raise InputError(
+            "an unfinished sweep (only checkpoints); finish it with "
+            f"'condlaunch sweep SCENARIO --resume --out {folder}'",
+            source=folder,
+        )
 
 
 def _within(path: Path, folder: Path) -> bool:
@@ -623,6 +649,7 @@ def load_sweep(path: str | Path) -> SweepResult:
     _refuse_partial(folder)
     if not folder.is_dir():
         raise InputError("no such sweep folder", source=folder)
+    _refuse_unfinished(folder)
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
         raise InputError("not a sweep folder (no manifest.json)", source=folder)
@@ -735,6 +762,7 @@ def read_results(folder: Path) -> ResultsFolder:
         )
     if not folder.is_dir():
         raise InputError("no such folder", source=folder)
+    _refuse_unfinished(folder)
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
         raise InputError(f"not a run or sweep folder (no {MANIFEST})", source=folder)
@@ -793,3 +821,180 @@ def _run_outcomes(folder: Path, manifest: Mapping[str, Any]) -> pd.DataFrame | N
         devices = _never_back(devices)
     decisions = run.decisions.assign(variant=run.decisions["variant"].astype(str))
     return episode_outcomes(decisions, episodes, horizon, devices)
+
+
+# -- sweep checkpoints ---------------------------------------------------------------------
+CHECKPOINTS: Final = "checkpoints"
+"""The sub-folder of a sweep folder that holds the replications of an unfinished sweep."""
+_CHECKPOINT_KIND: Final = "sweep-checkpoints"
+_CHECKPOINT_INFO: Final = "sweep.json"
+_LOG_TABLES: Final = ("decisions", "episodes", "devices")
+_NOT_HASHED: Final = ("description", "chunk_size")
+"""Scenario fields that cannot change a replication's results (left out of the hash)."""
+
+
+def input_digest(scenario: Scenario) -> str:
+    """SHA-256 of the scenario as resolved (every default, policies inline, the seed):
+    what a replication's results depend on. The description and chunk size are left out."""
+    data = {k: v for k, v in scenario.resolved().items() if k not in _NOT_HASHED}
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
+    """A table as JSON-able data that reads back identical (Python's float repr
+    round-trips; dtypes are recorded)."""
+    return {
+        "columns": [str(c) for c in frame.columns],
+        "dtypes": [str(t) for t in frame.dtypes],
+        "data": [frame[c].tolist() for c in frame.columns],
+    }
+
+
+def _frame_from_json(data: Mapping[str, Any]) -> pd.DataFrame:
+    """The table :func:`_frame_to_json` recorded."""
+    columns = {
+        name: pd.Series(values, dtype=dtype)
+        for name, dtype, values in zip(data["columns"], data["dtypes"], data["data"], strict=True)
+    }
+    return pd.DataFrame(columns, columns=list(data["columns"]))
+
+
+class SweepCheckpoints:
+    """The ``checkpoints/`` folder of a sweep folder: one entry per finished replication.
+
+    Each replication is written to a hidden temporary folder first and renamed into
+    place when complete (``replication-000003/``), so that a checkpoint is there whole or
+    not at all, whenever the sweep is stopped. ``sweep.json`` records the hash of the
+    scenario (:func:`input_digest`): :meth:`load` refuses checkpoints of another scenario
+    or seed. Replication 0's decision log is kept as parquet when pyarrow is installed
+    (else replication 0 is run again on resume). Writing the finished sweep folder
+    (:func:`write_sweep`) replaces the folder whole, checkpoints included.
+
+    Parameters
+    ----------
+    out_dir
+        The sweep folder (checked by :func:`check_output_folder` first).
+    scenario
+        The scenario being swept.
+    """
+
+    def __init__(self, out_dir: str | Path, scenario: Scenario) -> None:
+        self.folder = Path(out_dir)
+        self.path = self.folder / CHECKPOINTS
+        self.scenario = scenario
+        self.digest = input_digest(scenario)
+        self.saved = 0
+
+    def _info(self) -> dict[str, Any] | None:
+        """``sweep.json``, or None when there are no checkpoints."""
+        info_path = self.path / _CHECKPOINT_INFO
+        if not self.path.exists():
+            return None
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            info = None
+        if not isinstance(info, dict) or info.get("kind") != _CHECKPOINT_KIND:
+            raise InputError(
+                f"{self.path} is not a checkpoint folder condlaunch wrote (no valid "
+                f"{_CHECKPOINT_INFO}); remove it yourself or choose another folder",
+                field="--out",
+            )
+        return info
+
+    def load(self) -> dict[int, ReplicationRecord]:
+        """The replications checkpointed so far (none if there are no checkpoints).
+
+        Raises
+        ------
+        InputError
+            If the checkpoints are of another scenario or seed (naming ``--resume``), or
+            unreadable.
+        """
+        info = self._info()
+        if info is None:
+            return {}
+        if info.get("input_digest") != self.digest:
+            theirs = str(info.get("input_digest"))[:12]
+            raise InputError(
+                f"{self.folder} holds checkpoints of a different sweep (another scenario, "
+                f"policy or seed: input hash {theirs}… there, {self.digest[:12]}… here); "
+                "run without --resume to start over, or choose another --out",
+                field="--resume",
+            )
+        records = {}
+        for entry in sorted(self.path.glob("replication-*")):
+            if entry.is_dir() and not entry.name.startswith("."):
+                record = self._read(entry)
+                records[record.replication] = record
+        return records
+
+    def _read(self, entry: Path) -> ReplicationRecord:
+        """One checkpointed replication."""
+        try:
+            data = json.loads((entry / "record.json").read_text(encoding="utf-8"))
+            log = None
+            if all((entry / f"{name}.parquet").is_file() for name in _LOG_TABLES):
+                tables = {n: pd.read_parquet(entry / f"{n}.parquet") for n in _LOG_TABLES}
+                log = ChunkFrames(users=int(data["log_users"]), **tables)
+            return ReplicationRecord(
+                replication=int(data["replication"]),
+                metrics=_frame_from_json(data["metrics"]),
+                outcomes=_frame_from_json(data["outcomes"]),
+                log=log,
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"unreadable checkpoint: {exc}", source=entry) from None
+
+    def clear(self) -> None:
+        """Remove the checkpoints (of an earlier sweep into the same folder), and the
+        folder itself if nothing else is left in it."""
+        if self._info() is None:
+            return
+        shutil.rmtree(self.path)
+        with contextlib.suppress(OSError):
+            self.folder.rmdir()  # only if empty: a folder holding only checkpoints
+
+    def save(self, record: ReplicationRecord) -> None:
+        """Checkpoint one finished replication, atomically."""
+        if not self.path.is_dir():
+            self.path.mkdir(parents=True, exist_ok=True)
+            info = {
+                "kind": _CHECKPOINT_KIND,
+                "format_version": FORMAT_VERSION,
+                "scenario_name": self.scenario.name,
+                "seed": self.scenario.model.seed,
+                "input_digest": self.digest,
+                "input_sha256": self.scenario.input_hashes,
+            }
+            write_text_atomic(self.path / _CHECKPOINT_INFO, json.dumps(info, indent=2) + "\n")
+        final = self.path / f"replication-{record.replication:06d}"
+        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=self.path))
+        try:
+            data = {
+                "replication": record.replication,
+                "metrics": _frame_to_json(record.metrics),
+                "outcomes": _frame_to_json(record.outcomes),
+                "log_users": record.log.users if record.log is not None else None,
+            }
+            (staging / "record.json").write_text(json.dumps(data) + "\n", encoding="utf-8")
+            if record.log is not None and have_pyarrow():
+                for name in _LOG_TABLES:
+                    getattr(record.log, name).to_parquet(staging / f"{name}.parquet")
+            share_like_any_output(staging)
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(staging, final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self.saved += 1
+
+
+def checkpoint_count(out_dir: str | Path) -> int:
+    """How many replications the folder's checkpoints hold (0 if none)."""
+    path = Path(out_dir) / CHECKPOINTS
+    if not path.is_dir():
+        return 0
+    return sum(1 for e in path.glob("replication-*") if e.is_dir())

@@ -12,11 +12,20 @@ the unpaired (Welch) half-width is given beside it to show what the pairing buys
 Scale
     The unit of work is one (replication, chunk of users) task, run through the
     :class:`~simulator.sim.run.Executor` seam (in-process, local processes, or any
-    back-end with the same ``map``). A task returns only the chunk's additive
+    back-end with the same ``map``, such as a Dask cluster through
+    :class:`~simulator.sim.cluster.DaskExecutor` or a ``distributed.Client``). The scenario
+    and variants (:class:`SweepContext`) are shared by every task and sent once where the
+    executor can (Dask scatters them). A task returns only the chunk's additive
     :func:`~simulator.analysis.metrics.count_metrics` and its
     :func:`~simulator.analysis.metrics.episode_outcomes`; the full decision log is kept for
-    replication 0 alone (the diff command and the report read it). Results are assembled
-    in a canonical order, so they are identical whatever the executor or worker count.
+    replication 0 alone (the diff command and the report read it). Tasks may finish in any
+    order; results are assembled in a canonical order, so they are identical whatever the
+    executor or worker count.
+Resuming
+    Each replication, once its last task is in, becomes a :class:`ReplicationRecord`
+    handed to ``run_sweep(checkpoint=…)``; records passed back as ``completed=`` are not
+    run again (:class:`simulator.folders.SweepCheckpoints` stores them), and the result is
+    the same as an uninterrupted sweep's.
 Precision mode
     With ``SweepSettings(precision=p)`` replications are added in batches of ``batch``
     (fixed, not tied to the worker count, so that the stopping point — and every output —
@@ -40,8 +49,8 @@ The pure table functions live in :mod:`simulator.analysis.sweep_tables`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
@@ -77,13 +86,13 @@ from simulator.sim.run import (
     ChunkFrames,
     ChunkTask,
     Executor,
+    as_executor,
     assemble,
-    chunk_tasks,
-    executor_for,
     run_chunk,
     run_manifest,
+    run_tasks,
 )
-from simulator.sim.world import n_users
+from simulator.sim.world import chunk_bounds, n_users
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -93,6 +102,10 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "PrecisionCheck",
     "PrecisionOutcome",
+    "RecordCallback",
+    "ReplicationRecord",
+    "SweepChunk",
+    "SweepContext",
     "SweepPart",
     "SweepResult",
     "SweepSettings",
@@ -101,6 +114,7 @@ __all__ = [
     "paired_differences",
     "precision_check",
     "run_sweep",
+    "run_sweep_chunk",
     "run_sweep_task",
     "summarize_replications",
 ]
@@ -177,6 +191,70 @@ def run_sweep_task(task: SweepTask) -> SweepPart:
         outcomes=outcomes,
         frames=frames if task.keep_log else None,
     )
+
+
+@dataclass(frozen=True)
+class SweepContext:
+    """What every task of a sweep shares: sent to the workers once where the executor can
+    (a Dask cluster scatters it), not with every task."""
+
+    scenario: Scenario
+    variants: dict[str, tuple[Policy, ...]]
+    engine: str = DEFAULT_ENGINE
+
+
+@dataclass(frozen=True)
+class SweepChunk:
+    """A task of a sweep without the shared part: users ``first … last − 1`` of one
+    replication; ``keep_log`` as in :class:`SweepTask`."""
+
+    replication: int
+    first: int
+    last: int
+    keep_log: bool = False
+
+
+def run_sweep_chunk(context: SweepContext, chunk: SweepChunk) -> SweepPart:
+    """:func:`run_sweep_task` of ``chunk`` in ``context`` (module level, so any executor can
+    ship it)."""
+    task = ChunkTask(
+        context.scenario,
+        chunk.replication,
+        chunk.first,
+        chunk.last,
+        context.variants,
+        context.engine,
+        explain=chunk.keep_log,  # only a kept log needs its one-sentence explanations
+    )
+    return run_sweep_task(SweepTask(task, keep_log=chunk.keep_log))
+
+
+@dataclass(frozen=True)
+class ReplicationRecord:
+    """One finished replication, all variants: what a checkpoint holds.
+
+    Attributes
+    ----------
+    replication
+        The replication index.
+    metrics
+        Its metrics, one row per variant × segment: ``variant, replication, segment_by,
+        segment`` then the metric columns (a slice of :attr:`SweepResult.results` before
+        :func:`~simulator.analysis.sweep_tables.complete_results`).
+    outcomes
+        Its episode outcomes in canonical order, ``replication`` first.
+    log
+        Replication 0's decision log, episodes and devices when kept, else None.
+    """
+
+    replication: int
+    metrics: pd.DataFrame
+    outcomes: pd.DataFrame
+    log: ChunkFrames | None = None
+
+
+RecordCallback = Callable[[ReplicationRecord], None]
+"""Called with every replication the sweep finishes (to checkpoint it, say)."""
 
 
 # -- results ---------------------------------------------------------------------------------
@@ -469,53 +547,65 @@ def _check_at_least_one(name: str, value: int | None) -> None:
 
 # -- running ---------------------------------------------------------------------------------
 class _Replications:
-    """Collects task results into per-replication metrics, outcomes and replication 0's log."""
+    """Collects task results into per-replication records (metrics, outcomes, replication
+    0's log), in whatever order the tasks finish."""
 
     def __init__(
         self,
         scenario: Scenario,
         variants: dict[str, tuple[Policy, ...]],
         settings: SweepSettings,
+        completed: Mapping[int, ReplicationRecord] | None = None,
+        on_record: RecordCallback | None = None,
     ) -> None:
-        """An empty collection for ``scenario``'s ``variants`` under ``settings``."""
+        """A collection for ``scenario``'s ``variants`` under ``settings``, holding the
+        ``completed`` replications already (replication 0 only if it has the log the
+        settings ask for); ``on_record`` is called with each replication finished here."""
+        self.context = SweepContext(scenario, variants, settings.engine)
         self.scenario = scenario
         self.variants = variants
         self.settings = settings
         self.rank = {name: i for i, name in enumerate(variants)}
-        self.metrics: list[pd.DataFrame] = []
-        self.outcomes: list[pd.DataFrame] = []
-        self.log_parts: list[ChunkFrames] = []
+        self.records: dict[int, ReplicationRecord] = {
+            rep: record
+            for rep, record in (completed or {}).items()
+            if not (rep == 0 and settings.keep_log and record.log is None)
+        }
+        self.on_record = on_record
+        self.ran = 0
+
+    def users_done(self, replications: range) -> int:
+        """Users of the replications in ``replications`` that are already recorded."""
+        return n_users(self.scenario) * sum(rep in self.records for rep in replications)
 
     def run(self, replications: range, runner: Executor, advance: Callable[[int], None]) -> None:
-        """Run ``replications`` (all their chunks) and add their tables."""
+        """Run the chunks of every replication in ``replications`` not yet recorded."""
         settings = self.settings
+        bounds = chunk_bounds(self.scenario, settings.chunk_size)
         tasks = [
-            # only a kept log needs its one-sentence explanations (the metrics never do)
-            SweepTask(replace(chunk, explain=keep), keep_log=keep)
+            SweepChunk(rep, first, last, keep_log=settings.keep_log and rep == 0)
             for rep in replications
-            for keep in [settings.keep_log and rep == 0]
-            for chunk in chunk_tasks(
-                self.scenario, rep, self.variants, settings.chunk_size, settings.engine
-            )
+            if rep not in self.records
+            for first, last in bounds
         ]
-        chunks = len(tasks) // max(len(replications), 1)
-        pending: list[SweepPart] = []
-        for part in runner.map(run_sweep_task, tasks):  # in task order: replication-major
-            pending.append(part)
-            if part.frames is not None:
-                self.log_parts.append(part.frames)
+        pending: dict[int, list[SweepPart]] = {}
+        for _, part in run_tasks(runner, run_sweep_chunk, self.context, tasks):
+            parts = pending.setdefault(part.replication, [])
+            parts.append(part)
             advance(part.users)
-            if len(pending) == chunks:
-                self._close(pending)
-                pending = []
+            if len(parts) == len(bounds):
+                record = self._close(sorted(pending.pop(part.replication), key=_first))
+                self.records[record.replication] = record
+                if self.on_record is not None:
+                    self.on_record(record)
+        self.ran = max(self.ran, replications.stop)
 
-    def _close(self, parts: list[SweepPart]) -> None:
-        """Reduce one replication's parts to its metrics and ordered episode outcomes."""
+    def _close(self, parts: list[SweepPart]) -> ReplicationRecord:
+        """Reduce one replication's parts (in user order) to its record."""
         replication = parts[0].replication
         outcomes = pd.concat([p.outcomes for p in parts], ignore_index=True)
         metrics = summarize(pd.concat([p.counts for p in parts], ignore_index=True), outcomes)
         metrics.insert(1, "replication", replication)
-        self.metrics.append(metrics)
         rank = outcomes["variant"].map(self.rank).to_numpy(dtype=np.int64)
         order = np.lexsort(
             (
@@ -527,24 +617,61 @@ class _Replications:
         )
         outcomes = outcomes.iloc[order].reset_index(drop=True)
         outcomes.insert(0, "replication", replication)
-        self.outcomes.append(outcomes)
+        logs = [p.frames for p in parts if p.frames is not None]
+        return ReplicationRecord(replication, metrics, outcomes, _join(logs) if logs else None)
+
+    def _kept(self) -> list[ReplicationRecord]:
+        """The records of replications ``0 … ran − 1``, in order."""
+        return [self.records[rep] for rep in range(self.ran)]
 
     def results(self) -> pd.DataFrame:
         """Every replication's metrics, completed and in canonical order."""
-        return complete_results(pd.concat(self.metrics, ignore_index=True), list(self.variants))
+        metrics = pd.concat([r.metrics for r in self._kept()], ignore_index=True)
+        return complete_results(metrics, list(self.variants))
 
     def all_outcomes(self) -> pd.DataFrame:
         """Every replication's episode outcomes."""
-        if not self.outcomes:
+        outcomes = [r.outcomes for r in self._kept()]
+        if not outcomes:
             return pd.DataFrame(columns=["replication", *OUTCOME_COLUMNS])
-        return pd.concat(self.outcomes, ignore_index=True)
+        return pd.concat(outcomes, ignore_index=True)
 
     def log(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Replication 0's decision log and episodes, all variants (empty if not kept)."""
-        if not self.log_parts:
+        first = self.records.get(0)
+        if first is None or first.log is None or not self.settings.keep_log:
             return pd.DataFrame(columns=DECISION_COLUMNS), pd.DataFrame(columns=EPISODE_COLUMNS)
-        run0 = assemble(self.scenario, 0, self.variants, self.log_parts)
+        run0 = assemble(self.scenario, 0, self.variants, [first.log])
         return run0.decisions, run0.episodes
+
+    def kept_log(self) -> bool:
+        """Whether replication 0's decision log is in the result."""
+        first = self.records.get(0)
+        return self.settings.keep_log and first is not None and first.log is not None
+
+
+def _first(part: SweepPart) -> int:
+    return part.first
+
+
+def _join(parts: Sequence[ChunkFrames]) -> ChunkFrames:
+    """Chunks of one replication (in user order) as one (as :func:`assemble` would join
+    them: empty tables left out, so that dtypes do not depend on the chunk size)."""
+    if len(parts) == 1:
+        return parts[0]
+
+    def join(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        full = [f for f in frames if not f.empty]
+        if not full:
+            return frames[0]
+        return pd.concat(full, ignore_index=True) if len(full) > 1 else full[0]
+
+    return ChunkFrames(
+        users=sum(p.users for p in parts),
+        decisions=join([p.decisions for p in parts]),
+        episodes=join([p.episodes for p in parts]),
+        devices=join([p.devices for p in parts]),
+    )
 
 
 def _baseline(scenario: Scenario, names: Sequence[str], baseline: str | None) -> str:
@@ -596,8 +723,8 @@ def _replicate(
     """
     settings = collected.settings
     users = n_users(collected.scenario)
-    done = 0
     planned = start
+    done = collected.users_done(range(planned))
 
     def advance(task_users: int) -> None:
         """Count a finished task's users and report progress."""
@@ -619,6 +746,7 @@ def _replicate(
         if checks[-1].met or ran >= settings.max_replications:
             break
         planned = min(ran + settings.batch, settings.max_replications)
+        done += collected.users_done(range(ran, planned))  # resumed: already done
     return ran, checks, summary
 
 
@@ -652,8 +780,10 @@ def run_sweep(
     settings: SweepSettings | None = None,
     *,
     workers: int = 1,
-    executor: Executor | None = None,
+    executor: Executor | Any | None = None,
     progress: ProgressCallback | None = None,
+    completed: Mapping[int, ReplicationRecord] | None = None,
+    checkpoint: RecordCallback | None = None,
 ) -> SweepResult:
     """Run every policy variant of ``scenario`` on common random numbers, over replications.
 
@@ -674,10 +804,21 @@ def run_sweep(
     workers
         Local worker processes (ignored when ``executor`` is given). Does not change results.
     executor
-        Where the (replication, chunk) tasks run; default
-        :func:`~simulator.sim.run.executor_for` ``(workers)``.
+        Where the (replication, chunk) tasks run: an :class:`~simulator.sim.run.Executor`
+        or a ``distributed.Client`` (the scenario is scattered to its workers once);
+        default :func:`~simulator.sim.run.executor_for` ``(workers)``. Does not change
+        results.
     progress
-        Called with (user-replications done, user-replications planned) after each task.
+        Called with (user-replications done, user-replications planned) after each task,
+        in the order tasks finish.
+    completed
+        Replications already done (by an interrupted sweep of the same scenario and seed,
+        read back from its checkpoints): they are not run again, and the result is the
+        same as without them. Replication 0 counts only if it holds the decision log the
+        settings keep.
+    checkpoint
+        Called with every replication this call finishes, as soon as its last task is
+        done (:class:`simulator.folders.SweepCheckpoints` saves it).
 
     Raises
     ------
@@ -691,8 +832,8 @@ def run_sweep(
         raise InputError("the scenario has no policy variants to sweep", field="policies")
     baseline = _baseline(scenario, list(variants), settings.baseline)
     start = _start(scenario, settings)
-    collected = _Replications(scenario, variants, settings)
-    ran, checks, summary = _replicate(collected, start, executor or executor_for(workers), progress)
+    collected = _Replications(scenario, variants, settings, completed, checkpoint)
+    ran, checks, summary = _replicate(collected, start, as_executor(executor, workers), progress)
     results = collected.results()
     if summary is None:
         summary = summarize_replications(results, confidence=settings.confidence)
@@ -722,7 +863,7 @@ def run_sweep(
         )
     )
     manifest = _sweep_manifest(
-        scenario, ran, baseline, policy_names, settings, outcome, bool(collected.log_parts)
+        scenario, ran, baseline, policy_names, settings, outcome, collected.kept_log()
     )
     if recommendation is not None:
         manifest["appetite"] = recommendation.appetite.to_dict()

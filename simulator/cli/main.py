@@ -672,9 +672,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # a command may say what it kept (sweep checkpoints)
         _silence_stdout()
-        print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
+        kept = str(exc.args[0]) if exc.args else "nothing written"
+        print(f"{PROG}: interrupted; {kept}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and friends
         _silence_stdout()

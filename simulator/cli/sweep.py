@@ -8,11 +8,13 @@ Thin like the rest of the CLI: parse, call :func:`simulator.analysis.sweep.run_s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import math
+import sys
 import textwrap
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,6 +28,7 @@ from simulator.analysis.sweep import (
     DEFAULT_BATCH,
     DEFAULT_MAX_REPLICATIONS,
     PrecisionOutcome,
+    ReplicationRecord,
     SweepResult,
     SweepSettings,
     initial_replications,
@@ -35,12 +38,21 @@ from simulator.cli._common import format_table, scenario_from_args
 from simulator.cli.run import check_size, workers_for
 from simulator.durations import format_duration
 from simulator.errors import InputError
-from simulator.folders import check_output_folder, input_files, write_sweep
-from simulator.scenario.load import variant_policies
-from simulator.sim.run import DEFAULT_ENGINE, ENGINES
+from simulator.folders import (
+    SweepCheckpoints,
+    check_output_folder,
+    checkpoint_count,
+    input_files,
+    write_sweep,
+)
+from simulator.scenario.load import Scenario, variant_policies
+from simulator.sim.cluster import ClusterError, connect, quiet_dask_logs
+from simulator.sim.run import DEFAULT_ENGINE, ENGINES, executor_for
 from simulator.sim.world import chunk_count, n_users
 
 DEFAULT_SWEEPS: Final = Path("runs")
+EXECUTORS: Final = ("local", "dask")
+"""``--executor`` choices: this machine's processes, or Dask (a LocalCluster or --scheduler)."""
 WIDTH: Final = 100
 """Width the tables and sentences wrap at (characters)."""
 MARK: Final = "*"
@@ -63,7 +75,11 @@ def add_commands(commands: Any, policy_option: Callable[..., None]) -> None:
         "or --max-replications is reached.",
         epilog="examples:\n  condlaunch sweep scenarios/threshold_sweep.toml --workers 2\n"
         "  condlaunch sweep scenarios/threshold_sweep.toml --precision 0.05 "
-        "--max-replications 60",
+        "--max-replications 60\n"
+        "  condlaunch sweep scenarios/threshold_sweep.toml --scheduler tcp://HOST:8786\n"
+        "  condlaunch sweep scenarios/threshold_sweep.toml --resume   (after an interruption)\n\n"
+        "Every finished replication is checkpointed in DIR/checkpoints/ while the sweep\n"
+        "runs; --resume skips those and ends with the same files as an uninterrupted sweep.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("scenario", type=Path, metavar="SCENARIO", help="scenario file (.toml)")
@@ -134,6 +150,26 @@ def add_commands(commands: Any, policy_option: Callable[..., None]) -> None:
         "outputs are identical, so the manifest does not record it",
     )
     parser.add_argument(
+        "--executor",
+        choices=list(EXECUTORS),
+        default=None,
+        help="where tasks run: local (this process or --workers processes; the default) or "
+        "dask (a Dask LocalCluster of --workers processes, or the cluster of --scheduler); "
+        "results do not depend on it",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run the tasks on the Dask cluster of this scheduler (implies --executor dask; "
+        "needs the 'distributed' extra)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the replications an interrupted sweep into the same --out checkpointed, "
+        "run the rest (refused if the scenario or seed differ)",
+    )
+    parser.add_argument(
         "--report", action="store_true", help="also write the HTML report into the folder"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -148,6 +184,17 @@ def _check_options(args: argparse.Namespace) -> None:
         raise InputError("must be >= 0 (0 = one per core)", field="--workers")
     if args.seed is not None and args.seed < 0:
         raise InputError("must be >= 0", field="--seed")
+    if args.scheduler is not None:
+        if args.executor == "local":
+            raise InputError(
+                "runs on the local machine; drop it to use --scheduler", field="--executor"
+            )
+        if args.workers:
+            raise InputError(
+                "does not apply with --scheduler (the cluster's workers run the tasks)",
+                field="--workers",
+            )
+        args.executor = "dask"
     if args.precision is None:
         if args.max_replications is not None:
             raise InputError(
@@ -199,9 +246,8 @@ def appetite_from_args(args: argparse.Namespace) -> Appetite | None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """Run the sweep, write its folder atomically, print the tables."""
-    from tqdm import tqdm
-
+    """Run the sweep (checkpointing each replication), write its folder atomically, print
+    the tables."""
     _check_options(args)
     appetite = appetite_from_args(args)
     scenario = scenario_from_args(args)
@@ -222,39 +268,37 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     check_output_folder(
         out, inputs=[*input_files(scenario), *(Path(p) for p in args.policies or ())]
     )
-    workers = workers_for(args.workers, chunk_count(scenario) * start)
-    check_size(scenario, workers, keeps_log=False, runs=start)
-    users = n_users(scenario)
-    print(
-        f"Sweeping {scenario.name!r}: {users} {'devices' if scenario.scripted else 'users'}, "
-        f"{format_duration(scenario.model.horizon)}, {len(variants)} variants × {start} "
-        f"replications{' (initially)' if args.precision else ''}, {workers} worker(s)"
+    checkpoints = SweepCheckpoints(out, scenario)
+    completed = checkpoints.load() if args.resume else {}  # refused here if another sweep's
+    workers = 0 if args.scheduler else workers_for(args.workers, chunk_count(scenario) * start)
+    if not args.scheduler:  # on a cluster: checked once its worker count is known
+        check_size(scenario, workers, keeps_log=False, runs=start)
+    settings = SweepSettings(
+        replications=start,
+        precision=args.precision,
+        max_replications=args.max_replications or DEFAULT_MAX_REPLICATIONS,
+        batch=args.batch,
+        baseline=args.baseline,
+        engine=args.engine,
+        appetite=appetite,
     )
-    started = time.perf_counter()
-    with tqdm(
-        total=users * start,
-        unit="user",
-        desc="simulating",
-        disable=True if args.quiet else None,
-        delay=2.0,
-        leave=False,
-    ) as bar:
-
-        def progress(done: int, total: int) -> None:
-            if bar.total != total:
-                bar.total = total
-            bar.update(done - bar.n)
-
-        settings = SweepSettings(
-            replications=start,
-            precision=args.precision,
-            max_replications=args.max_replications or DEFAULT_MAX_REPLICATIONS,
-            batch=args.batch,
-            baseline=args.baseline,
-            engine=args.engine,
-            appetite=appetite,
+    users = n_users(scenario)
+    with _executor(args, workers) as (executor, where, count):
+        if args.scheduler:
+            check_size(scenario, count, keeps_log=False, runs=start)
+        _keep_or_discard(args, checkpoints, out, completed)
+        print(
+            f"Sweeping {scenario.name!r}: {users} {'devices' if scenario.scripted else 'users'}, "
+            f"{format_duration(scenario.model.horizon)}, {len(variants)} variants × {start} "
+            f"replications{' (initially)' if args.precision else ''}, {where}"
         )
-        result = run_sweep(scenario, settings, workers=workers, progress=progress)
+        started = time.perf_counter()
+        try:
+            result = _run(args, scenario, settings, executor, completed, checkpoints)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(_interrupted(out)) from None
+        except ClusterError as exc:
+            raise InputError(f"{exc.message}; {_interrupted(out)}", field="--executor") from None
     elapsed = time.perf_counter() - started
     files = write_sweep(result, out)
     print(
@@ -267,6 +311,102 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.report:
         print(_write_report(out))
     return 0
+
+
+def _keep_or_discard(
+    args: argparse.Namespace,
+    checkpoints: SweepCheckpoints,
+    out: Path,
+    completed: dict[int, ReplicationRecord],
+) -> None:
+    """Say what --resume kept; without it, discard the checkpoints of an earlier sweep into
+    ``out`` (with a note). Called once the executor is up, so that a failed start leaves
+    the folder as it was."""
+    if args.resume:
+        if completed:
+            print(f"Resuming: {len(completed)} replication(s) checkpointed in {out}/ are kept")
+        else:
+            print(f"Nothing to resume in {out}/ (no checkpoints): running every replication")
+        return
+    left = checkpoint_count(out)
+    if left:
+        print(
+            f"condlaunch: note: discarding {left} checkpointed replication(s) of an earlier, "
+            "unfinished sweep in this folder (--resume keeps them)",
+            file=sys.stderr,
+        )
+    checkpoints.clear()
+
+
+@contextlib.contextmanager
+def _executor(args: argparse.Namespace, workers: int) -> Iterator[tuple[Any, str, int]]:
+    """The executor the options ask for, a few words saying where tasks run, and how many
+    workers run them."""
+    if args.executor != "dask":
+        yield executor_for(workers), f"{workers} worker(s)", workers
+        return
+    quiet_dask_logs()
+    try:
+        with connect(args.scheduler, workers=workers) as executor:
+            count = len(executor.client.scheduler_info().get("workers", {}))
+            place = f"Dask cluster at {args.scheduler}" if args.scheduler else "Dask LocalCluster"
+            if not count:
+                print(
+                    f"condlaunch: note: the scheduler at {args.scheduler} has no workers yet; "
+                    "the sweep waits until one joins (start one with 'dask worker ADDRESS')",
+                    file=sys.stderr,
+                )
+            yield executor, f"{place} ({count} worker(s))", max(count, 1)
+    except ClusterError as exc:
+        flag = "--scheduler" if exc.field == "scheduler" else "--executor"
+        raise InputError(exc.message, field=flag) from None
+
+
+def _run(
+    args: argparse.Namespace,
+    scenario: Scenario,
+    settings: SweepSettings,
+    executor: Any,
+    completed: dict[int, ReplicationRecord],
+    checkpoints: SweepCheckpoints,
+) -> SweepResult:
+    """The sweep itself, under a progress bar of tasks done (wherever they ran)."""
+    from tqdm import tqdm
+
+    users = n_users(scenario)
+    with tqdm(
+        total=users * (settings.replications or 1),
+        unit="user",
+        desc="simulating",
+        disable=True if args.quiet else None,
+        delay=2.0,
+        leave=False,
+    ) as bar:
+
+        def progress(done: int, total: int) -> None:
+            if bar.total != total:
+                bar.total = total
+            bar.update(done - bar.n)
+
+        return run_sweep(
+            scenario,
+            settings,
+            executor=executor,
+            progress=progress,
+            completed=completed,
+            checkpoint=checkpoints.save,
+        )
+
+
+def _interrupted(out: Path) -> str:
+    """What the one line after Ctrl-C says: what was kept, and how to go on."""
+    kept = checkpoint_count(out)
+    if not kept:
+        return "nothing written"
+    return (
+        f"{kept} finished replication(s) checkpointed in {out}/; run the same command with "
+        "--resume to finish the sweep"
+    )
 
 
 def _write_report(folder: Path) -> str:

@@ -11,6 +11,7 @@ depend on the chunk size or the number of workers.
 from __future__ import annotations
 
 import ctypes
+import functools
 import multiprocessing
 import os
 import signal
@@ -50,18 +51,39 @@ DEFAULT_ENGINE: Final = "compiled"
 
 T = TypeVar("T")
 R = TypeVar("R")
+S = TypeVar("S")
 
 
 class Executor(Protocol):
     """Runs independent tasks and yields their results *in task order*.
 
-    The seam for parallel back-ends: :class:`InProcess`, :class:`LocalProcesses`; a
-    cluster back-end (e.g. Dask distributed) implements the same one method.
+    The seam for parallel back-ends: :class:`InProcess`, :class:`LocalProcesses`, and
+    :class:`simulator.sim.cluster.DaskExecutor` (Dask distributed) implement this one
+    method. A back-end may also have ``map_shared(fn, shared, tasks)``, yielding
+    ``(task index, fn(shared, task))`` *as tasks finish*, with ``shared`` sent to the
+    workers once rather than with every task (:func:`run_tasks` uses it when present).
     """
 
     def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
         """Apply ``fn`` to every task; results in the order of ``tasks``."""
         ...
+
+
+def run_tasks(
+    executor: Executor, fn: Callable[[S, T], R], shared: S, tasks: Sequence[T]
+) -> Iterator[tuple[int, R]]:
+    """``(index, fn(shared, task))`` for every task, in the order tasks finish.
+
+    ``shared`` (the scenario, say) goes to the workers once if the executor has a
+    ``map_shared`` method (Dask scatters it); otherwise it travels with each task through
+    :meth:`Executor.map` and results come in task order. ``fn`` must be a module-level
+    function so that any executor can ship it.
+    """
+    map_shared = getattr(executor, "map_shared", None)
+    if map_shared is not None:
+        yield from map_shared(fn, shared, tasks)
+    else:
+        yield from enumerate(executor.map(functools.partial(fn, shared), tasks))
 
 
 class InProcess:
@@ -116,6 +138,27 @@ def _worker_start(parent: int) -> None:
 def executor_for(workers: int) -> Executor:
     """In-process for one worker, a local process pool for more."""
     return InProcess() if workers <= 1 else LocalProcesses(workers)
+
+
+def is_dask_client(value: object) -> bool:
+    """Whether ``value`` is a ``distributed.Client`` (checked without importing Dask)."""
+    kind = type(value)
+    return kind.__name__ == "Client" and kind.__module__.partition(".")[0] == "distributed"
+
+
+def as_executor(executor: object | None, workers: int = 1) -> Executor:
+    """The executor to run tasks with: ``executor`` itself, a
+    :class:`~simulator.sim.cluster.DaskExecutor` around a ``distributed.Client``, or
+    :func:`executor_for` ``(workers)`` when None."""
+    if executor is None:
+        return executor_for(workers)
+    if is_dask_client(executor):
+        from simulator.sim.cluster import DaskExecutor
+
+        return DaskExecutor(executor)
+    if not callable(getattr(executor, "map", None)):
+        raise TypeError(f"not an executor (no map method): {executor!r}")
+    return executor  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -257,7 +300,7 @@ def simulate(
     variants: dict[str, Sequence[Policy]] | None = None,
     chunk_size: int | None = None,
     workers: int = 1,
-    executor: Executor | None = None,
+    executor: Executor | Any | None = None,
     progress: ProgressCallback | None = None,
     engine: str = DEFAULT_ENGINE,
 ) -> RunResult:
@@ -277,7 +320,8 @@ def simulate(
     workers
         Local worker processes (ignored when ``executor`` is given). Does not change results.
     executor
-        Where chunks run; default :func:`executor_for` ``(workers)``.
+        Where chunks run: an :class:`Executor` or a ``distributed.Client``; default
+        :func:`executor_for` ``(workers)``.
     progress
         Optional callback after each chunk.
     engine
@@ -289,7 +333,7 @@ def simulate(
         raise ValueError("no policy variants to simulate")
     _engine(engine)  # fail fast on an unknown name
     tasks = chunk_tasks(scenario, replication, chosen, chunk_size, engine)
-    runner = executor or executor_for(workers)
+    runner = as_executor(executor, workers)
     total = n_users(scenario)
     done = 0
     parts: list[ChunkFrames] = []

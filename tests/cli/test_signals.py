@@ -205,7 +205,64 @@ def test_ctrl_c_prints_one_line_exits_130_and_writes_nothing(
     assert code == 130, f"exit {code}; stderr: {lines[-3:]}"
     assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}: {lines[:5]}"
     assert_fragments(lines[0], ["interrupted"])
-    assert sorted(p.name for p in launcher.cwd.iterdir()) == ["long.toml"], "left files behind"
+    left = sorted(p.name for p in launcher.cwd.iterdir())
+    if command == "sweep" and left == ["long.toml", "out"]:  # a replication was finished
+        assert [p.name for p in (launcher.cwd / "out").iterdir()] == ["checkpoints"]
+        assert_fragments(lines[0], ["--resume"])
+    else:
+        assert left == ["long.toml"], "left files behind"
+
+
+RESUMABLE: Final = """\
+name = "resumable"
+seed = 2
+horizon = "7d"
+chunk_size = 40
+[fleet]
+users = 120
+[[policies]]
+name = "strict"
+apps = ["outlook", "teams"]
+max_threat_level = "secured"
+[[policies]]
+name = "lenient"
+apps = ["outlook", "teams"]
+max_threat_level = "medium"
+"""
+"""A few seconds per replication: 3 chunks of 40 users."""
+
+EXECUTORS: Final = {"local": ("--workers", "2"), "dask": ("--executor", "dask", "--workers", "2")}
+
+
+@pytest.mark.parametrize("executor", list(EXECUTORS))
+def test_ctrl_c_after_a_replication_leaves_a_resumable_folder(
+    executor: str, launcher: Launcher
+) -> None:
+    """Ctrl-C once a replication is checkpointed (local processes or a Dask LocalCluster):
+    exit 130 and one line saying what was kept and to use --resume (no worker's
+    traceback); the folder holds only checkpoints, and the same command with --resume
+    finishes the sweep."""
+    write_files(launcher.cwd, {"resumable.toml": RESUMABLE})
+    argv = ("sweep", "resumable.toml", "--out", "out", "-q", "--replications", "3")
+    process = launcher.start((*argv, *EXECUTORS[executor]))
+    first = launcher.cwd / "out" / "checkpoints" / "replication-000000"
+    deadline = time.monotonic() + 120
+    while not first.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert first.exists(), "no replication checkpointed: " + launcher.stderr(process)[-500:]
+    launcher.workers |= descendants(process.pid)
+    os.killpg(process.pid, signal.SIGINT)
+    code = launcher.wait(process, 30, "Ctrl-C")
+    err = launcher.stderr(process)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 130 and "Traceback" not in err, f"exit {code}; stderr: {lines[-5:]}"
+    assert len(lines) == 1, lines[:5]
+    assert_fragments(lines[0], ["interrupted", "checkpointed", "--resume"])
+    assert [p.name for p in (launcher.cwd / "out").iterdir()] == ["checkpoints"]
+    resumed = launcher.start((*argv, "--workers", "2", "--resume"))
+    assert launcher.wait(resumed, 120, "--resume") == 0, launcher.stderr(resumed)[-500:]
+    assert (launcher.cwd / "out" / "summary.csv").is_file()
+    assert not (launcher.cwd / "out" / "checkpoints").exists()
 
 
 TERMINATIONS: Final = {
