@@ -42,7 +42,7 @@ def test_calibrate_writes_a_scenario_that_validates_and_a_page(
     names = {p.name for p in page.iterdir()}
     assert {"report.html", "manifest.json", "detection_delay.png", "duration.png"} <= names
     html = (page / "report.html").read_text()
-    assert "Fitted fields" in html and "data:image/png;base64" in html
+    assert "Fitted fields" in html and "data:image/svg+xml;base64" in html  # SVG figures
     manifest = json.loads((page / "manifest.json").read_text())
     assert manifest["kind"] == "calibration" and manifest["input_sha256"]
 
