@@ -220,19 +220,27 @@ class _Protections:
             )
         return found
 
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        """(recheck, interval, re-auth on, wipe after, block after, table) per protection."""
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The kernel's protection table (recheck, interval, re-auth on, wipe after, block
+        after per protection; nan interval: none) and the decision tables."""
         effs = [p.eff for p in self.items]
         reauth_on = self.behavior.offline_wipe is OfflineWipe.ON_FAILED_REAUTH
+        settings = np.array(
+            [
+                [
+                    recheck_period(e),
+                    e.checkin_interval if e else math.nan,
+                    1.0 if reauth_on and e is not None else 0.0,
+                    e.offline_wipe_after if e else INF,
+                    e.offline_block_after if e else INF,
+                ]
+                for e in effs
+            ],
+            dtype=np.float64,
+        ).reshape(len(effs), k.N_P)
         tables = [decision_table(eff, self.behavior) for eff in effs]
-        return (
-            np.array([recheck_period(e) for e in effs], dtype=np.float64),
-            np.array([e.checkin_interval if e else math.nan for e in effs], dtype=np.float64),
-            np.array([reauth_on and e is not None for e in effs], dtype=np.bool_),
-            np.array([e.offline_wipe_after if e else INF for e in effs], dtype=np.float64),
-            np.array([e.offline_block_after if e else INF for e in effs], dtype=np.float64),
-            np.stack(tables) if tables else np.zeros((0, k.TABLE_SIZE), dtype=np.int64),
-        )
+        table = np.stack(tables) if tables else np.zeros((0, k.TABLE_SIZE), dtype=np.int64)
+        return settings, table
 
 
 # -- packing ---------------------------------------------------------------------------------
@@ -264,7 +272,7 @@ def _pack(worlds: Sequence[DeviceWorld], protections: _Protections, horizon: Min
     """Structure-of-arrays form of ``worlds`` (see the module docstring)."""
     ch_n: list[int] = []
     ch_t: list[float] = []
-    ch_s: list[int] = []
+    ch_s: list[float] = []
     ep_n: list[int] = []
     ep_cols: list[list[Any]] = [[] for _ in range(9)]
     off_n: list[int] = []
@@ -313,20 +321,19 @@ def _pack(worlds: Sequence[DeviceWorld], protections: _Protections, horizon: Min
             _f8([w.redirect_activate_delay for w in worlds]),
             np.array([w.reauth_fails for w in worlds], dtype=np.bool_),
         ),
-        changes=(_csr(ch_n), _f8(ch_t), np.array(ch_s, dtype=np.int64)),
-        episodes=(
-            _csr(ep_n),
-            *(
-                np.array(c, dtype=np.int64 if i == 1 else np.bool_ if i == 8 else np.float64)
-                for i, c in enumerate(ep_cols)
-            ),
-        ),
-        offline=(_csr(off_n), _f8(off_s), _f8(off_e)),
+        changes=(_csr(ch_n), _rows(_f8(ch_t), _f8(ch_s))),
+        episodes=(_csr(ep_n), _rows(*(_f8(c) for c in ep_cols))),
+        offline=(_csr(off_n), _rows(_f8(off_s), _f8(off_e))),
         processes=(_csr(pr_n), np.array(pr_prot, dtype=np.int64)),
-        launches=(_csr(la_n), _joined(la_s), _joined(la_d)),
+        launches=(_csr(la_n), _rows(_joined(la_s), _joined(la_d))),
         process_app=pr_app,
         rows_bound=bound,
     )
+
+
+def _rows(*columns: np.ndarray) -> np.ndarray:
+    """Columns side by side: a C-ordered 2-D float table (the kernel's row tables)."""
+    return np.ascontiguousarray(np.stack(columns, axis=1), dtype=np.float64)
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
@@ -363,13 +370,12 @@ def _episode_fields(e: Any) -> tuple[Any, ...]:
     )
 
 
-def _connector(connector: ConnectorTimeline) -> tuple[Any, ...]:
-    return (
-        np.array([_CONNECTOR.index(s) for s, _, _ in connector.intervals], dtype=np.int64),
-        _f8([start for _, start, _ in connector.intervals]),
-        _f8([end for _, _, end in connector.intervals]),
-        float(connector.partner_unresponsive_min),
-    )
+def _connector(connector: ConnectorTimeline) -> np.ndarray:
+    """The connector intervals as rows (state code, start, end)."""
+    return np.array(
+        [[_CONNECTOR.index(state), start, end] for state, start, end in connector.intervals],
+        dtype=np.float64,
+    ).reshape(len(connector.intervals), 3)
 
 
 # -- running ---------------------------------------------------------------------------------
@@ -391,9 +397,14 @@ def _run(
     settings: EngineSettings,
 ) -> ChunkArrays:
     """Call the kernel, growing the row buffers if the bound was too small."""
-    prot = protections.arrays()
-    conn = _connector(connector)
-    flags = (float(horizon), settings.retry_denied_at_launch, settings.midsession_enforcement)
+    settings_table, table = protections.arrays()
+    intervals = _connector(connector)
+    flags = (
+        float(horizon),
+        settings.retry_denied_at_launch,
+        settings.midsession_enforcement,
+        float(connector.partner_unresponsive_min),
+    )
     n_episodes = int(packed.episodes[0][-1])
     n_devices = packed.devices[0].size
     capacity = max(packed.rows_bound, 1)
@@ -401,13 +412,8 @@ def _run(
         rows_f = np.empty((capacity, k.N_F), dtype=np.float64)
         rows_i = np.empty((capacity, k.N_I), dtype=np.int64)
         count = np.array([0, capacity, 0], dtype=np.int64)
-        ep_out = (
-            np.empty(n_episodes),
-            np.empty(n_episodes),
-            np.empty(n_episodes, dtype=np.bool_),
-            np.empty(n_episodes),
-        )
-        dev_out = (np.empty(n_devices), np.empty(n_devices))
+        played = np.empty((n_episodes, k.N_T))
+        onboarded = np.empty((n_devices, 2))
         k.run_chunk(
             packed.devices,
             packed.changes,
@@ -415,13 +421,21 @@ def _run(
             packed.offline,
             packed.processes,
             packed.launches,
-            prot,
-            conn,
+            settings_table,
+            table,
+            intervals,
             flags,
             (rows_f, rows_i, count),
-            ep_out,
-            dev_out,
+            played,
+            onboarded,
         )
+        ep_out = (
+            played[:, k.T_DET],
+            played[:, k.T_END],
+            played[:, k.T_NUDGED] != 0.0,
+            played[:, k.T_FIRST],
+        )
+        dev_out = (onboarded[:, 0], onboarded[:, 1])
         if count[2]:
             raise AssertionError(
                 "the compiled engine reached a decision-table entry "
