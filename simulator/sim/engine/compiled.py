@@ -506,12 +506,18 @@ def _explanations(
     return _categorical(np.asarray(text_codes, dtype=np.int64)[codes], list(categories))
 
 
-def _span_texts(values: np.ndarray) -> tuple[np.ndarray, int]:
-    """Codes of ``humanize_minutes(value)`` per value (nan: no text), and how many."""
+def _span_texts(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Codes of ``humanize_minutes(value)`` per value ("" for nan), and the texts."""
     unique, inverse = np.unique(values, return_inverse=True)
     spans = [humanize_minutes(v) if not math.isnan(v) else "" for v in unique.tolist()]
     codes, uniques = pd.factorize(pd.Series(spans, dtype=object))
-    return np.asarray(codes, dtype=np.int64)[inverse], len(uniques)
+    return np.asarray(codes, dtype=np.int64)[inverse], [str(u) for u in uniques]
+
+
+_TEXTS: dict[tuple[Any, ...], str] = {}
+"""Explanations already computed, by (merged policy, app if untargeted, table index, age
+text, offline text, behaviour): shared by chunks and variants of this process."""
+_TEXTS_MAX: Final = 200_000
 
 
 def _explain_evaluated(
@@ -525,30 +531,51 @@ def _explain_evaluated(
 ) -> None:
     """Explanations of evaluated rows, one call of the decision function per distinct one.
 
-    A decision's explanation depends on its table entry's state (protection and index)
-    and on the known level's age and the offline minutes only through
+    A decision's explanation depends on the merged policy (and, untargeted, the app), the
+    table entry's state, and the known level's age and the offline minutes only through
     :func:`~simulator.durations.humanize_minutes`; so rows that agree on those share one
-    explanation, computed from the first such row's exact values.
+    explanation, computed from the first such row's exact values (and remembered).
     """
-    age = rows_f[rows, k.F_AGE]
-    offline = rows_f[rows, k.F_OFFLINE]
-    age_text, n_age = _span_texts(age)
-    offline_text, n_offline = _span_texts(offline)
-    state = prot[rows] * k.TABLE_SIZE + rows_i[rows, k.I_KEY]
-    combo = (state * n_age + age_text) * n_offline + offline_text
+    age_text, ages = _span_texts(rows_f[rows, k.F_AGE])
+    offline_text, offlines = _span_texts(rows_f[rows, k.F_OFFLINE])
+    classes: dict[tuple[Any, ...], int] = {}
+    class_of = np.array(
+        [
+            classes.setdefault((item.eff, item.app if item.eff is None else ""), len(classes))
+            for item in protections.items
+        ],
+        dtype=np.int64,
+    )
+    state = class_of[prot[rows]] * k.TABLE_SIZE + rows_i[rows, k.I_KEY]
+    combo = (state * len(ages) + age_text) * len(offlines) + offline_text
     _unique, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
     codes[rows] = len(texts) + inverse
     behavior = protections.behavior
-    for row in rows[first].tolist():
+    if len(_TEXTS) > _TEXTS_MAX:
+        _TEXTS.clear()
+    for at in first.tolist():
+        row = int(rows[at])
         item = protections.items[int(prot[row])]
-        row_age = float(rows_f[row, k.F_AGE])
-        context = _context_for(
-            int(rows_i[row, k.I_KEY]),
-            item.app,
-            float(rows_f[row, k.F_OFFLINE]),
-            None if math.isnan(row_age) else row_age,
+        index = int(rows_i[row, k.I_KEY])
+        cache_key = (
+            item.eff,
+            item.app if item.eff is None else "",
+            index,
+            ages[age_text[at]],
+            offlines[offline_text[at]],
+            behavior,
         )
-        texts.append(decide_effective(item.eff, context, behavior).explanation)
+        text = _TEXTS.get(cache_key)
+        if text is None:
+            row_age = float(rows_f[row, k.F_AGE])
+            context = _context_for(
+                index,
+                item.app,
+                float(rows_f[row, k.F_OFFLINE]),
+                None if math.isnan(row_age) else row_age,
+            )
+            text = _TEXTS[cache_key] = decide_effective(item.eff, context, behavior).explanation
+        texts.append(text)
 
 
 def _decision_frame(
