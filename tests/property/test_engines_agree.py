@@ -219,7 +219,7 @@ def random_scenarios(draw: st.DrawFn) -> Scenario:
     return scenario_from_data(data, source="<engines agree>")
 
 
-@settings(max_examples=40)
+@settings(max_examples=30)
 @given(random_scenarios(), st.sampled_from([1, 3, 1000]))
 def test_random_scenarios_give_identical_tables(scenario: Scenario, chunk_size: int) -> None:
     """On random small worlds — denials and nudges, offline blocks and wipes, redirects and
@@ -352,7 +352,7 @@ def scripted_scenarios(draw: st.DrawFn) -> Scenario:
     return scenario_from_data(data, source="<scripted engines agree>")
 
 
-@settings(max_examples=100)
+@settings(max_examples=70)
 @given(scripted_scenarios())
 def test_random_scripted_timelines_give_identical_tables(scenario: Scenario) -> None:
     """On scripted timelines where launches, check-ins, detections and zero-delay nudges
