@@ -822,11 +822,27 @@ def _first_of_groups(group: IntArray, qualifies: BoolArray | None = None) -> Boo
 
 
 def _group_ids(*codes: IntArray) -> IntArray:
-    """One id per distinct combination of the code columns (-1 where any code is -1)."""
-    stacked = np.column_stack(codes) if codes[0].size else np.zeros((0, len(codes)), np.int64)
-    _, ids = np.unique(stacked, axis=0, return_inverse=True)
+    """One id per distinct combination of the code columns (-1 where any code is -1).
+
+    Ids number the combinations in lexicographic order of the columns. The columns are
+    combined into one integer (mixed radix, first column most significant), which orders
+    them the same way and is much faster to make unique than rows of a 2-D array.
+    """
+    n = codes[0].size
+    columns = [np.asarray(c, dtype=np.int64) for c in codes]
+    missing = np.zeros(n, dtype=bool)
+    key = np.zeros(n, dtype=np.int64)
+    span = 1
+    for column in columns:
+        missing |= column < 0
+        base = int(column.max()) + 2 if n else 1
+        span *= base
+        key = key * base + (column + 1)
+    if span >= 2**62:  # too many combinations for one integer: rows of a 2-D array
+        _, ids = np.unique(np.column_stack(columns), axis=0, return_inverse=True)
+    else:
+        _, ids = np.unique(key, return_inverse=True)
     ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-    missing = (stacked < 0).any(axis=1)
     grouped: IntArray = np.where(missing, -1, ids)
     return grouped
 
