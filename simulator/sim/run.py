@@ -261,13 +261,8 @@ def run_chunk(task: ChunkTask) -> ChunkFrames:
 
 
 def _engine(name: str) -> Callable[..., ChunkResult]:
-    """The chunk function of engine ``name``, imported on first use (so the fast path
-    never loads SimPy; ``compiled`` is checked here and run by :func:`run_chunk`)."""
-    if name == "compiled":
-        from simulator.sim.engine import compiled  # noqa: F401  (fail fast without numba)
-        from simulator.sim.engine.fast import simulate_chunk_fast
-
-        return simulate_chunk_fast
+    """The row-returning chunk function of engine ``fast`` or ``reference``, imported on
+    first use (so the fast path never loads SimPy)."""
     if name == "fast":
         from simulator.sim.engine.fast import simulate_chunk_fast
 
@@ -277,6 +272,14 @@ def _engine(name: str) -> Callable[..., ChunkResult]:
 
         return simulate_chunk
     raise ValueError(f"unknown engine {name!r}; expected one of " + ", ".join(ENGINES))
+
+
+def check_engine(name: str) -> None:
+    """Fail fast on an unknown engine name (and load the compiled engine, which needs Numba)."""
+    if name == "compiled":
+        from simulator.sim.engine import compiled  # noqa: F401
+    else:
+        _engine(name)
 
 
 def chunk_tasks(
@@ -331,7 +334,7 @@ def simulate(
     chosen = {k: tuple(v) for k, v in (variants or variant_policies(scenario)).items()}
     if not chosen:
         raise ValueError("no policy variants to simulate")
-    _engine(engine)  # fail fast on an unknown name
+    check_engine(engine)
     tasks = chunk_tasks(scenario, replication, chosen, chunk_size, engine)
     runner = as_executor(executor, workers)
     total = n_users(scenario)
