@@ -349,18 +349,7 @@ def _offline_since(off: Any, t: float) -> float:
 # -- evaluation ------------------------------------------------------------------------------
 @njit(cache=True)
 def _evaluate(
-    rows_f: Any,
-    rows_i: Any,
-    count: Any,
-    ep: Any,
-    tl: Any,
-    dl: Any,
-    ob: Any,
-    ch: Any,
-    cn: Any,
-    off: Any,
-    pr: Any,
-    table: Any,
+    w: Any,
     ids: Any,
     t: float,
     known: int,
@@ -373,7 +362,10 @@ def _evaluate(
     reauth: int,
 ) -> int:
     """Decide (or repeat ``reused`` when ``kind`` is not evaluated), apply the denial's
-    feedback, write the row; return its table entry (``outcome * REASONS + reason``)."""
+    feedback, write the row; return its table entry (``outcome * REASONS + reason``).
+
+    ``w``: the device's working arrays (see :func:`run_chunk`)."""
+    rows_f, rows_i, count, ep, tl, dl, ob, ch, cn, off, pr, table, _la = w
     device, process, p = ids
     checked = not np.isnan(last)
     offline = 0.0
@@ -502,9 +494,21 @@ def _finish(sf: Any, si: Any, rows_f: Any, count: Any) -> None:
 
 
 @njit(cache=True)
+def _recheck(sf: Any, si: Any, w: Any, ids: Any, fails: bool, t: float, trigger: int) -> bool:
+    """A check-in attempt and an evaluation at ``t`` (``trigger`` 0: launch, 1: check-in),
+    kept as the app's previous decision; return whether it denies."""
+    _rf, _ri, _c, ep, tl, dl, ob, _ch, _cn, off, pr, _t, _la = w
+    fetched = _check_in(sf, si, off, ep, tl, dl, ob, pr, si[S_PROT], fails, t)
+    code = _evaluate(
+        w, ids, t, si[S_KNOWN], sf[S_LAST], trigger, fetched, KIND_EVALUATED, 0, -1, si[S_REAUTH]
+    )
+    return _remember(si, code)
+
+
+@njit(cache=True)
 def _launch(sf: Any, si: Any, w: Any, settings: Any, ids: Any) -> None:
     """A launch at the process's clock: recheck or reuse, then deny or open a session."""
-    rows_f, rows_i, count, ep, tl, dl, ob, ch, cn, off, pr, table, la = w
+    rows_f, count, pr, la = w[0], w[2], w[10], w[12]
     horizon, retry, fails = settings[0], settings[1], settings[3]
     p = si[S_PROT]
     t = sf[S_NOW]
@@ -518,46 +522,10 @@ def _launch(sf: Any, si: Any, w: Any, settings: Any, ids: Any) -> None:
     si[S_EVAL] = 1 if evaluated else 0
     si[S_PEND] = count[0]
     if evaluated:
-        fetched = _check_in(sf, si, off, ep, tl, dl, ob, pr, p, fails, t)
-        code = _evaluate(
-            rows_f,
-            rows_i,
-            count,
-            ep,
-            tl,
-            dl,
-            ob,
-            ch,
-            cn,
-            off,
-            pr,
-            table,
-            ids,
-            t,
-            si[S_KNOWN],
-            sf[S_LAST],
-            0,
-            fetched,
-            KIND_EVALUATED,
-            0,
-            -1,
-            si[S_REAUTH],
-        )
-        deny = _remember(si, code)
+        deny = _recheck(sf, si, w, ids, fails, t, 0)
     elif prev != ALLOW:
         _evaluate(
-            rows_f,
-            rows_i,
-            count,
-            ep,
-            tl,
-            dl,
-            ob,
-            ch,
-            cn,
-            off,
-            pr,
-            table,
+            w,
             ids,
             t,
             si[S_KNOWN],
@@ -572,18 +540,7 @@ def _launch(sf: Any, si: Any, w: Any, settings: Any, ids: Any) -> None:
         deny = True
     else:
         _evaluate(
-            rows_f,
-            rows_i,
-            count,
-            ep,
-            tl,
-            dl,
-            ob,
-            ch,
-            cn,
-            off,
-            pr,
-            table,
+            w,
             ids,
             t,
             si[S_KNOWN],
@@ -622,36 +579,11 @@ def _launch(sf: Any, si: Any, w: Any, settings: Any, ids: Any) -> None:
 @njit(cache=True)
 def _checkin_eval(sf: Any, si: Any, w: Any, settings: Any, ids: Any) -> None:
     """A check-in during a granted session; a denial cuts the session (mid-session)."""
-    rows_f, rows_i, count, ep, tl, dl, ob, ch, cn, off, pr, table, _la = w
+    rows_f, count, pr = w[0], w[2], w[10]
     midsession, fails = settings[2], settings[3]
     p = si[S_PROT]
     t = sf[S_NOW]
-    fetched = _check_in(sf, si, off, ep, tl, dl, ob, pr, p, fails, t)
-    code = _evaluate(
-        rows_f,
-        rows_i,
-        count,
-        ep,
-        tl,
-        dl,
-        ob,
-        ch,
-        cn,
-        off,
-        pr,
-        table,
-        ids,
-        t,
-        si[S_KNOWN],
-        sf[S_LAST],
-        1,
-        fetched,
-        KIND_EVALUATED,
-        0,
-        -1,
-        si[S_REAUTH],
-    )
-    deny = _remember(si, code)
+    deny = _recheck(sf, si, w, ids, fails, t, 1)
     if deny and midsession:
         sf[S_CUT] = t
         _finish(sf, si, rows_f, count)
