@@ -18,7 +18,7 @@ devices
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Final, NamedTuple
 
@@ -182,8 +182,8 @@ def _categories(name: str, frames: Sequence[pd.DataFrame]) -> pd.CategoricalDtyp
         column = frame[name]
         if isinstance(column.dtype, pd.CategoricalDtype):
             codes = np.asarray(column.cat.codes.to_numpy())
-            used = np.unique(codes[codes >= 0])
-            seen.update(column.cat.categories[used].tolist())
+            counts = np.bincount(codes[codes >= 0], minlength=len(column.cat.categories))
+            seen.update(column.cat.categories[np.flatnonzero(counts)].tolist())
         else:
             seen.update(column.dropna().unique().tolist())
     return pd.CategoricalDtype(sorted(seen))
@@ -219,13 +219,69 @@ def unify_categories(frames: Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
     return out
 
 
-def concat_frames(frames: Sequence[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    """Concatenate tables of one kind, categoricals unified (empty frames skipped)."""
+def concat_frames(
+    frames: Sequence[pd.DataFrame],
+    columns: list[str],
+    order: Callable[[pd.DataFrame], np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Concatenate tables of one kind, categoricals unified (empty frames skipped).
+
+    Column by column on the arrays — each categorical's codes remapped onto the canonical
+    categories (:func:`unify_categories`) and joined — without pandas' generic concat.
+    ``order``, when given, maps the joined frame to the row permutation to apply: one take
+    per column array instead of a sort of the finished frame.
+    """
     kept = [f for f in frames if not f.empty]
     if not kept:
         return to_frame([], columns)
-    unified = unify_categories(kept)
-    return pd.concat(unified, ignore_index=True) if len(unified) > 1 else unified[0]
+    if len(kept) == 1 and order is None:
+        return unify_categories(kept)[0]
+    names = list(kept[0].columns)
+    arrays: dict[str, np.ndarray] = {}
+    dtypes: dict[str, pd.CategoricalDtype] = {}
+    for name in names:
+        parts = [f[name] for f in kept]
+        if name in _CATEGORICAL:
+            dtypes[name] = _categories(name, kept)
+            arrays[name] = np.concatenate([_codes_on(p, dtypes[name], name) for p in parts])
+        elif all(isinstance(p.dtype, np.dtype) and p.dtype == parts[0].dtype for p in parts):
+            arrays[name] = np.concatenate([p.to_numpy() for p in parts])
+        else:
+            arrays[name] = pd.concat(parts, ignore_index=True).to_numpy()
+
+    def frame() -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                name: pd.Categorical.from_codes(arrays[name], dtype=dtypes[name])
+                if name in dtypes
+                else arrays[name]
+                for name in names
+            },
+            columns=names,
+        )
+
+    if order is None:
+        return frame()
+    permutation = order(frame())
+    arrays = {name: values[permutation] for name, values in arrays.items()}
+    return frame()
+
+
+def _codes_on(column: pd.Series, dtype: pd.CategoricalDtype, name: str) -> np.ndarray:
+    """The codes of ``column`` on ``dtype``'s categories (which hold all its values)."""
+    categories = dtype.categories
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        mapping = np.asarray(categories.get_indexer(column.cat.categories), dtype=np.int64)
+        own = np.asarray(column.cat.codes.to_numpy(), dtype=np.int64)
+        codes = np.where(own >= 0, mapping[own], -1)
+        missing = codes[own >= 0] < 0
+    else:
+        codes = np.asarray(categories.get_indexer(pd.Index(column)), dtype=np.int64)
+        missing = (codes < 0) & ~np.asarray(column.isna())
+    if missing.any():
+        unknown = set(column.dropna().astype(str)) - set(categories)
+        raise ValueError(f"column {name!r} has values outside its categories: {unknown}")
+    return codes
 
 
 def _sort_key(column: pd.Series) -> np.ndarray:
@@ -245,15 +301,21 @@ def sort_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     """
     if frame.empty:
         return frame.reset_index(drop=True)
-    order = np.lexsort(
-        (
-            np.asarray(frame["trigger"] != "launch"),
-            _sort_key(frame["app"]),
-            frame["device_index"].to_numpy(),
-            frame["time_min"].to_numpy(),
-        )
-    )
-    return frame.iloc[order].reset_index(drop=True)
+    return frame.iloc[decision_order(frame)].reset_index(drop=True)
+
+
+def decision_order(frame: pd.DataFrame, first: np.ndarray | None = None) -> np.ndarray:
+    """The row permutation of :func:`sort_decisions` (stable), optionally after a more
+    significant integer key ``first`` (one value per row)."""
+    keys = [
+        np.asarray(frame["trigger"] != "launch"),
+        _sort_key(frame["app"]),
+        frame["device_index"].to_numpy(),
+        frame["time_min"].to_numpy(),
+    ]
+    if first is not None:
+        keys.append(first)
+    return np.lexsort(tuple(keys))
 
 
 def explain_row(row: pd.Series | Mapping[Any, Any]) -> str:

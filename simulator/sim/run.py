@@ -32,7 +32,7 @@ from simulator.sim.log import (
     DEVICE_COLUMNS,
     EPISODE_COLUMNS,
     concat_frames,
-    sort_decisions,
+    decision_order,
     to_frame,
 )
 from simulator.sim.world import chunk_bounds, connector_timeline, n_users, world_chunk
@@ -355,10 +355,13 @@ def assemble(
     parts: Sequence[ChunkFrames],
 ) -> RunResult:
     """Concatenate chunk results into one :class:`RunResult` in canonical order."""
-    decisions = concat_frames([p.decisions for p in parts], DECISION_COLUMNS)
+    decisions = concat_frames(
+        [p.decisions for p in parts],
+        DECISION_COLUMNS,
+        order=lambda frame: decision_order(frame, first=_variant_rank(frame, variants)),
+    )
     episodes = concat_frames([p.episodes for p in parts], EPISODE_COLUMNS)
     devices = concat_frames([p.devices for p in parts], DEVICE_COLUMNS)
-    decisions = _order_variants(sort_decisions(decisions), variants)
     episodes = episodes.sort_values(["device_index", "onset_min", "episode"], kind="stable")
     devices = devices.sort_values(["device_index"], kind="stable")
     return RunResult(
@@ -375,14 +378,18 @@ def _order_variants(frame: pd.DataFrame, variants: dict[str, tuple[Policy, ...]]
     """Group rows by variant in declaration order, keeping each variant's row order."""
     if frame.empty:
         return frame.reset_index(drop=True)
+    key = _variant_rank(frame, variants)
+    return frame.iloc[key.argsort(kind="stable")].reset_index(drop=True)
+
+
+def _variant_rank(frame: pd.DataFrame, variants: dict[str, tuple[Policy, ...]]) -> np.ndarray:
+    """Each row's variant's position in declaration order."""
     rank = {name: i for i, name in enumerate(variants)}
     column = frame["variant"]
     if isinstance(column.dtype, pd.CategoricalDtype):
         by_code = np.array([rank[str(c)] for c in column.cat.categories], dtype=np.int64)
-        key: np.ndarray = by_code[column.cat.codes.to_numpy()]
-    else:
-        key = np.asarray(column.map(rank).to_numpy())
-    return frame.iloc[key.argsort(kind="stable")].reset_index(drop=True)
+        return np.asarray(by_code[column.cat.codes.to_numpy()])
+    return np.asarray(column.map(rank).to_numpy())
 
 
 FORMAT_VERSION: Final = 1
