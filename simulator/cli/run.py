@@ -239,6 +239,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Check the output folder, simulate, compute metrics once, write the run folder
     (:func:`~simulator.folders.write_run`), print a summary."""
     from simulator.analysis.metrics import check_consistency, run_metrics
+    from simulator.cli._background import figures_in_background
     from simulator.folders import check_output_folder, input_files, write_run
     from simulator.sim.run import simulate
 
@@ -268,19 +269,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     elapsed = time.perf_counter() - started
     metrics, outcomes = run_metrics(result)
-    problems = check_consistency(result, metrics)
 
-    def figures(folder: Path) -> list[str]:
+    def draw(folder: Path) -> list[str]:
         return _write_plots(result, metrics, outcomes, folder)
 
-    written = write_run(
-        result,
-        out,
-        metrics=metrics,
-        figures=None if args.no_plots else figures,
-        extra={"input_notes": notes_record(notes)},
-        inputs=policy_inputs,
-    )
+    with contextlib.ExitStack() as stack:
+        # the figures draw on the other core while invariants are checked and tables written
+        figures = None if args.no_plots else stack.enter_context(figures_in_background(draw))
+        problems = check_consistency(result, metrics)
+        written = write_run(
+            result,
+            out,
+            metrics=metrics,
+            figures=figures,
+            extra={"input_notes": notes_record(notes)},
+            inputs=policy_inputs,
+        )
     print(
         f"Simulated {len(result.decisions)} decisions in {elapsed:.1f} s "
         f"({len(result.decisions) / max(elapsed, 1e-9):,.0f} decisions/s)"
