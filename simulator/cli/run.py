@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -258,6 +260,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{format_duration(scenario.model.horizon)}, {len(variants)} variant(s), "
         f"{workers} worker(s), {args.engine} engine"
     )
+    # matplotlib loads while the workers simulate (this process mostly waits for them),
+    # so the figures' child process, forked later, starts with it loaded
+    preload = threading.Thread(target=_import_plots, name="condlaunch-import-plots")
+    if not args.no_plots:
+        preload.start()
     started = time.perf_counter()
     with _progress_bar(users, args.quiet) as progress:
         result = simulate(
@@ -269,6 +276,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     elapsed = time.perf_counter() - started
     metrics, outcomes = run_metrics(result)
+    if preload.is_alive() or preload.ident is not None:
+        preload.join()  # before the fork: no thread is mid-import in the child
 
     def draw(folder: Path) -> list[str]:
         return _write_plots(result, metrics, outcomes, folder)
@@ -381,6 +390,11 @@ def summary_table(metrics: pd.DataFrame) -> str:
         for record in rows.to_dict("records")
     ]
     return "\n".join(format_table(["variant", *labels], body, units=["", *units]))
+
+
+def _import_plots() -> None:
+    importlib.import_module("simulator.plots.run")
+    importlib.import_module("simulator.plots.frontier")
 
 
 def _write_plots(
