@@ -110,6 +110,8 @@ __all__ = [
     "SweepResult",
     "SweepSettings",
     "SweepTask",
+    "chunk_counts",
+    "combine_parts",
     "initial_replications",
     "paired_differences",
     "precision_check",
@@ -173,16 +175,7 @@ def run_sweep_task(task: SweepTask) -> SweepPart:
     worker; its result depends on the task only.
     """
     frames = run_chunk(task.chunk)
-    horizon = task.chunk.scenario.model.horizon
-    outcomes = episode_outcomes(frames.decisions, frames.episodes, horizon, frames.devices)
-    counts = count_metrics(
-        frames.decisions,
-        frames.episodes,
-        frames.devices,
-        horizon,
-        outcomes=outcomes,
-        working_hours=task.chunk.scenario.model.launches.working_hours,
-    )
+    counts, outcomes = chunk_counts(frames, task.chunk.scenario)
     return SweepPart(
         replication=task.chunk.replication,
         first=task.chunk.first,
@@ -191,6 +184,43 @@ def run_sweep_task(task: SweepTask) -> SweepPart:
         outcomes=outcomes,
         frames=frames if task.keep_log else None,
     )
+
+
+def chunk_counts(frames: ChunkFrames, scenario: Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A chunk's additive :func:`~simulator.analysis.metrics.count_metrics` and its
+    :func:`~simulator.analysis.metrics.episode_outcomes`: all a task keeps of its log.
+
+    Additive across chunks that do not split a user (users are counted per chunk)."""
+    horizon = scenario.model.horizon
+    outcomes = episode_outcomes(frames.decisions, frames.episodes, horizon, frames.devices)
+    counts = count_metrics(
+        frames.decisions,
+        frames.episodes,
+        frames.devices,
+        horizon,
+        outcomes=outcomes,
+        working_hours=scenario.model.launches.working_hours,
+    )
+    return counts, outcomes
+
+
+def combine_parts(
+    parts: Sequence[SweepPart], variants: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The metrics table and the episode outcomes (canonical order: variant, device,
+    onset, episode) of one replication's parts, in any order."""
+    rank = {name: i for i, name in enumerate(variants)}
+    outcomes = pd.concat([p.outcomes for p in parts], ignore_index=True)
+    metrics = summarize(pd.concat([p.counts for p in parts], ignore_index=True), outcomes)
+    order = np.lexsort(
+        (
+            outcomes["episode"].to_numpy(dtype=str),
+            outcomes["onset_min"].to_numpy(dtype=float),
+            outcomes["device_index"].to_numpy(dtype=np.int64),
+            outcomes["variant"].map(rank).to_numpy(dtype=np.int64),
+        )
+    )
+    return metrics, outcomes.iloc[order].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -565,7 +595,6 @@ class _Replications:
         self.scenario = scenario
         self.variants = variants
         self.settings = settings
-        self.rank = {name: i for i, name in enumerate(variants)}
         self.records: dict[int, ReplicationRecord] = {
             rep: record
             for rep, record in (completed or {}).items()
@@ -603,19 +632,8 @@ class _Replications:
     def _close(self, parts: list[SweepPart]) -> ReplicationRecord:
         """Reduce one replication's parts (in user order) to its record."""
         replication = parts[0].replication
-        outcomes = pd.concat([p.outcomes for p in parts], ignore_index=True)
-        metrics = summarize(pd.concat([p.counts for p in parts], ignore_index=True), outcomes)
+        metrics, outcomes = combine_parts(parts, list(self.variants))
         metrics.insert(1, "replication", replication)
-        rank = outcomes["variant"].map(self.rank).to_numpy(dtype=np.int64)
-        order = np.lexsort(
-            (
-                outcomes["episode"].to_numpy(dtype=str),
-                outcomes["onset_min"].to_numpy(dtype=float),
-                outcomes["device_index"].to_numpy(dtype=np.int64),
-                rank,
-            )
-        )
-        outcomes = outcomes.iloc[order].reset_index(drop=True)
         outcomes.insert(0, "replication", replication)
         logs = [p.frames for p in parts if p.frames is not None]
         return ReplicationRecord(replication, metrics, outcomes, _join(logs) if logs else None)

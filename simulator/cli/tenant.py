@@ -22,9 +22,11 @@ from simulator.errors import InputError
 from simulator.policy.decide import Policy
 from simulator.scenario.load import Scenario, load_scenario, variant_policies
 from simulator.scenario.models import FleetModel, ScenarioModel
+from simulator.sim.run import DEFAULT_ENGINE, ENGINES
 from simulator.tenant import DEFAULT_SESSION_GAP
 
 if TYPE_CHECKING:  # the readers load on first use: `condlaunch --help` stays quick
+    from simulator.sim.run import RunResult
     from simulator.tenant.inventory import Exports, Tenant
 
 GRAPH_CALLS = (
@@ -74,7 +76,7 @@ def add_commands(commands: Any, policy_option: Callable[..., None]) -> None:
         help="replay a tenant's Graph exports under candidate policies (a run folder)",
         description="Turn the exports into a scripted world — the tenant's devices, its alerts\n"
         "with their observed onset, detection and resolution, app sessions from sign-ins —\n"
-        "and play each --policy on it with the fast engine. Writes the same folder as\n"
+        "and play each --policy on it with the compiled engine. Writes the same folder as\n"
         "`condlaunch run` (metrics.csv, decisions, episodes, devices, manifest, plots).\n\n"
         + GRAPH_CALLS,
         epilog="example:\n  condlaunch replay --alerts alerts*.json --devices devices.json \\\n"
@@ -86,7 +88,32 @@ def add_commands(commands: Any, policy_option: Callable[..., None]) -> None:
     replay.add_argument("--out", type=Path, required=True, metavar="DIR")
     replay.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     replay.add_argument(
-        "--chunk-size", type=int, default=500, metavar="N", help="devices per chunk (memory)"
+        "--chunk-size",
+        type=int,
+        default=500,
+        metavar="N",
+        help="devices per chunk, about (memory; a user's devices stay together); results "
+        "do not depend on it",
+    )
+    replay.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="K",
+        help="worker processes playing chunks (0: one per core; default 1); results do not "
+        "depend on it",
+    )
+    replay.add_argument(
+        "--engine",
+        choices=list(ENGINES),
+        default=DEFAULT_ENGINE,
+        help=f"simulation engine (default {DEFAULT_ENGINE}); outputs are identical",
+    )
+    replay.add_argument(
+        "--no-log",
+        action="store_true",
+        help="keep no decision log: metrics are computed chunk by chunk and the folder's "
+        "decisions and episodes are empty (memory: one chunk per worker; no plots)",
     )
     replay.set_defaults(func=cmd_replay)
 
@@ -347,10 +374,16 @@ def _check_replay_size(tenant: Tenant, variants: int) -> None:
 def cmd_replay(args: argparse.Namespace) -> int:
     """Read, build the world, play every policy, write a run folder."""
     from simulator.analysis.metrics import run_metrics
-    from simulator.cli.run import _write_plots, summary_table
+    from simulator.cli.run import _write_plots, summary_table, workers_for
     from simulator.folders import check_output_folder, write_run
     from simulator.policy.behavior import parameter_values
-    from simulator.tenant.replay import ReplaySettings, replay, replay_scenario
+    from simulator.tenant.replay import (
+        ReplaySettings,
+        replay,
+        replay_chunks,
+        replay_metrics,
+        replay_scenario,
+    )
 
     inputs = _inputs(args)
     check_output_folder(args.out, inputs=inputs)
@@ -365,19 +398,34 @@ def cmd_replay(args: argparse.Namespace) -> int:
     )
     gap = _gap(args)
     tenant = _tenant(args)
-    _check_replay_size(tenant, len(variants))
+    if not args.no_log:
+        _check_replay_size(tenant, len(variants))
+    workers = workers_for(args.workers, len(replay_chunks(tenant, args.chunk_size)))
     settings = ReplaySettings.from_base(base.model, policies, gap)
     scenario = replay_scenario(tenant, base, policies)
     started = time.perf_counter()
-    result = replay(tenant, scenario, variants, settings, chunk_size=args.chunk_size)
+    options: dict[str, Any] = {
+        "chunk_size": args.chunk_size,
+        "engine": args.engine,
+        "workers": workers,
+    }
+    if args.no_log:
+        metrics, outcomes = replay_metrics(tenant, scenario, variants, settings, **options)
+        result = _empty_run(scenario, variants)
+        every = metrics[metrics["segment_by"] == "all"]
+        decisions = int(every["launches"].sum() + every["checkins"].sum())  # log rows
+    else:
+        result = replay(tenant, scenario, variants, settings, **options)
+        metrics, outcomes = run_metrics(result)
+        decisions = len(result.decisions)
     elapsed = time.perf_counter() - started
-    metrics, outcomes = run_metrics(result)
 
     def figures(folder: Path) -> list[str]:
         return _write_plots(result, metrics, outcomes, folder)
 
     record = {
         "kind_detail": "replay",
+        "decision_log_kept": not args.no_log,
         "exports": {k: v for k, v in tenant.stats.record().items()},
         "window_utc": [_stamp(tenant.start), _stamp(tenant.end)],
         "settings": {
@@ -395,18 +443,41 @@ def cmd_replay(args: argparse.Namespace) -> int:
         result,
         args.out,
         metrics=metrics,
-        figures=None if args.no_plots else figures,
+        figures=None if args.no_plots or args.no_log else figures,
         extra={"replay": record, "input_notes": []},
         inputs=inputs,
     )
-    rate = len(result.decisions) / max(elapsed, 1e-9)
+    rate = decisions / max(elapsed, 1e-9)
     print(
         f"Replayed {len(tenant.devices):,} devices × {len(variants)} variant(s): "
-        f"{len(result.decisions):,} decisions in {elapsed:.1f} s ({rate:,.0f} decisions/s, "
-        f"{os.cpu_count() or 1} cores available, 1 used)"
+        f"{decisions:,} decisions in {elapsed:.1f} s ({rate:,.0f} decisions/s, "
+        f"{args.engine} engine, {workers} worker(s) of {os.cpu_count() or 1} cores"
+        + ("; no log kept" if args.no_log else "")
+        + ")"
     )
     print()
     print(summary_table(metrics))
     print(f"\nWrote {args.out}/: " + ", ".join(str(name) for name in written))
-    print(f"Compare two variants: condlaunch diff {args.out} {args.out} --variants A B")
+    if not args.no_log:
+        print(f"Compare two variants: condlaunch diff {args.out} {args.out} --variants A B")
     return 0
+
+
+def _empty_run(scenario: Scenario, variants: dict[str, tuple[Policy, ...]]) -> RunResult:
+    """A run without its log (``--no-log``): the folder's tables are empty."""
+    import pandas as pd
+
+    from simulator.sim.log import DECISION_COLUMNS, DEVICE_COLUMNS, EPISODE_COLUMNS
+    from simulator.sim.run import RunResult
+
+    def empty(columns: Sequence[str]) -> pd.DataFrame:
+        return pd.DataFrame(columns=list(columns))
+
+    return RunResult(
+        scenario,
+        0,
+        variants,
+        empty(DECISION_COLUMNS),
+        empty(EPISODE_COLUMNS),
+        empty(DEVICE_COLUMNS),
+    )

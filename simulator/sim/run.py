@@ -35,7 +35,14 @@ from simulator.sim.log import (
     decision_order,
     to_frame,
 )
-from simulator.sim.world import chunk_bounds, connector_timeline, n_users, world_chunk
+from simulator.sim.world import (
+    ConnectorTimeline,
+    DeviceWorld,
+    chunk_bounds,
+    connector_timeline,
+    n_users,
+    world_chunk,
+)
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (users done, users in all) after each chunk."""
@@ -227,24 +234,46 @@ class ChunkFrames:
 def run_chunk(task: ChunkTask) -> ChunkFrames:
     """Draw one chunk of the world and play it against every variant."""
     scenario = task.scenario
-    settings = engine_settings(scenario)
-    connector = connector_timeline(scenario.model)
-    horizon = scenario.model.horizon
     devices = world_chunk(scenario, task.replication, task.first, task.last)
+    return play_chunk(
+        devices,
+        task.variants,
+        engine_settings(scenario),
+        connector_timeline(scenario.model),
+        scenario.model.horizon,
+        engine=task.engine,
+        explain=task.explain,
+        users=task.last - task.first,
+    )
+
+
+def play_chunk(
+    devices: Sequence[DeviceWorld],
+    variants: dict[str, tuple[Policy, ...]],
+    settings: EngineSettings,
+    connector: ConnectorTimeline,
+    horizon: float,
+    *,
+    engine: str = DEFAULT_ENGINE,
+    explain: bool = True,
+    users: int | None = None,
+) -> ChunkFrames:
+    """Play a chunk of device worlds (drawn, or scripted from a tenant's exports) against
+    every variant with ``engine``; ``users`` is what the frames count (default: devices)."""
     tables: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
-    if task.engine == "compiled":
+    if engine == "compiled":
         from simulator.sim.engine.compiled import simulate_chunk_compiled
 
-        for name, policies in task.variants.items():
+        for name, policies in variants.items():
             tables.append(
                 simulate_chunk_compiled(
-                    devices, policies, name, connector, horizon, settings, explain=task.explain
+                    devices, policies, name, connector, horizon, settings, explain=explain
                 )
             )
     else:
-        engine = _engine(task.engine)
-        for name, policies in task.variants.items():
-            part = engine(devices, policies, name, connector, horizon, settings)
+        play = _engine(engine)
+        for name, policies in variants.items():
+            part = play(devices, policies, name, connector, horizon, settings)
             tables.append(
                 (
                     to_frame(part.decisions, DECISION_COLUMNS),
@@ -253,7 +282,7 @@ def run_chunk(task: ChunkTask) -> ChunkFrames:
                 )
             )
     return ChunkFrames(
-        users=task.last - task.first,
+        users=len(devices) if users is None else users,
         decisions=concat_frames([t[0] for t in tables], DECISION_COLUMNS),
         episodes=concat_frames([t[1] for t in tables], EPISODE_COLUMNS),
         devices=concat_frames([t[2] for t in tables], DEVICE_COLUMNS),

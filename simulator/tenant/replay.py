@@ -2,8 +2,9 @@
 
 "What would last month have looked like under this policy?" The tenant's real devices,
 their real threat episodes and their app use become :class:`~simulator.sim.world.DeviceWorld`
-timelines, which the fast engine plays against each policy variant — the same engine, the
-same decision log and the same run folder as ``condlaunch run``.
+timelines, which the compiled engine (by default; any of ``condlaunch run``'s engines)
+plays against each policy variant — the same decision log and the same run folder as
+``condlaunch run``.
 
 What each part of the world is made of (``docs/tenant.md`` says why):
 
@@ -25,8 +26,12 @@ What each part of the world is made of (``docs/tenant.md`` says why):
 * **Launches** — sessions derived from successful sign-ins (:func:`session_starts`), each
   lasting the app's ``session_length`` from the base scenario (its median when random).
 
-Chunks of devices are built one at a time from the compact sign-in arrays, so memory is
-bounded by a chunk's rows plus the decision log.
+Chunks of devices — whole users, so that users are counted once — are built from the
+compact sign-in arrays in the process that plays them (this one, or ``workers`` processes
+through the :class:`~simulator.sim.run.Executor` seam). :func:`replay` keeps the decision
+log; :func:`replay_metrics` reduces each chunk to additive counts as a sweep does, so
+memory is bounded by a chunk's rows. Neither result depends on the chunk size, the worker
+count or the engine.
 """
 
 from __future__ import annotations
@@ -38,18 +43,30 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
+import pandas as pd
 
+from simulator.analysis.sweep import SweepPart, chunk_counts, combine_parts
 from simulator.policy.decide import Policy
 from simulator.policy.levels import DefenderState, Management, ThreatLevel
 from simulator.scenario.load import Scenario
 from simulator.scenario.models import AppModel, Dist, FleetModel, ScenarioModel
-from simulator.sim.engine.types import ChunkResult
-from simulator.sim.log import DECISION_COLUMNS, DEVICE_COLUMNS, EPISODE_COLUMNS, to_frame
-from simulator.sim.run import ChunkFrames, RunResult, assemble, engine_settings
+from simulator.sim.run import (
+    DEFAULT_ENGINE,
+    ChunkFrames,
+    Executor,
+    RunResult,
+    as_executor,
+    assemble,
+    check_engine,
+    engine_settings,
+    play_chunk,
+    run_tasks,
+)
 from simulator.sim.world import ConnectorTimeline, DeviceWorld, Episode, Launch
 from simulator.tenant import DEFAULT_SESSION_GAP
-from simulator.tenant.inventory import Tenant, TenantDevice
+from simulator.tenant.inventory import Exports, Tenant, TenantDevice
 from simulator.tenant.mapping import OTHER_AS, OTHER_KIND
+from simulator.tenant.readers import ReadStats, SignIns
 
 INF: Final = math.inf
 
@@ -208,6 +225,120 @@ def replay_scenario(tenant: Tenant, base: Scenario, policies: Sequence[Policy]) 
 
 
 ProgressCallback = Callable[[int, int], None]
+"""Called with (devices done, devices in all) after each chunk."""
+
+
+@dataclass(frozen=True)
+class ReplayContext:
+    """What every chunk of a replay shares (sent to the workers with each task)."""
+
+    scenario: Scenario
+    variants: dict[str, tuple[Policy, ...]]
+    settings: ReplaySettings
+    engine: str = DEFAULT_ENGINE
+    keep_log: bool = True
+
+
+@dataclass(frozen=True)
+class ReplayChunk:
+    """Whole users' devices with their global ``indices`` (device-id order) and the part
+    of the tenant they need — small and picklable, so a worker can build their worlds."""
+
+    indices: tuple[int, ...]
+    tenant: Tenant
+
+
+def replay_chunks(tenant: Tenant, chunk_size: int) -> list[ReplayChunk]:
+    """The tenant cut into chunks of about ``chunk_size`` devices that never split a user
+    (users are counted per chunk), users in the order of their first device."""
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be >= 1")
+    by_user: dict[str, list[int]] = {}
+    devices = list(tenant.devices.values())
+    for index, device in enumerate(devices):
+        by_user.setdefault(device.user, []).append(index)
+    chunks: list[ReplayChunk] = []
+    pending: list[int] = []
+    for indices in by_user.values():
+        pending.extend(indices)
+        if len(pending) >= chunk_size:
+            chunks.append(_chunk(tenant, devices, pending))
+            pending = []
+    if pending:
+        chunks.append(_chunk(tenant, devices, pending))
+    return chunks
+
+
+def _chunk(tenant: Tenant, devices: list[TenantDevice], indices: list[int]) -> ReplayChunk:
+    """The part of ``tenant`` that devices ``indices`` need."""
+    mine = [devices[i] for i in indices]
+    by_device = tenant.alerts_by_device()
+    times = tenant.signins.times
+    signins = SignIns(
+        times={
+            (d.device_id, app): times[(d.device_id, app)]
+            for d in mine
+            for app in d.apps
+            if (d.device_id, app) in times
+        }
+    )
+    part = Tenant(
+        start=tenant.start,
+        end=tenant.end,
+        devices={d.device_id: d for d in mine},
+        alerts=[a for d in mine for a in by_device.get(d.device_id, ())],
+        signins=signins,
+        stats=ReadStats(),
+        exports=Exports(),
+    )
+    return ReplayChunk(tuple(indices), part)
+
+
+def play_replay_chunk(context: ReplayContext, chunk: ReplayChunk) -> ChunkFrames | SweepPart:
+    """Build one chunk's worlds and play every variant: its tables when the log is kept,
+    else only its additive counts and episode outcomes (module level: any executor can
+    ship it)."""
+    scenario, tenant = context.scenario, chunk.tenant
+    worlds = [
+        device_world(index, device, tenant, context.settings)
+        for index, device in zip(chunk.indices, tenant.devices.values(), strict=True)
+    ]
+    connector = ConnectorTimeline((), scenario.model.behavior.partner_unresponsive_days * 1440.0)
+    frames = play_chunk(
+        worlds,
+        context.variants,
+        engine_settings(scenario),
+        connector,
+        tenant.horizon,
+        engine=context.engine,
+        explain=context.keep_log,
+    )
+    if context.keep_log:
+        return frames
+    counts, outcomes = chunk_counts(frames, scenario)
+    return SweepPart(0, chunk.indices[0], frames.users, counts, outcomes)
+
+
+def _play(
+    tenant: Tenant,
+    context: ReplayContext,
+    chunk_size: int,
+    workers: int,
+    executor: Executor | Any | None,
+    progress: ProgressCallback | None,
+) -> list[Any]:
+    """Every chunk's result (in the order chunks finish)."""
+    check_engine(context.engine)
+    chunks = replay_chunks(tenant, chunk_size)
+    runner = as_executor(executor, min(workers, max(1, len(chunks))))
+    total, done = len(tenant.devices), 0
+    parts = []
+    for _, part in run_tasks(runner, play_replay_chunk, context, chunks):
+        parts.append(part)
+        done += part.users
+        if progress is not None:
+            progress(min(done, total), total)
+    return parts
 
 
 def replay(
@@ -218,8 +349,11 @@ def replay(
     *,
     chunk_size: int = 500,
     progress: ProgressCallback | None = None,
+    engine: str = DEFAULT_ENGINE,
+    workers: int = 1,
+    executor: Executor | Any | None = None,
 ) -> RunResult:
-    """Play the tenant's world against every variant with the fast engine.
+    """Play the tenant's world against every variant; the whole decision log.
 
     Parameters
     ----------
@@ -232,33 +366,40 @@ def replay(
     settings
         How the exports become a world (:class:`ReplaySettings`).
     chunk_size
-        Devices built and played at a time (memory bound; results do not depend on it).
+        Devices built and played at a time, about (a chunk never splits a user's
+        devices); results do not depend on it.
+    progress
+        Called with (devices done, devices) after each chunk.
+    engine
+        ``"compiled"`` (default), ``"fast"`` or ``"reference"``
+        (:data:`~simulator.sim.run.ENGINES`): the same rows either way.
+    workers, executor
+        Where chunks run (as :func:`~simulator.sim.run.simulate`); results do not depend
+        on it.
     """
-    from simulator.sim.engine.fast import simulate_chunk_fast
-
-    engine = engine_settings(scenario)
-    connector = ConnectorTimeline((), scenario.model.behavior.partner_unresponsive_days * 1440.0)
-    devices = list(tenant.devices.values())
-    parts: list[ChunkFrames] = []
-    for first in range(0, len(devices), chunk_size):
-        chunk = [
-            device_world(first + i, device, tenant, settings)
-            for i, device in enumerate(devices[first : first + chunk_size])
-        ]
-        merged = ChunkResult()
-        for name, policies in variants.items():
-            part = simulate_chunk_fast(chunk, policies, name, connector, tenant.horizon, engine)
-            merged.decisions.extend(part.decisions)
-            merged.episodes.extend(part.episodes)
-            merged.devices.extend(part.devices)
-        parts.append(
-            ChunkFrames(
-                users=len(chunk),
-                decisions=to_frame(merged.decisions, DECISION_COLUMNS),
-                episodes=to_frame(merged.episodes, EPISODE_COLUMNS),
-                devices=to_frame(merged.devices, DEVICE_COLUMNS),
-            )
-        )
-        if progress is not None:
-            progress(min(first + chunk_size, len(devices)), len(devices))
+    context = ReplayContext(scenario, variants, settings, engine, keep_log=True)
+    parts = _play(tenant, context, chunk_size, workers, executor, progress)
     return assemble(scenario, 0, variants, parts)
+
+
+def replay_metrics(
+    tenant: Tenant,
+    scenario: Scenario,
+    variants: dict[str, tuple[Policy, ...]],
+    settings: ReplaySettings,
+    *,
+    chunk_size: int = 500,
+    progress: ProgressCallback | None = None,
+    engine: str = DEFAULT_ENGINE,
+    workers: int = 1,
+    executor: Executor | Any | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`replay` without keeping the decision log: the metrics table and the
+    episode outcomes (:func:`~simulator.analysis.metrics.run_metrics`' pair), reduced
+    chunk by chunk as a sweep reduces its tasks (:func:`~simulator.analysis.sweep.
+    chunk_counts`), so memory holds one chunk's log per worker. Parameters as
+    :func:`replay`; results do not depend on ``chunk_size``, ``workers`` or ``engine``.
+    """
+    context = ReplayContext(scenario, variants, settings, engine, keep_log=False)
+    parts = _play(tenant, context, chunk_size, workers, executor, progress)
+    return combine_parts(parts, list(variants))

@@ -73,6 +73,31 @@ def test_replay_writes_a_run_folder_under_two_policies(
     assert "Lenient" in capsys.readouterr().out
 
 
+def test_replay_without_the_log_gives_the_same_metrics(
+    replay_exports: Written, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--no-log --workers 2`` (40-device chunks) writes the same metrics.csv as a
+    replay that keeps the log (13-device chunks, fast engine), an empty decision log, and
+    says so in the manifest and the summary line (with the same decision count)."""
+    policy = ["--policy", str(POLICIES / "level3-secured-block.toml")]
+    kept, lean = tmp_path / "kept", tmp_path / "lean"
+    common = ["replay", *_inputs(replay_exports), *policy, "--no-plots"]
+    assert main([*common, "--out", str(kept), "--engine", "fast", "--chunk-size", "13"]) == 0
+    first = capsys.readouterr().out
+    assert (
+        main([*common, "--out", str(lean), "--no-log", "--workers", "2", "--chunk-size", "40"]) == 0
+    )
+    second = capsys.readouterr().out
+    pd.testing.assert_frame_equal(
+        pd.read_csv(kept / "metrics.csv"), pd.read_csv(lean / "metrics.csv")
+    )
+    manifest = json.loads((lean / "manifest.json").read_text())
+    assert manifest["replay"]["decision_log_kept"] is False
+    assert pd.read_csv(lean / "episodes.csv").empty
+    count = first.split("variant(s): ")[1].split(" decisions")[0]
+    assert f"variant(s): {count} decisions" in second and "no log kept" in second
+
+
 def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
