@@ -11,6 +11,7 @@ import json
 import stat
 import tomllib
 import unicodedata
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,6 +51,53 @@ Duration = Annotated[
     ),
 ]
 """A duration field: accepts "30m", "12h", "90d", "PT30M", a number of minutes; holds minutes."""
+
+
+def parse_aware_datetime(value: Any) -> datetime:
+    """An ISO 8601 string (or a ``datetime``) with a time zone, as an aware ``datetime``
+    in its own offset; raises ValueError for anything else, naive times included."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(
+                'is not an ISO 8601 date and time, e.g. "2026-11-02T08:00:00Z" or '
+                '"2026-11-02T09:00:00+01:00"'
+            ) from None
+    if not isinstance(value, datetime):
+        raise ValueError(
+            'must be an ISO 8601 date and time with a time zone, e.g. "2026-11-02T08:00:00Z"'
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            'has no time zone: add one ("Z" for UTC, or an offset such as "+01:00") so '
+            "that the time is unambiguous"
+        )
+    return value
+
+
+def format_datetime(value: datetime) -> str:
+    """An aware date and time as ISO 8601, ``Z`` for UTC: ``2026-11-02T00:00:00Z``,
+    ``2026-11-02T00:00:00+01:00``."""
+    return value.isoformat().replace("+00:00", "Z")
+
+
+AwareDatetime = Annotated[
+    datetime,
+    BeforeValidator(parse_aware_datetime),
+    PlainSerializer(format_datetime, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": 'ISO 8601 with a time zone, e.g. "2026-11-02T00:00:00Z"',
+        },
+        mode="validation",
+    ),
+]
+"""A point in time: ISO 8601 with a time zone (or a TOML offset date-time), kept with its
+offset (``.astimezone(UTC)`` for UTC). A time without a zone is refused: it would mean
+different instants on different machines."""
 
 
 MAX_NAME_LENGTH = 200

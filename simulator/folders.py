@@ -375,8 +375,22 @@ def write_frame(frame: pd.DataFrame, path: Path, metadata: dict[str, str] | None
             pq.write_table(table, path, row_group_size=PARQUET_ROW_GROUP)
             return path
         path = path.with_suffix(".csv")
-    frame.to_csv(path, index=False)  # full float precision: times are join keys
+    # full float precision: times are join keys
+    _iso_timestamps(frame).to_csv(path, index=False)
     return path
+
+
+def _iso_timestamps(frame: pd.DataFrame) -> pd.DataFrame:
+    """Time-zone-aware timestamp columns as ISO 8601 UTC text, ``Z``-suffixed, to the
+    microsecond (``2026-11-02T08:15:30.000000Z``); a missing time is an empty cell."""
+    stamps = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
+    if not stamps:
+        return frame
+    out = frame.copy(deep=False)
+    for column in stamps:
+        text = out[column].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        out[column] = text.astype(object).where(out[column].notna(), None)
+    return out
 
 
 CSV_DECIMALS: Final = 3
@@ -388,6 +402,8 @@ CSV_CONVENTIONS: Final = {
     "counts": "integers",
     "never": "empty cell (a time that never came, e.g. an undetected episode)",
     "lists": "one row per item: devices.csv's apps are in device_apps.csv",
+    "timestamps": "*_utc columns (with a scenario start): ISO 8601 in UTC, e.g. "
+    "2026-11-02T08:15:30.000000Z",
 }
 """How the CSV files are written; recorded in ``manifest.json`` under ``csv``."""
 _TIME_COLUMNS_WITH_NEVER: Final = (
@@ -402,8 +418,8 @@ def csv_ready(frame: pd.DataFrame, decimals: int | None = CSV_DECIMALS) -> pd.Da
     """A table as other tools should read it from CSV: a float column whose values are all
     whole numbers becomes an integer column (nullable: a missing value stays an empty
     cell), other floats are rounded to ``decimals`` places (None: as they are), and
-    infinite values — "never" — become empty cells."""
-    out = frame.copy()
+    infinite values — "never" — become empty cells; UTC timestamps are ISO 8601 text."""
+    out = _iso_timestamps(frame).copy()
     for column in out.columns:
         values = out[column]
         if not pd.api.types.is_float_dtype(values):
@@ -592,8 +608,14 @@ def load_run(path: str | Path) -> LoadedRun:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     """A run table: only empty cells are missing, so a variant or device named "NA",
-    "null" or "nan" stays that name."""
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    "null" or "nan" stays that name; ``*_utc`` columns are read as UTC timestamps."""
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    for column in frame.columns:
+        if str(column).endswith("_utc"):
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601").astype(
+                "datetime64[ns, UTC]"
+            )
+    return frame
 
 
 # -- sweep folders ---------------------------------------------------------------------------------
@@ -829,13 +851,16 @@ CHECKPOINTS: Final = "checkpoints"
 _CHECKPOINT_KIND: Final = "sweep-checkpoints"
 _CHECKPOINT_INFO: Final = "sweep.json"
 _LOG_TABLES: Final = ("decisions", "episodes", "devices")
-_NOT_HASHED: Final = ("description", "chunk_size")
+_NOT_HASHED: Final = ("description", "chunk_size", "start")
+"""Scenario fields results do not depend on (``start`` only adds timestamp columns when
+the tables are assembled, after the checkpoints)."""
 """Scenario fields that cannot change a replication's results (left out of the hash)."""
 
 
 def input_digest(scenario: Scenario) -> str:
     """SHA-256 of the scenario as resolved (every default, policies inline, the seed):
-    what a replication's results depend on. The description and chunk size are left out."""
+    what a replication's results depend on. The description, chunk size and start are
+    left out."""
     data = {k: v for k, v in scenario.resolved().items() if k not in _NOT_HASHED}
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

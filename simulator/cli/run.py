@@ -188,7 +188,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
                     "device": args.device,
                     "summary": json.loads(summary.to_json(orient="records")),
                     "decisions": json.loads(
-                        rows.sort_values("time_min", kind="stable").to_json(orient="records")
+                        rows.sort_values("time_min", kind="stable").to_json(
+                            orient="records", date_format="iso"
+                        )
                     ),
                 },
                 indent=2,

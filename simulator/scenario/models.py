@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
@@ -23,7 +24,7 @@ from pydantic import Field, GetJsonSchemaHandler, field_validator, model_validat
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from simulator._validation import Duration, FileModel, Name
+from simulator._validation import AwareDatetime, Duration, FileModel, Name, parse_aware_datetime
 from simulator.durations import DurationError, format_duration, parse_duration
 from simulator.policy.behavior import (
     Behavior,
@@ -711,6 +712,12 @@ class AppetiteModel(FileModel):
         return self
 
 
+def _monday_before(moment: datetime) -> datetime:
+    """Midnight of the Monday on or before ``moment``, in its own offset."""
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday())
+
+
 MAX_HORIZON: Final = 5 * 365 * 1440.0
 """The longest horizon a scenario may have (5 years): longer is a typo, not a study."""
 
@@ -724,6 +731,33 @@ class ScenarioModel(FileModel):
     horizon: Duration = Field(
         default=30 * 1440.0, description="Simulated time span (more than 0, at most 5 years)."
     )
+    start: AwareDatetime | None = Field(
+        default=None,
+        description="Optional wall-clock time of minute 0: a Monday 00:00 in the users' "
+        'time zone, ISO 8601 with that offset (e.g. "2026-11-02T00:00:00Z" or '
+        '"2026-11-02T00:00:00+01:00"; the offset is kept, outputs are in UTC). When set, '
+        "the decision log and episodes gain UTC timestamp columns (time_utc; onset_utc, "
+        "detected_utc, end_utc) beside the minute columns, to join with other telemetry. "
+        "It changes no result.",
+    )
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _monday_midnight(cls, value: Any) -> Any:
+        """Day 0 of the simulation is a Monday and working hours are the users' local
+        hours: a start elsewhere in the week would put the timestamps on other days."""
+        if value is None:
+            return value
+        local = parse_aware_datetime(value)
+        if local.weekday() != 0 or local.time() != time(0, 0):
+            raise ValueError(
+                f"must be a Monday 00:00 in the users' time zone (day 0 of the simulation is "
+                f"a Monday and working hours are local), got {local:%A %H:%M} "
+                f"({local.isoformat()}); use the Monday before, e.g. "
+                f"{_monday_before(local).isoformat()}"
+            )
+        return value
+
     chunk_size: int = Field(
         default=100,
         ge=1,

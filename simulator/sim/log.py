@@ -14,11 +14,15 @@ episodes
     variant (its end may be earlier than the natural end when a denial nudged the user).
 devices
     :data:`DEVICE_COLUMNS` — one row per device: management, apps, onboarding times.
+
+When the scenario has a ``start`` (the wall-clock time of minute 0), the decision log and
+the episodes also carry UTC timestamps beside their minute columns (:data:`UTC_COLUMNS`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final, NamedTuple
 
@@ -316,6 +320,40 @@ def decision_order(frame: pd.DataFrame, first: np.ndarray | None = None) -> np.n
     if first is not None:
         keys.append(first)
     return np.lexsort(tuple(keys))
+
+
+UTC_COLUMNS: Final[dict[str, str]] = {
+    "time_min": "time_utc",
+    "onset_min": "onset_utc",
+    "detected_min": "detected_utc",
+    "end_min": "end_utc",
+}
+"""Minute column → the UTC timestamp column placed right after it when the scenario has a
+``start`` (:func:`with_utc_times`)."""
+
+
+def utc_times(minutes: pd.Series | np.ndarray, start: datetime) -> pd.Series:
+    """Minutes on the simulation clock as UTC timestamps (``datetime64[ns, UTC]``), minute
+    0 being ``start``; "never" (``inf``) and missing values become ``NaT``."""
+    values = np.asarray(minutes, dtype=float)
+    values = np.where(np.isfinite(values), values, np.nan)
+    origin = pd.Timestamp(start).tz_convert("UTC")
+    stamps = origin + pd.to_timedelta(values, unit="min")
+    index = minutes.index if isinstance(minutes, pd.Series) else None
+    return pd.Series(stamps, index=index).astype("datetime64[ns, UTC]")
+
+
+def with_utc_times(frame: pd.DataFrame, start: datetime | None) -> pd.DataFrame:
+    """``frame`` with a UTC timestamp column after each minute column of
+    :data:`UTC_COLUMNS` it has (``time_min`` → ``time_utc``); unchanged when ``start``
+    is None, so a scenario without a start gives exactly the tables it always did."""
+    if start is None:
+        return frame
+    out = frame.copy(deep=False)
+    for minutes, stamp in UTC_COLUMNS.items():
+        if minutes in out.columns and stamp not in out.columns:
+            out.insert(list(out.columns).index(minutes) + 1, stamp, utc_times(out[minutes], start))
+    return out
 
 
 def explain_row(row: pd.Series | Mapping[Any, Any]) -> str:

@@ -34,6 +34,7 @@ from simulator.sim.log import (
     concat_frames,
     decision_order,
     to_frame,
+    with_utc_times,
 )
 from simulator.sim.world import (
     ConnectorTimeline,
@@ -181,9 +182,11 @@ class RunResult:
     variants
         Variant names, in order; each maps to the policies deployed together.
     decisions
-        The decision log (:data:`simulator.sim.log.DECISION_COLUMNS`), all variants.
+        The decision log (:data:`simulator.sim.log.DECISION_COLUMNS`), all variants;
+        with ``time_utc`` after ``time_min`` when the scenario has a ``start``.
     episodes
-        Threat episodes as they played out, per variant.
+        Threat episodes as they played out, per variant; with ``onset_utc``,
+        ``detected_utc`` and ``end_utc`` when the scenario has a ``start``.
     devices
         Devices and their onboarding, per variant.
     """
@@ -394,12 +397,13 @@ def assemble(
     devices = concat_frames([p.devices for p in parts], DEVICE_COLUMNS)
     episodes = episodes.sort_values(["device_index", "onset_min", "episode"], kind="stable")
     devices = devices.sort_values(["device_index"], kind="stable")
+    start = scenario.model.start
     return RunResult(
         scenario=scenario,
         replication=replication,
         variants=variants,
-        decisions=decisions,
-        episodes=_order_variants(episodes.reset_index(drop=True), variants),
+        decisions=with_utc_times(decisions, start),
+        episodes=with_utc_times(_order_variants(episodes.reset_index(drop=True), variants), start),
         devices=_order_variants(devices.reset_index(drop=True), variants),
     )
 
