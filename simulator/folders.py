@@ -469,7 +469,10 @@ RUN_FILES: Final = (
 the figures the caller draws."""
 
 FigureWriter = Callable[[Path], list[str]]
-"""Draws figures into a folder; returns the file names written."""
+"""Draws figures into a folder; returns the file names written. If it also has a
+``begin(folder)`` method, :func:`write_run` calls that as soon as the staging folder
+exists, before writing the tables, so the figures can be drawn alongside (the CLI draws
+them in a forked process); the call itself, after the tables, then collects them."""
 
 
 def write_run(
@@ -519,6 +522,9 @@ def write_run(
     )
     written: list[Path] = []
     with staged_output(out_dir, inputs=[*input_files(scenario), *inputs]) as folder:
+        begin = getattr(figures, "begin", None)
+        if callable(begin):
+            begin(folder)
         write_json(info, folder / MANIFEST)
         written.append(Path(MANIFEST))
         written.append(Path(write_frame(metrics, folder / "metrics.csv").name))

@@ -284,10 +284,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     def draw(folder: Path) -> list[str]:
         return _write_plots(result, metrics, outcomes, folder)
 
+    problems: list[str] = []
+
+    def check() -> None:
+        problems.extend(check_consistency(result, metrics))
+
     with contextlib.ExitStack() as stack:
-        # the figures draw on the other core while invariants are checked and tables written
-        figures = None if args.no_plots else stack.enter_context(figures_in_background(draw))
-        problems = check_consistency(result, metrics)
+        # the figures draw on the other core while tables are written and invariants checked
+        figures = None if args.no_plots else stack.enter_context(figures_in_background(draw, check))
         written = write_run(
             result,
             out,
@@ -296,6 +300,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             extra={"input_notes": notes_record(notes)},
             inputs=policy_inputs,
         )
+        if figures is None:
+            check()
     print(
         f"Simulated {len(result.decisions)} decisions in {elapsed:.1f} s "
         f"({len(result.decisions) / max(elapsed, 1e-9):,.0f} decisions/s)"
