@@ -4,13 +4,21 @@ Models Intune app protection policies that use the Microsoft Defender for Endpoi
 threat level on iOS (*Max allowed device threat level*), a fleet of devices and their
 threat signals, and reports how much risky access gets through and at what friction.
 
-The public API is listed in ``__all__``; everything else is internal.
+The public API is listed in ``__all__``; everything else is internal, except two public
+sub-namespaces: :mod:`simulator.testing` (case tables as pytest tests) and
+:mod:`simulator.plots` (the figures). ``plots`` is bound here lazily
+(:class:`importlib.util.LazyLoader`): the module object exists after ``import simulator``,
+but it — and matplotlib — is loaded only on the first attribute access, so
+``import simulator`` never loads plotting.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import sys
+import types
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -66,6 +74,28 @@ try:
     """The installed distribution's version (one source of truth: ``pyproject.toml``)."""
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
+
+
+def _lazy_module(name: str) -> types.ModuleType:
+    """The module ``name``, registered in :data:`sys.modules` but executed only when one of
+    its attributes is first read (:class:`importlib.util.LazyLoader`)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no module named {name!r}")
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
+
+
+plots = _lazy_module("simulator.plots")
+"""The figures (:mod:`simulator.plots`: ``frontier``, ``time_to_protect``,
+``device_timeline``, ``onboarding_funnel``, ``exceedance``, ``pareto_efficient``,
+``dominated_by``, …), loaded — with matplotlib — on first use."""
 
 
 def write_report(
@@ -135,6 +165,7 @@ __all__ = [
     "load_sweep",
     "merge",
     "parse_duration",
+    "plots",
     "policies_to_toml",
     "recommend",
     "run_sweep",
