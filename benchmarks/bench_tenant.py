@@ -19,12 +19,44 @@ from __future__ import annotations
 
 import argparse
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+_GENERATE = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from tests.generate_exports import truth_scenario, write_exports
+write_exports(Path(sys.argv[2]), truth_scenario(int(sys.argv[3])), select=True)
+"""
+
+
+def _written(folder: Path) -> Any:
+    """The exports the child wrote, by input (the generator's file names)."""
+    from tests.generate_exports import Written
+
+    def pages(stem: str) -> list[Path]:
+        def page(path: Path) -> tuple[int, str]:
+            digits = "".join(c for c in path.stem.rsplit("page", 1)[-1] if c.isdigit())
+            return (int(digits) if digits else 0, path.name)
+
+        return sorted(folder.glob(f"{stem}*.json"), key=page)
+
+    return Written(
+        alerts=pages("alerts"),
+        devices=pages("devices"),
+        app_registrations=pages("app-registrations"),
+        signins=pages("signins"),
+        mapping=folder / "mapping.toml",
+        truth=folder / "truth.toml",
+    )
 
 
 def main() -> int:
@@ -38,13 +70,19 @@ def main() -> int:
     from simulator.tenant.inventory import Exports, load_tenant
     from simulator.tenant.mapping import load_mapping
     from simulator.tenant.replay import ReplaySettings, replay_metrics, replay_scenario
-    from tests.generate_exports import truth_scenario, write_exports
+    from tests.generate_exports import truth_scenario
 
     truth = truth_scenario(args.users)
     with tempfile.TemporaryDirectory() as folder:
+        # the exports are generated in a child process, so that this process's peak memory
+        # is that of reading, calibrating and replaying only (the generator simulates the
+        # whole truth world with its log)
         started = time.perf_counter()
-        written = write_exports(Path(folder), truth, select=True)
+        subprocess.run(
+            [sys.executable, "-c", _GENERATE, str(ROOT), folder, str(args.users)], check=True
+        )
         generated = time.perf_counter() - started
+        written = _written(Path(folder))
         size = sum(p.stat().st_size for p in Path(folder).iterdir())
         started = time.perf_counter()
         exports = Exports(

@@ -67,8 +67,8 @@ def add_commands(commands: Any, policy_option: Callable[..., None]) -> None:
         "--engine",
         choices=list(ENGINES),
         default=DEFAULT_ENGINE,
-        help="simulation engine: fast (default) or reference (the SimPy definition); "
-        "outputs are identical, so the manifest does not record it",
+        help="simulation engine: compiled (default, Numba), fast (pure Python) or reference "
+        "(the SimPy definition); outputs are identical, so the manifest does not record it",
     )
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

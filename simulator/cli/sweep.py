@@ -146,8 +146,8 @@ def add_commands(commands: Any, policy_option: Callable[..., None]) -> None:
         "--engine",
         choices=list(ENGINES),
         default=DEFAULT_ENGINE,
-        help="simulation engine: fast (default) or reference (the SimPy definition); "
-        "outputs are identical, so the manifest does not record it",
+        help="simulation engine: compiled (default, Numba), fast (pure Python) or reference "
+        "(the SimPy definition); outputs are identical, so the manifest does not record it",
     )
     parser.add_argument(
         "--executor",

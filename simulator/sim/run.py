@@ -357,8 +357,9 @@ def simulate(
     progress
         Optional callback after each chunk.
     engine
-        ``"fast"`` (default) or ``"reference"`` (SimPy, the definition of the
-        semantics): the same rows either way (:data:`ENGINES`).
+        ``"compiled"`` (default, Numba), ``"fast"`` (pure Python) or ``"reference"``
+        (SimPy, the definition of the semantics): the same rows whichever
+        (:data:`ENGINES`).
     """
     chosen = {k: tuple(v) for k, v in (variants or variant_policies(scenario)).items()}
     if not chosen:

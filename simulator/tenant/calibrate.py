@@ -478,9 +478,12 @@ def _fit_threats(tenant: Tenant, base: ScenarioModel, out: Calibration) -> None:
         out.notes.append("no --alerts: threats keep the base scenario's values")
         out.threats = [{"kind": t.kind, "model": t} for t in base.threats]
         return
-    in_window = [a for a in tenant.alerts if tenant.start <= a.onset < tenant.end]
+    joined = {key: tenant.present_from(d) for key, d in tenant.devices.items()}
+    in_window = [
+        a for a in tenant.alerts if joined.get(a.device_id, tenant.start) <= a.onset < tenant.end
+    ]
     out.alert_kinds = Counter(a.kind for a in tenant.alerts)
-    device_years = len(tenant.devices) * tenant.horizon / YEAR_MIN
+    device_years = tenant.device_years()  # each device from its enrolment (enrolledDateTime)
     kinds = sorted({a.kind for a in in_window} | {t.kind for t in base.threats})
     for kind in kinds:
         alerts = [a for a in in_window if a.kind == kind]

@@ -17,6 +17,7 @@ Devices are joined by their Entra device id (``azureADDeviceId`` in Intune,
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,8 @@ class TenantDevice:
     apps: set[str] = field(default_factory=set)
     jailbroken: bool = False
     """Intune's ``jailBroken`` says "True" (MDM devices only)."""
+    enrolled: float | None = None
+    """Intune's ``enrolledDateTime`` (minutes since the epoch), when the export has it."""
 
 
 @dataclass
@@ -90,6 +93,18 @@ class Tenant:
                 self._by_device.setdefault(alert.device_id, []).append(alert)
         return self._by_device
 
+    def present_from(self, device: TenantDevice) -> float:
+        """When ``device`` joins the fleet (epoch minutes): the window's start, or its
+        enrolment when it enrolled in Intune later (``enrolledDateTime``)."""
+        if device.enrolled is None:
+            return self.start
+        return max(self.start, device.enrolled)
+
+    def device_years(self) -> float:
+        """Device-years in the window: each device counted from :meth:`present_from`."""
+        minutes = sum(max(0.0, self.end - self.present_from(d)) for d in self.devices.values())
+        return minutes / (365.0 * DAY_MIN)
+
     def users(self) -> dict[str, list[TenantDevice]]:
         """Devices per user."""
         out: dict[str, list[TenantDevice]] = {}
@@ -122,6 +137,7 @@ def load_tenant(
             record.user_id or record.upn or record.device_id,
             record.management,
             jailbroken=record.jailbroken,
+            enrolled=record.enrolled,
         )
     for reg in read_app_registrations(exports.app_registrations, mapping, stats):
         device = devices.get(reg.device_id)
@@ -155,8 +171,49 @@ def load_tenant(
     start, end = _window(signins, alerts, start, end)
     alerts = _alerts_in_window(alerts, devices, stats, start, end)
     _signins_in_window(signins, stats, start, end)
-    ordered = dict(sorted(devices.items()))
-    return Tenant(start, end, ordered, alerts, signins, stats, exports, notes)
+    tenant = Tenant(
+        start, end, dict(sorted(devices.items())), alerts, signins, stats, exports, notes
+    )
+    _before_enrolment(tenant)
+    return tenant
+
+
+def _before_enrolment(tenant: Tenant) -> None:
+    """A device that enrolled in Intune during the window exists from its enrolment: its
+    earlier sign-ins are not played, nor alerts resolved before it (each counted)."""
+    later = {
+        key: tenant.present_from(d)
+        for key, d in tenant.devices.items()
+        if tenant.present_from(d) > tenant.start
+    }
+    if not later:
+        return
+    stats, signins = tenant.stats, tenant.signins
+    for key, times in list(signins.times.items()):
+        joined = later.get(key[0])
+        if joined is None:
+            continue
+        kept = array("d", (t for t in times if t >= joined))
+        if len(kept) < len(times):
+            stats.ignore(SIGNINS, "before the device's enrolment", len(times) - len(kept))
+        if kept:
+            signins.times[key] = kept
+        else:
+            del signins.times[key]
+    kept_alerts = []
+    for alert in tenant.alerts:
+        joined = later.get(alert.device_id)
+        if joined is not None and alert.resolved is not None and alert.resolved <= joined:
+            stats.ignore(ALERTS, "resolved before the device's enrolment")
+        else:
+            kept_alerts.append(alert)
+    tenant.alerts = kept_alerts
+    enrolled_after = sum(1 for t in later.values() if t >= tenant.end)
+    tenant.notes.append(
+        f"{len(later)} device(s) enrolled in Intune during the window: each counts from its "
+        "enrolledDateTime (device-years, sign-ins, alerts)"
+        + (f"; {enrolled_after} enrolled after it and add nothing" if enrolled_after else "")
+    )
 
 
 def _window(
@@ -201,8 +258,6 @@ def _alerts_in_window(
 
 
 def _signins_in_window(signins: SignIns, stats: ReadStats, start: float, end: float) -> None:
-    from array import array
-
     for key, times in list(signins.times.items()):
         inside = array("d", (t for t in times if start <= t < end))
         if len(inside) < len(times):
