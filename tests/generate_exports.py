@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from simulator.durations import format_duration
 from simulator.policy.levels import Management
 from simulator.scenario.load import Scenario, scenario_from_data
 from simulator.sim.world import DeviceWorld, World, generate_world
@@ -47,7 +48,7 @@ TRUTH_TOML = """\
 # The known truth behind tests/generate_exports.py: what calibrate must recover.
 name = "Generator truth"
 seed = 20261102
-horizon = "28d"
+horizon = "{horizon}"
 chunk_size = 500
 
 [fleet]
@@ -58,13 +59,13 @@ management = {{ mdm = 0.5, mam_we = 0.35, emm = 0.15 }}
 [[apps]]
 name = "outlook"
 share = 1.0
-sessions_per_day = 8
+sessions_per_day = {outlook_sessions:g}
 session_length = "3m"
 
 [[apps]]
 name = "teams"
 share = 0.7
-sessions_per_day = 5
+sessions_per_day = {teams_sessions:g}
 session_length = "3m"
 
 [launches]
@@ -120,7 +121,8 @@ apps = ["outlook", "teams"]
 max_threat_level = "secured"
 threat_action = "block"
 """
-"""The truth (``{users}`` is filled in). Offline periods, onboarding and nudged
+"""The truth (users, horizon and the two apps' sessions per day are filled in, see
+:func:`truth_text`). Offline periods, onboarding and nudged
 remediation are off: the exports carry none of them, so a replay can reproduce the
 world's decisions."""
 
@@ -144,11 +146,27 @@ TITLES = {
 }
 
 
-def truth_scenario(users: int = 2000) -> Scenario:
-    """The truth scenario for ``users`` users."""
+def truth_text(
+    users: int, horizon: str = "28d", outlook_sessions: float = 8, teams_sessions: float = 5
+) -> str:
+    """:data:`TRUTH_TOML` filled in: ``users`` over ``horizon`` (the export window), with
+    Outlook and Teams sessions per day."""
+    return TRUTH_TOML.format(
+        users=users,
+        horizon=horizon,
+        outlook_sessions=outlook_sessions,
+        teams_sessions=teams_sessions,
+    )
+
+
+def truth_scenario(
+    users: int = 2000, horizon: str = "28d", outlook_sessions: float = 8, teams_sessions: float = 5
+) -> Scenario:
+    """The truth scenario for ``users`` users over ``horizon`` (see :func:`truth_text`)."""
     import tomllib
 
-    return scenario_from_data(tomllib.loads(TRUTH_TOML.format(users=users)))
+    text = truth_text(users, horizon, outlook_sessions, teams_sessions)
+    return scenario_from_data(tomllib.loads(text))
 
 
 @functools.cache
@@ -540,20 +558,34 @@ def write_exports(
     )
     truth = folder / "truth.toml"
     users = scenario.model.fleet.users if scenario.model.fleet else 0
-    truth.write_text(TRUTH_TOML.format(users=users), encoding="utf-8")
+    sessions = {app.name: app.sessions_per_day for app in scenario.model.apps}
+    text = truth_text(
+        users, format_duration(scenario.model.horizon), sessions["outlook"], sessions["teams"]
+    )
+    truth.write_text(text, encoding="utf-8")
     return Written(alerts, devices, registrations, signins, mapping, truth)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tests.generate_exports OUT [--users N]``."""
+    """``python -m tests.generate_exports OUT [--users N] [--days D] [--full] …``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="folder to write the exports into")
     parser.add_argument("--users", type=int, default=300, help="users of the truth (default 300)")
     parser.add_argument(
+        "--days", type=int, default=28, help="days of the export window (default 28)"
+    )
+    parser.add_argument(
+        "--outlook-sessions", type=float, default=8, help="Outlook sessions per day (default 8)"
+    )
+    parser.add_argument(
+        "--teams-sessions", type=float, default=5, help="Teams sessions per day (default 5)"
+    )
+    parser.add_argument(
         "--full", action="store_true", help="every field Graph returns, not just each $select"
     )
     args = parser.parse_args(argv)
-    written = write_exports(args.out, truth_scenario(args.users), select=not args.full)
+    truth = truth_scenario(args.users, f"{args.days}d", args.outlook_sessions, args.teams_sessions)
+    written = write_exports(args.out, truth, select=not args.full)
     for name in ("alerts", "devices", "app_registrations", "signins"):
         print(f"{name}: " + " ".join(str(p) for p in getattr(written, name)))
     print(f"mapping: {written.mapping}\ntruth: {written.truth}")

@@ -6,8 +6,9 @@ when the table has them; :func:`exposure_friction` is its former name). One run
 (:mod:`~simulator.plots.run`): :func:`time_to_protect`, :func:`device_timeline`,
 :func:`onboarding_funnel`. Exposure tails (:mod:`~simulator.plots.sweep`):
 :func:`exceedance`. :func:`pareto_efficient` and :func:`dominated_by` are
-:mod:`simulator.analysis.pareto`'s, re-exported for notebooks. ``import simulator`` does
-not import this package, so the library core never loads matplotlib.
+:mod:`simulator.analysis.pareto`'s, re-exported for notebooks. ``import simulator`` binds
+this package as ``simulator.plots`` lazily and does not execute it until an attribute is
+read, so the library core never loads matplotlib.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -16,6 +18,34 @@ def test_public_api_exports_the_folder_and_report_functions() -> None:
     for name in ("write_report", "write_sweep", "load_run", "recommend", "Appetite"):
         assert name in simulator.__all__ and callable(getattr(simulator, name))
     assert simulator.__version__ == version("condlaunch")
+
+
+def test_plots_is_a_public_namespace_loaded_on_first_use() -> None:
+    """``simulator.plots`` exists after ``import simulator`` (a LazyLoader module) but runs,
+    with matplotlib, only when an attribute is read; ``calibrate_scenario`` imports the
+    tenant readers only when called. A fresh interpreter, so no other test's import hides
+    an eager one."""
+    code = (
+        "import sys, types, simulator\n"
+        "assert 'plots' in simulator.__all__ and 'calibrate_scenario' in simulator.__all__\n"
+        "assert isinstance(simulator.plots, types.ModuleType)\n"
+        "assert simulator.plots is sys.modules['simulator.plots']\n"
+        "assert 'matplotlib' not in sys.modules and 'simulator.plots.run' not in sys.modules\n"
+        "assert 'simulator.tenant.inventory' not in sys.modules\n"
+        "from simulator import plots\n"
+        "assert 'matplotlib' not in sys.modules\n"
+        "assert callable(plots.frontier) and 'matplotlib' in sys.modules\n"
+        "import simulator.plots.run\n"
+        "from simulator.plots import pareto_efficient, time_to_protect\n"
+        "assert time_to_protect is simulator.plots.run.time_to_protect\n"
+        "print('ok')\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
 
 
 def test_scenario_html_repr_escapes_names_and_shows_the_appetite() -> None:
