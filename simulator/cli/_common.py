@@ -104,6 +104,21 @@ def metric_headers(metrics: Sequence[str]) -> tuple[list[str], list[str]]:
     return labels, units
 
 
+TABLE_WIDTH: Final = 100
+"""Width of terminal tables when the output is not a terminal (piped, in files, in tests)."""
+
+
+def terminal_width() -> int:
+    """Width the tables and sentences fit: the terminal's on a terminal,
+    :data:`TABLE_WIDTH` when piped (so files and tests see the same text)."""
+    import shutil
+    import sys
+
+    if sys.stdout.isatty():
+        return max(60, shutil.get_terminal_size((TABLE_WIDTH, 24)).columns)
+    return TABLE_WIDTH
+
+
 def format_table(
     header: Sequence[str],
     rows: Sequence[Sequence[object]],

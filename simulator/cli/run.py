@@ -23,7 +23,7 @@ import pandas as pd
 
 from simulator.analysis.explain import denial_rows, device_summary, device_to_explain
 from simulator.analysis.metrics import HEADLINE_METRICS
-from simulator.cli._common import format_table, metric_headers
+from simulator.cli._common import format_table, metric_headers, terminal_width
 from simulator.cli._notes import notes_record, scenario_with_notes
 from simulator.durations import DurationError, Minutes, format_duration, parse_duration
 from simulator.errors import InputError
@@ -397,7 +397,8 @@ def summary_table(metrics: pd.DataFrame) -> str:
         [str(record["variant"]), *(record.get(name) for name in HEADLINE_METRICS)]
         for record in rows.to_dict("records")
     ]
-    return "\n".join(format_table(["variant", *labels], body, units=["", *units]))
+    table = format_table(["variant", *labels], body, units=["", *units], width=terminal_width())
+    return "\n".join(table)
 
 
 def _import_plots() -> None:

@@ -34,7 +34,7 @@ from simulator.analysis.sweep import (
     initial_replications,
     run_sweep,
 )
-from simulator.cli._common import format_table, scenario_from_args
+from simulator.cli._common import TABLE_WIDTH, format_table, scenario_from_args, terminal_width
 from simulator.cli.run import check_size, workers_for
 from simulator.durations import format_duration
 from simulator.errors import InputError
@@ -53,7 +53,7 @@ from simulator.sim.world import chunk_count, n_users
 DEFAULT_SWEEPS: Final = Path("runs")
 EXECUTORS: Final = ("local", "dask")
 """``--executor`` choices: this machine's processes, or Dask (a LocalCluster or --scheduler)."""
-WIDTH: Final = 100
+WIDTH: Final = TABLE_WIDTH
 """Width the tables and sentences wrap at (characters)."""
 MARK: Final = "*"
 """Marks a paired difference whose 95 % interval excludes 0."""
@@ -422,17 +422,6 @@ def _write_report(folder: Path) -> str:
 
 
 # -- terminal tables -------------------------------------------------------------------------
-def terminal_width() -> int:
-    """Width the tables and sentences fit: the terminal's on a terminal, :data:`WIDTH`
-    when piped (so files and tests see the same text)."""
-    import shutil
-    import sys
-
-    if sys.stdout.isatty():
-        return max(60, shutil.get_terminal_size((WIDTH, 24)).columns)
-    return WIDTH
-
-
 def _rate_metrics() -> tuple[str, ...]:
     return tuple(m for m in HEADLINE_METRICS if has_rate(m))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -459,7 +460,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(summary_table(metrics))
     print(f"\nWrote {args.out}/: " + ", ".join(str(name) for name in written))
     if not args.no_log:
-        print(f"Compare two variants: condlaunch diff {args.out} {args.out} --variants A B")
+        names = list(variants)
+        if len(names) >= 2:
+            print(
+                f"Compare two variants: condlaunch diff {shlex.quote(str(args.out))} "
+                f"{shlex.quote(str(args.out))} --variants {shlex.quote(names[0])} "
+                f"{shlex.quote(names[1])}"
+            )
     return 0
 
 
