@@ -8,10 +8,17 @@ means), **hollow** when another variant beats it; a dashed step line traces each
 own frontier. A sweep's summary (or a wide table with ``<metric>_ci_low`` /
 ``<metric>_ci_high``) adds confidence-interval bars; a run's metrics give points only.
 Axis labels and units come from :mod:`simulator.analysis.catalogue`.
+
+A block variant and its wipe counterpart (names that differ only in ``block`` / ``wipe``)
+with the same value on every metric of the figure — the threat action made no difference,
+typically because no device went over that max — are drawn **once**, labelled for both
+(``max High (block = wipe)``), with a note in the title saying why
+(:func:`coinciding_actions`).
 """
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,7 +49,14 @@ from simulator.plots.run import (
     _thousands,
 )
 
-__all__ = ["axis_label", "exposure_friction", "frontier"]
+__all__ = [
+    "COINCIDE_NOTE",
+    "axis_label",
+    "coinciding_actions",
+    "exposure_friction",
+    "frontier",
+    "merged_label",
+]
 
 _MAX_DIRECT_LABELS: Final = 6
 """Above this many variants, :func:`frontier` names them in a legend, not next to points:
@@ -165,6 +179,9 @@ def frontier(
     if not frictions:
         raise ValueError("friction: give at least one metric")
     rows = variant_rows(table, [exposure, *frictions], segment)
+    pairs = _coinciding(rows, [exposure, *frictions])
+    colors = _colors_for([str(v) for v in rows["variant"]], colors)
+    rows, colors, efficient = _merge_pairs(rows, pairs, colors, efficient)
     shared = _shared(
         rows,
         exposure,
@@ -175,7 +192,7 @@ def frontier(
         efficient=efficient,
     )
     has_ci = any(_errors(rows, m) is not None for m in [exposure, *frictions])
-    layout = _layout(shared, len(frictions), segment, has_ci=has_ci)
+    layout = _layout(shared, len(frictions), segment, has_ci=has_ci, merged=bool(pairs))
     fig, axes = _new_figure(
         1, len(frictions), figsize=(layout.width + layout.legend, layout.height), sharex=True
     )
@@ -191,6 +208,86 @@ def frontier(
         for ax, points, segments in placements:
             place_labels(ax, points, segments)
     return fig
+
+
+COINCIDE_NOTE: Final = (
+    "“block = wipe”: the block variant and its wipe counterpart have the same value on "
+    "every metric shown — the threat action made no difference there (typically no device "
+    "went over that max) — so they are drawn once."
+)
+"""Why a block/wipe pair is one point (the figure's title and the report's caption)."""
+
+_ACTION: Final = re.compile(r"\b(block|wipe)\b")
+_COINCIDE_RTOL: Final = 1e-6
+"""Values within this relative difference are the same point at any plotting size."""
+
+
+def coinciding_actions(
+    table: pd.DataFrame,
+    *,
+    exposure: str = DEFAULT_EXPOSURE,
+    friction: str | Sequence[str] = DEFAULT_FRICTION,
+    segment: tuple[str, str] = ("all", "all"),
+) -> list[tuple[str, str]]:
+    """The ``(block variant, wipe variant)`` pairs :func:`frontier` draws as one point.
+
+    Two variants pair when their names differ only in the word ``block`` / ``wipe``
+    (``max High · block`` and ``max High · wipe``) and every metric of the figure —
+    its mean and, when present, both ends of its interval — is the same to plotting
+    precision (1e-6 relative).
+    """
+    frictions = [friction] if isinstance(friction, str) else list(friction)
+    rows = variant_rows(table, [exposure, *frictions], segment)
+    return _coinciding(rows, [exposure, *frictions])
+
+
+def merged_label(block: str) -> str:
+    """The label of a block/wipe pair drawn once: ``max High · block`` →
+    ``max High (block = wipe)``."""
+    head = re.sub(r"\s*[·+,/|-]?\s*\bblock\b\s*$", "", block)
+    if head != block and head.strip():
+        return f"{head} (block = wipe)"
+    return _ACTION.sub("block = wipe", block, count=1)
+
+
+def _coinciding(rows: pd.DataFrame, metrics: Sequence[str]) -> list[tuple[str, str]]:
+    """Block/wipe counterparts among ``rows`` with equal values on ``metrics``."""
+    names = [str(v) for v in rows["variant"]]
+    index = {name: i for i, name in enumerate(names)}
+    columns = [c for m in metrics for c in (m, f"{m}_ci_low", f"{m}_ci_high") if c in rows.columns]
+    values = rows[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    pairs = []
+    for name in names:
+        if len(_ACTION.findall(name)) != 1 or "block" not in _ACTION.findall(name):
+            continue
+        other = _ACTION.sub("wipe", name)
+        if other not in index:
+            continue
+        a, b = values[index[name]], values[index[other]]
+        same = np.isclose(a, b, rtol=_COINCIDE_RTOL, atol=1e-12) | (np.isnan(a) & np.isnan(b))
+        if same.all() and np.isfinite(a).any():
+            pairs.append((name, other))
+    return pairs
+
+
+def _merge_pairs(
+    rows: pd.DataFrame,
+    pairs: Sequence[tuple[str, str]],
+    colors: dict[str, Color],
+    efficient: Sequence[str] | None,
+) -> tuple[pd.DataFrame, dict[str, Color], Sequence[str] | None]:
+    """Each pair as one row (the block variant's, renamed for both); colours and the
+    efficient set follow the new names."""
+    if not pairs:
+        return rows, colors, efficient
+    renamed = {block: merged_label(block) for block, _ in pairs}
+    dropped = {wipe for _, wipe in pairs}
+    kept = rows[~rows["variant"].astype(str).isin(dropped)].copy()
+    kept["variant"] = [renamed.get(str(v), str(v)) for v in kept["variant"]]
+    palette = {renamed.get(k, k): v for k, v in colors.items() if k not in dropped}
+    if efficient is not None:
+        efficient = [renamed.get(v, v) for v in efficient if v not in dropped]
+    return kept.reset_index(drop=True), palette, efficient
 
 
 def exposure_friction(
@@ -303,12 +400,14 @@ class _Layout:
     """Columns of the marker key below the panels."""
 
 
-def _layout(shared: _Shared, n: int, segment: tuple[str, str], *, has_ci: bool) -> _Layout:
+def _layout(
+    shared: _Shared, n: int, segment: tuple[str, str], *, has_ci: bool, merged: bool = False
+) -> _Layout:
     """Panel width, room for the title lines, the key below and the legend beside."""
     width = _PANEL_SIZE[0] * n + 0.3 if n > 1 else _SINGLE_PANEL_WIDTH
     many = len(shared.variants) > _MAX_DIRECT_LABELS
     legend = 0.45 + 0.075 * max(len(v) for v in shared.variants) if many else 0.0
-    title = _title(shared, segment, has_ci=has_ci, width=width)
+    title = _title(shared, segment, has_ci=has_ci, width=width, merged=merged)
     key = _key_labels(several=n > 1)
     columns = max(1, min(len(key), int(width / _text_width(key))))
     rows = [key[i : i + columns] for i in range(0, len(key), columns)]
@@ -325,7 +424,9 @@ def _text_width(labels: Sequence[str]) -> float:
     return 0.5 + 0.075 * longest
 
 
-def _title(shared: _Shared, segment: tuple[str, str], *, has_ci: bool, width: float) -> str:
+def _title(
+    shared: _Shared, segment: tuple[str, str], *, has_ci: bool, width: float, merged: bool = False
+) -> str:
     """What is drawn, whether with intervals, and which variants are efficient."""
     where = "" if segment == ("all", "all") else f" — {segment[0]} = {segment[1]}"
     how = "means with confidence intervals" if has_ci else "one run, no confidence intervals"
@@ -341,7 +442,8 @@ def _title(shared: _Shared, segment: tuple[str, str], *, has_ci: bool, width: fl
     second = f"{how}; lower-left is better"
     joined = f"{first} — {second}"
     lines = (joined,) if len(joined) <= chars else (first, second[0].upper() + second[1:])
-    return "\n".join(textwrap.fill(line, chars) for line in (*lines, verdict) if line)
+    note = COINCIDE_NOTE if merged else ""
+    return "\n".join(textwrap.fill(line, chars) for line in (*lines, verdict, note) if line)
 
 
 def _legends(fig: Figure, shared: _Shared, layout: _Layout, *, several: bool) -> None:

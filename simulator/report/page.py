@@ -50,7 +50,7 @@ from simulator.analysis.rates import rate_label, rate_unit
 from simulator.durations import DurationError, parse_duration
 from simulator.errors import InputError
 from simulator.folders import ResultsFolder, check_output_file, read_results, write_text_atomic
-from simulator.plots.frontier import frontier
+from simulator.plots.frontier import COINCIDE_NOTE, coinciding_actions, frontier
 from simulator.plots.run import time_to_protect, variant_colors
 from simulator.plots.sweep import exceedance
 from simulator.report.html import (
@@ -272,6 +272,13 @@ def _figures(
         if data.kind == "sweep"
         else "One replication: points only, no intervals."
     )
+    pairs = coinciding_actions(table_for_frontier)
+    once = (
+        f" Drawn once: {_names([b for b, _ in pairs])} with {'its' if len(pairs) == 1 else 'their'}"
+        f" wipe counterpart{'' if len(pairs) == 1 else 's'}. {COINCIDE_NOTE}"
+        if pairs
+        else ""
+    )
     parts.append(
         figure_html(
             frontier(table_for_frontier, colors=colors, efficient=efficient),
@@ -279,7 +286,7 @@ def _figures(
             f"Exposure (x) against each friction metric (y); lower-left is better. Filled: "
             f"Pareto-efficient on exposure and all three friction metrics; hollow: another "
             f"variant is at least as good on all of them and better on one. The dashed step "
-            f"line is each panel's own frontier. {how}",
+            f"line is each panel's own frontier. {how}{once}",
         )
     )
     outcomes = data.outcomes

@@ -30,7 +30,7 @@ from simulator.analysis import pareto
 from simulator.analysis.catalogue import label_with_unit
 from simulator.plots import run as plots
 from simulator.plots import sweep as pe
-from simulator.plots.frontier import axis_label, frontier
+from simulator.plots.frontier import axis_label, coinciding_actions, frontier, merged_label
 from simulator.sim.log import DECISION_COLUMNS, DEVICE_COLUMNS, EPISODE_COLUMNS
 
 VARIANTS = ["Level 3", "Strict wipe", "Lenient"]
@@ -357,6 +357,73 @@ def test_frontier_labels_each_variant_once_per_panel() -> None:
     assert len(boxes) == 2
     assert any(set(points) - {"Lenient"} <= set(texts(box)) for box in boxes)
     assert all(len(c.get_offsets()) == 1 for c in ax.collections if isinstance(c, PathCollection))
+
+
+def _action_pairs(wipe_low: tuple[float, float]) -> pd.DataFrame:
+    """A sweep-like table: Secured and Low, each with block and wipe; Low's wipe at
+    ``wipe_low`` (the block variant is at (300, 4))."""
+    return metrics_frame(
+        {
+            "max Secured · block": (100.0, 9.0),
+            "max Secured · wipe": (100.0, 12.0),
+            "max Low · block": (300.0, 4.0),
+            "max Low · wipe": wipe_low,
+        },
+        ci=True,
+    )
+
+
+def _marker_names(fig: Figure) -> list[list[str]]:
+    return [
+        [str(c.get_label()) for c in ax.collections if isinstance(c, PathCollection)]
+        for ax in fig.axes
+    ]
+
+
+def test_frontier_draws_a_coinciding_block_wipe_pair_once_with_a_note() -> None:
+    """Low + block and Low + wipe have the same value on every metric shown: one marker
+    per panel, one label naming both ("max Low (block = wipe)"), and the title says why;
+    Secured's pair differs (wipes differ) and keeps two markers and two names."""
+    table = _action_pairs((300.0, 4.0))
+    friction = ["unneeded_blocks", "blocked_user_minutes"]
+    fig = frontier(table, friction=friction)
+    for names in _marker_names(fig):
+        assert sorted(names) == sorted(
+            ["max Secured · block", "max Secured · wipe", "max Low (block = wipe)"]
+        )
+    drawn = [t for box in label_boxes(fig) for t in texts(box)]
+    assert drawn.count("max Low (block = wipe)") == len(fig.axes)
+    assert "max Low · block" not in drawn and "max Low · wipe" not in drawn
+    title = " ".join(str(fig.get_suptitle()).split())
+    assert "“block = wipe”" in title and "made no difference" in title
+    assert coinciding_actions(table, friction=friction) == [("max Low · block", "max Low · wipe")]
+
+
+def test_frontier_keeps_block_and_wipe_apart_when_they_differ() -> None:
+    """A pair that differs on one metric of the figure (here only in an interval end,
+    or a y value) is two markers and no note; the same pair is merged in a figure whose
+    metrics it agrees on."""
+    shifted = _action_pairs((300.0, 4.0))
+    low_wipe = (shifted["variant"] == "max Low · wipe") & (shifted["segment"] == "all")
+    shifted.loc[low_wipe, "exposed_minutes_medium_ci_high"] = 400.0
+    apart = _action_pairs((300.0, 5.0))
+    for table in (shifted, apart):
+        fig = frontier(table, friction="blocked_user_minutes")
+        (names,) = _marker_names(fig)
+        assert len(names) == 4 and "max Low (block = wipe)" not in names
+        assert "block = wipe" not in str(fig.get_suptitle())
+        assert coinciding_actions(table, friction="blocked_user_minutes") == []
+        plt.close(fig)
+    merged = frontier(apart, exposure="launches", friction="launches")
+    (names,) = _marker_names(merged)
+    assert sorted(names) == ["max Low (block = wipe)", "max Secured (block = wipe)"]
+
+
+def test_merged_labels() -> None:
+    """The label of a pair drawn once names both actions."""
+    assert merged_label("max High · block") == "max High (block = wipe)"
+    assert merged_label("Level 3 - Secured + block") == "Level 3 - Secured (block = wipe)"
+    assert merged_label("block at low") == "block = wipe at low"
 
 
 def test_frontier_of_a_run_labels_do_not_overlap() -> None:
