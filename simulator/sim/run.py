@@ -198,6 +198,34 @@ class RunResult:
     episodes: pd.DataFrame
     devices: pd.DataFrame = field(repr=False)
 
+    def _repr_html_(self) -> str:
+        """A notebook's view: what was simulated, then per variant the decision-log
+        counts by outcome (metrics: :func:`simulator.compute_metrics`)."""
+        from html import escape
+
+        model = self.scenario.model
+        log = self.decisions
+        who = "devices" if self.scenario.scripted else "users"
+        size = n_users(self.scenario)
+        head = (
+            f"<p><b>Run</b> of {escape(self.scenario.name)!s}: {size:,} {who}, "
+            f"{model.horizon / 1440.0:g} days, seed {model.seed}, replication "
+            f"{self.replication}; {len(self.variants)} variant(s), {len(log):,} decisions. "
+            "Metrics: <code>compute_metrics(result)</code>; one device: "
+            "<code>explain_device(result.decisions, …)</code>.</p>"
+        )
+        names = list(self.variants)
+        if log.empty:
+            return head
+        variant = log["variant"].astype(str)
+        counts = pd.crosstab(variant, log["outcome"].astype(str)).reindex(index=names).fillna(0)
+        counts = counts.astype(np.int64)
+        counts.insert(0, "launches", (log["trigger"] == "launch").groupby(variant).sum())
+        counts.insert(0, "decisions", variant.value_counts())
+        counts.index.name = "variant"
+        counts.columns.name = None
+        return head + counts.to_html(escape=True)  # escapes the variant names
+
 
 def engine_settings(scenario: Scenario) -> EngineSettings:
     """The engine's behaviour parameters from the scenario's ``[behavior]``."""

@@ -65,3 +65,25 @@ def test_scenario_html_repr_escapes_names_and_shows_the_appetite() -> None:
     root = Path(__file__).resolve().parents[2]
     bundled = load_scenario(root / "scenarios" / "threshold_sweep.toml")._repr_html_()
     assert "300 users" in bundled and "max low · block" in bundled
+
+
+def test_run_result_has_an_escaped_notebook_view() -> None:
+    """``RunResult._repr_html_``: the scenario and a per-variant count table whose numbers
+    are the decision log's, with names escaped (a name is data, not markup)."""
+    from simulator import load_scenario, simulate
+
+    root = Path(__file__).resolve().parents[2]
+    scenario = load_scenario(root / "scenarios" / "baseline.toml").with_changes(
+        fleet={"users": 12}, name="Fleet <script>alert(1)</script>"
+    )
+    result = simulate(scenario, workers=1)
+    html = result._repr_html_()
+    assert "<script>" not in html
+    assert "Fleet &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert f"{len(result.decisions):,} decisions" in html
+    first = next(iter(result.variants))
+    rows = result.decisions[result.decisions["variant"] == first]
+    blocks = int((rows["outcome"] == "block").sum())
+    cells = html.split(f"<th>{first}</th>", 1)[1].split("</tr>", 1)[0]
+    assert f"<td>{len(rows)}</td>" in cells
+    assert f"<td>{blocks}</td>" in cells
