@@ -13,6 +13,7 @@ import importlib
 import json
 import os
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -309,7 +310,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print()
     print(summary_table(metrics))
     print()
-    print(
+    print_wrapped(
         "Exposure counts launches/minutes granted while the device's TRUE level was at least "
         "that severity; never enforced = ended episodes of at least medium severity that met "
         "no threat-level denial; unneeded denials = threat-level denials after the device was "
@@ -386,9 +387,10 @@ def _progress_bar(users: int, quiet: bool) -> Iterator[Callable[[int, int], None
         yield progress
 
 
-def summary_table(metrics: pd.DataFrame) -> str:
+def summary_table(metrics: pd.DataFrame, *, one_block: bool = False) -> str:
     """The terminal summary: one row per variant (segment all), the headline metrics
-    (:data:`~simulator.analysis.metrics.HEADLINE_METRICS`), headers from the catalogue."""
+    (:data:`~simulator.analysis.metrics.HEADLINE_METRICS`), headers from the catalogue;
+    split into column blocks at the terminal's width unless ``one_block``."""
     rows = metrics[metrics["segment_by"] == "all"]
     if rows.empty:
         return "(no variants)"
@@ -397,8 +399,14 @@ def summary_table(metrics: pd.DataFrame) -> str:
         [str(record["variant"]), *(record.get(name) for name in HEADLINE_METRICS)]
         for record in rows.to_dict("records")
     ]
-    table = format_table(["variant", *labels], body, units=["", *units], width=terminal_width())
+    width = None if one_block else terminal_width()
+    table = format_table(["variant", *labels], body, units=["", *units], width=width)
     return "\n".join(table)
+
+
+def print_wrapped(text: str) -> None:
+    """A paragraph wrapped at the tables' width (the terminal's, 100 when piped)."""
+    print(textwrap.fill(text, terminal_width()))
 
 
 def _import_plots() -> None:

@@ -134,7 +134,7 @@ def test_cli_summary_header_uses_the_catalogue() -> None:
         for v in ("strict", "lenient")
     ]
     rows.append({**rows[0], "segment_by": "management", "segment": "mdm"})
-    lines = summary_table(pd.DataFrame(rows)).splitlines()
+    lines = summary_table(pd.DataFrame(rows), one_block=True).splitlines()
     rule = next(i for i, line in enumerate(lines) if line.startswith("---"))
     spans, start = [], 0
     for dashes in lines[rule].split("  "):
