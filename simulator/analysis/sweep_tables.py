@@ -353,3 +353,26 @@ def precision_check(
         for v, m, r in zip(rows["variant"], rows["metric"], ratio, strict=True)
     )
     return PrecisionCheck(int(n.max()) if n.size else 0, target, cells)
+
+
+def invariant_metrics(
+    paired: pd.DataFrame, others: Sequence[str], metrics: Sequence[str]
+) -> list[str]:
+    """The ``metrics`` whose paired difference (segment all) is exactly 0 for every
+    variant of ``others`` in every replication — the same under every variant (e.g.
+    launches, or onboarding blocks under a threat-threshold sweep). Tables show these on
+    one line instead of as columns of equal numbers. Empty when ``others`` is empty."""
+    if not others or paired.empty:
+        return []
+    rows = paired[paired["segment_by"] == "all"]
+    out = []
+    for metric in metrics:
+        cells = rows[rows["metric"] == metric].set_index("variant")
+        if not all(v in cells.index for v in others):
+            continue
+        chosen = cells.loc[list(others)]
+        diff = pd.to_numeric(chosen["mean_diff"], errors="coerce")
+        half = pd.to_numeric(chosen["half_width"], errors="coerce")
+        if bool((diff == 0).all() and (half == 0).all()):
+            out.append(metric)
+    return out

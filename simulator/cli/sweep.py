@@ -34,6 +34,7 @@ from simulator.analysis.sweep import (
     initial_replications,
     run_sweep,
 )
+from simulator.analysis.sweep_tables import invariant_metrics
 from simulator.cli._common import TABLE_WIDTH, format_table, scenario_from_args, terminal_width
 from simulator.cli.run import check_size, workers_for
 from simulator.durations import format_duration
@@ -528,20 +529,9 @@ def _headline(frame: pd.DataFrame) -> Cells:
 
 
 def _invariant(paired: pd.DataFrame, others: Sequence[str]) -> list[str]:
-    """Headline metrics whose paired difference is exactly 0 for every variant in every
-    replication: the same under every variant (e.g. launches; onboarding blocks under a
-    threat-threshold sweep)."""
-    cells = _headline(paired)
-    return [
-        m
-        for m in _rate_metrics()
-        if all(
-            (row := cells.get((v, m))) is not None
-            and float(row["mean_diff"]) == 0
-            and float(row["half_width"]) == 0
-            for v in others
-        )
-    ]
+    """Headline rate metrics the same under every variant
+    (:func:`~simulator.analysis.sweep_tables.invariant_metrics`)."""
+    return invariant_metrics(paired, others, _rate_metrics())
 
 
 def _too_few_lines(cells: Cells, width: int) -> list[str]:

@@ -47,6 +47,7 @@ from simulator.analysis.pareto import (
     pareto_efficient,
 )
 from simulator.analysis.rates import rate_label, rate_unit
+from simulator.analysis.sweep_tables import invariant_metrics
 from simulator.durations import DurationError, parse_duration
 from simulator.errors import InputError
 from simulator.folders import ResultsFolder, check_output_file, read_results, write_text_atomic
@@ -533,6 +534,9 @@ RATE_HEADLINE: Final = (
     "wipes",
 )
 """The metrics of the report's first table, in rates a CISO reads."""
+_SAME_ALSO: Final = ("launches", "onboarding_blocks")
+"""Not in that table, but named on its "same under every variant" line when no variant
+changes them (as the CLI does)."""
 
 
 def _rates_table(
@@ -553,8 +557,12 @@ def _rates_table(
         horizon = parse_duration(str(data.manifest["scenario"]["horizon"]))
     except (KeyError, DurationError):
         return Html("")
-    shown = [m for m in RATE_HEADLINE if m in set(summary["metric"])]
-    rated = rates_of_summary(summary[summary["metric"].isin(shown)], users, horizon)
+    present = set(summary["metric"])
+    shown = [m for m in RATE_HEADLINE if m in present]
+    # as under the CLI's table: metrics no variant changes are one line, not columns
+    fixed = _same_everywhere(data, [*shown, *(m for m in _SAME_ALSO if m in present)])
+    rated = rates_of_summary(summary[summary["metric"].isin([*shown, *fixed])], users, horizon)
+    shown = [m for m in shown if m not in fixed]
     rows = segment_rows(summary_to_wide(rated.drop(columns=["unit"])), "all", "all")
     headers = {
         m: Html(
@@ -585,6 +593,7 @@ def _rates_table(
             tag("h4", "Per 1,000 users per month (sums of minutes in hours)"),
             warning,
             results_table(rows, shown, colors, badges, note, headers=headers),
+            _same_line(rated, fixed),
             tag(
                 "p",
                 "Hover a header for its definition; the tables below give every metric "
@@ -593,6 +602,33 @@ def _rates_table(
                 cls="note",
             ),
         ]
+    )
+
+
+def _same_everywhere(data: ResultsFolder, metrics: Sequence[str]) -> list[str]:
+    """The ``metrics`` the same under every variant in every replication (paired
+    difference exactly 0), as the CLI's line under its table."""
+    paired = data.paired
+    if paired is None or paired.empty:
+        return []
+    others = sorted(set(paired["variant"].astype(str)))
+    return invariant_metrics(paired, others, metrics)
+
+
+def _same_line(rated: pd.DataFrame, fixed: Sequence[str]) -> Html:
+    """One line naming the metrics left out of the table because no variant changes them,
+    with their value (the first variant's mean ± half-width)."""
+    if not fixed:
+        return Html("")
+    rows = rated[rated["segment_by"] == "all"]
+    parts = []
+    for metric in fixed:
+        row = rows[rows["metric"] == metric].iloc[0]
+        half = float(row["half_width"])
+        value = f"{float(row['mean']):,.0f}" + (f" ± {half:,.0f}" if half == half else "")
+        parts.append(f"{rate_label(metric)} {value}")
+    return tag(
+        "p", "Same under every variant (not in the table): " + "; ".join(parts) + ".", cls="note"
     )
 
 

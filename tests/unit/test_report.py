@@ -514,3 +514,59 @@ def test_sweep_report_without_appetite_says_what_to_state(sweep_html: str) -> No
     assert "No risk appetite stated" in sweep_html
     assert "blocked_working_minutes_threat" in sweep_html
     assert "Pareto-efficient" in sweep_html
+
+
+def test_metrics_no_variant_changes_are_one_line_under_the_rates_table(tmp_path: Path) -> None:
+    """As under the CLI's table: in a real threshold sweep, launches and onboarding blocks
+    (the threshold changes neither) are named once on a line, with their value; the
+    metrics that vary are not on it."""
+    from simulator import SweepSettings, run_sweep, write_report, write_sweep
+    from simulator.analysis.rates import rate_label
+    from simulator.report.page import RATE_HEADLINE
+
+    scenario = load_scenario(ROOT / "scenarios" / "threshold_sweep.toml").with_changes(
+        fleet={"users": 30}, horizon="7d"
+    )
+    result = run_sweep(scenario, SweepSettings(replications=2, keep_log=False), workers=1)
+    write_sweep(result, tmp_path / "sweep")
+    html = write_report(tmp_path / "sweep", tmp_path / "report.html").read_text()
+    line = html.split("Same under every variant (not in the table): ", 1)[1].split("</p>")[0]
+    named = {part.rsplit(" ", 3)[0] for part in line.rstrip(".").split("; ")}
+    assert {"launches", "onboarding blocks"} <= named
+    # every metric of the table is on the line exactly when no variant changes it in any
+    # replication (checked here on the paired table directly)
+    paired = result.paired[result.paired["segment_by"] == "all"]
+    for metric in (*RATE_HEADLINE, "launches", "onboarding_blocks"):
+        rows = paired[paired["metric"] == metric]
+        zero = (rows["mean_diff"] == 0) & (rows["half_width"] == 0)
+        same = bool(len(rows)) and bool(zero.all())
+        assert (rate_label(metric) in named) == same, metric
+    assert rate_label("blocked_working_minutes_threat") not in named  # varies: in the table
+
+
+def test_invariant_metrics_needs_exactly_zero_for_every_variant() -> None:
+    from simulator.analysis.sweep_tables import invariant_metrics
+
+    def row(variant: str, metric: str, diff: float, half: float) -> dict[str, object]:
+        return {
+            "variant": variant,
+            "segment_by": "all",
+            "metric": metric,
+            "mean_diff": diff,
+            "half_width": half,
+        }
+
+    paired = pd.DataFrame(
+        [
+            row("B", "launches", 0.0, 0.0),
+            row("C", "launches", 0.0, 0.0),
+            row("B", "wipes", 0.0, 0.0),
+            row("C", "wipes", 0.0, 1.5),  # same mean, but differs in some replication
+            row("B", "onboarding_blocks", 0.0, 0.0),  # C has no row: not known to be equal
+            row("B", "unneeded_denials", 0.0, float("nan")),  # one replication: unknown
+            row("C", "unneeded_denials", 0.0, 0.0),
+        ]
+    )
+    metrics = ["launches", "wipes", "onboarding_blocks", "unneeded_denials"]
+    assert invariant_metrics(paired, ["B", "C"], metrics) == ["launches"]
+    assert invariant_metrics(paired, [], metrics) == []
