@@ -124,6 +124,7 @@ def frontier(
     include_zero: bool = True,
     pareto: bool = True,
     efficient: Sequence[str] | None = None,
+    max_width: float | None = None,
 ) -> Figure:
     """Exposure (x) against each friction metric (y): the trade-off between the variants.
 
@@ -160,6 +161,10 @@ def frontier(
         The variants to draw as efficient, when judged elsewhere — e.g. on paired
         differences (:func:`simulator.analysis.pareto.paired_efficient`), so that a gap
         inside simulation noise does not make a variant hollow; default: judged on means.
+    max_width
+        The widest the figure may be, inches: the width it will be shown at (the HTML
+        report passes its content column, so the figure's text is not scaled down on the
+        page). Panels narrow to fit; default: each panel its natural width.
 
     Returns
     -------
@@ -192,7 +197,9 @@ def frontier(
         efficient=efficient,
     )
     has_ci = any(_errors(rows, m) is not None for m in [exposure, *frictions])
-    layout = _layout(shared, len(frictions), segment, has_ci=has_ci, merged=bool(pairs))
+    layout = _layout(
+        shared, len(frictions), segment, has_ci=has_ci, merged=bool(pairs), max_width=max_width
+    )
     fig, axes = _new_figure(
         1, len(frictions), figsize=(layout.width + layout.legend, layout.height), sharex=True
     )
@@ -401,18 +408,30 @@ class _Layout:
 
 
 def _layout(
-    shared: _Shared, n: int, segment: tuple[str, str], *, has_ci: bool, merged: bool = False
+    shared: _Shared,
+    n: int,
+    segment: tuple[str, str],
+    *,
+    has_ci: bool,
+    merged: bool = False,
+    max_width: float | None = None,
 ) -> _Layout:
-    """Panel width, room for the title lines, the key below and the legend beside."""
+    """Panel width, room for the title lines, the key below and the legend beside; with
+    ``max_width``, the panels narrow (and shorten, less) so the whole figure fits it."""
     width = _PANEL_SIZE[0] * n + 0.3 if n > 1 else _SINGLE_PANEL_WIDTH
     many = len(shared.variants) > _MAX_DIRECT_LABELS
     legend = 0.45 + 0.075 * max(len(v) for v in shared.variants) if many else 0.0
+    panel_height = _PANEL_SIZE[1]
+    if max_width is not None and width + legend > max_width:
+        scale = max(0.5, (max_width - legend) / width)
+        width *= scale
+        panel_height *= max(0.8, scale)
     title = _title(shared, segment, has_ci=has_ci, width=width, merged=merged)
     key = _key_labels(several=n > 1)
     columns = max(1, min(len(key), int(width / _text_width(key))))
     rows = [key[i : i + columns] for i in range(0, len(key), columns)]
     key_lines = sum(max(text.count("\n") + 1 for text in row) for row in rows)
-    height = _PANEL_SIZE[1] + 0.3 + _TITLE_LINE * (title.count("\n") + 1)
+    height = panel_height + 0.3 + _TITLE_LINE * (title.count("\n") + 1)
     if shared.judged:
         height += _KEY_LINE * key_lines
     return _Layout(width, legend, height, title, columns)

@@ -198,13 +198,20 @@ def logo_uri(path: str) -> str:
     return f"data:{mime};base64," + base64.b64encode(file.read_bytes()).decode("ascii")
 
 
-_CSS: Final = """
+CONTENT_WIDTH_PX: Final = 1176
+"""Width of the report's content column, CSS pixels (``main``'s max-width less its
+padding)."""
+FIGURE_WIDTH_IN: Final = CONTENT_WIDTH_PX / 96
+"""The widest a report figure is drawn, inches (96 CSS px per inch): a figure drawn wider
+would be scaled down on the page, and its text with it."""
+
+_CSS_TEMPLATE: Final = """
 :root { --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --soft: #f6f8fa;
         --good: #dafbe1; --good-ink: #116329; --bad: #ffebe9; --bad-ink: #a40e26; }
 * { box-sizing: border-box; }
 body { font: 15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
        color: var(--ink); margin: 0; background: #fff; }
-main { max-width: 1240px; margin: 0 auto; padding: 24px 32px 64px; }
+main { max-width: __MAIN_WIDTH__; margin: 0 auto; padding: 24px 32px 64px; }
 h1 { font-size: 26px; margin: 0 0 4px; }
 h2 { font-size: 20px; margin: 36px 0 8px; padding-bottom: 4px;
      border-bottom: 1px solid var(--line); }
@@ -262,6 +269,7 @@ summary { cursor: pointer; color: var(--muted); }
 """
 
 
+_CSS: Final = _CSS_TEMPLATE.replace("__MAIN_WIDTH__", f"{CONTENT_WIDTH_PX + 2 * 32}px")  # + padding
 CSS: Final = _CSS
 """The report's stylesheet (inlined by the template)."""
 

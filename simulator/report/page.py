@@ -56,6 +56,7 @@ from simulator.plots.run import time_to_protect, variant_colors
 from simulator.plots.sweep import exceedance
 from simulator.report.html import (
     CSS,
+    FIGURE_WIDTH_IN,
     Cell,
     Html,
     definition_list,
@@ -282,7 +283,9 @@ def _figures(
     )
     parts.append(
         figure_html(
-            frontier(table_for_frontier, colors=colors, efficient=efficient),
+            frontier(
+                table_for_frontier, colors=colors, efficient=efficient, max_width=FIGURE_WIDTH_IN
+            ),
             "Exposure against friction per variant, with the Pareto frontier",
             f"Exposure (x) against each friction metric (y); lower-left is better. Filled: "
             f"Pareto-efficient on exposure and all three friction metrics; hollow: another "

@@ -570,3 +570,23 @@ def test_invariant_metrics_needs_exactly_zero_for_every_variant() -> None:
     metrics = ["launches", "wipes", "onboarding_blocks", "unneeded_denials"]
     assert invariant_metrics(paired, ["B", "C"], metrics) == ["launches"]
     assert invariant_metrics(paired, [], metrics) == []
+
+
+def test_every_figure_is_drawn_no_wider_than_the_content_column(sweep_html: str) -> None:
+    """Drawn at the size it is shown: an SVG wider than the column would be scaled down on
+    the page, text and all. The frontier (three panels and a legend, 17 in at its natural
+    size) is narrowed to the column; the CSS column and the constant are one number."""
+    import base64
+    import re
+
+    from simulator.report.html import CONTENT_WIDTH_PX, CSS, FIGURE_WIDTH_IN
+
+    assert f"max-width: {CONTENT_WIDTH_PX + 64}px" in CSS
+    widths = []
+    for data in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", sweep_html):
+        head = base64.b64decode(data)[:2000].decode("utf-8", "replace")
+        found = re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', head)
+        assert found is not None
+        widths.append(float(found.group(1)))
+    assert widths and max(widths) <= FIGURE_WIDTH_IN * 72 + 0.5
+    assert max(widths) >= FIGURE_WIDTH_IN * 72 - 0.5  # the frontier uses the whole column
