@@ -21,6 +21,8 @@ from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from simulator.errors import InputError
 from simulator.tenant.mapping import Mapping
 from simulator.tenant.readers import (
@@ -189,17 +191,10 @@ def _before_enrolment(tenant: Tenant) -> None:
     if not later:
         return
     stats, signins = tenant.stats, tenant.signins
-    for key, times in list(signins.times.items()):
+    for key in list(signins.times):
         joined = later.get(key[0])
-        if joined is None:
-            continue
-        kept = array("d", (t for t in times if t >= joined))
-        if len(kept) < len(times):
-            stats.ignore(SIGNINS, "before the device's enrolment", len(times) - len(kept))
-        if kept:
-            signins.times[key] = kept
-        else:
-            del signins.times[key]
+        if joined is not None:
+            _keep_times(signins, stats, key, joined, math.inf, "before the device's enrolment")
     kept_alerts = []
     for alert in tenant.alerts:
         joined = later.get(alert.device_id)
@@ -258,11 +253,28 @@ def _alerts_in_window(
 
 
 def _signins_in_window(signins: SignIns, stats: ReadStats, start: float, end: float) -> None:
-    for key, times in list(signins.times.items()):
-        inside = array("d", (t for t in times if start <= t < end))
-        if len(inside) < len(times):
-            stats.ignore(SIGNINS, "outside the window", len(times) - len(inside))
-        if inside:
-            signins.times[key] = inside
-        else:
-            del signins.times[key]
+    for key in list(signins.times):
+        _keep_times(signins, stats, key, start, end, "outside the window")
+
+
+def _keep_times(
+    signins: SignIns,
+    stats: ReadStats,
+    key: tuple[str, str],
+    low: float,
+    high: float,
+    reason: str,
+) -> None:
+    """Keep the sign-in times of ``key`` in ``[low, high)``; count the others as ignored
+    for ``reason`` (and drop the key when none is left)."""
+    values = np.frombuffer(signins.times[key], dtype=np.float64)
+    inside = values[(values >= low) & (values < high)]
+    if inside.size == values.size:
+        return
+    stats.ignore(SIGNINS, reason, values.size - inside.size)
+    if inside.size:
+        kept = array("d")
+        kept.frombytes(inside.tobytes())
+        signins.times[key] = kept
+    else:
+        del signins.times[key]
