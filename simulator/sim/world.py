@@ -426,7 +426,9 @@ def _episodes(
         end = min(end, horizon)
         window = max(end - start, 0.0)
         count = int(rng.poisson(threat.rate_per_device_year * window / YEAR_MIN))
-        onset = np.sort(rng.uniform(start, end, count)) if count else np.empty(0)
+        if not count:  # the zero-size draws below would consume nothing of the stream
+            continue
+        onset = np.sort(rng.uniform(start, end, count))
         sev_u = rng.random(count)
         det_u = rng.random(count)
         detect = draw(threat.detection_delay, rng, count)
@@ -496,22 +498,21 @@ def _launches(
     work_len = (h1 - h0) * 60.0
     off_len = MINUTES_PER_DAY - work_len
     share = model.launches.working_share if off_len > 0 else 1.0
-    from simulator.sim._sessions import sessions  # Numba: loaded when a world is drawn
+    from simulator.sim._sessions import launch_starts, sessions  # Numba: loaded on first draw
 
     names = tuple(sorted(apps))
     starts: list[np.ndarray] = []
     durations: list[np.ndarray] = []
     which: list[np.ndarray] = []
     for app in model.apps:  # every app draws, used or not, so streams stay aligned
-        n_work = rng.poisson(app.sessions_per_day * share * profile)
-        n_off = rng.poisson(app.sessions_per_day * (1 - share) * profile)
-        total_work, total_off = int(n_work.sum()), int(n_off.sum())
-        day_work = np.repeat(np.arange(days), n_work)
-        day_off = np.repeat(np.arange(days), n_off)
-        t_work = day_work * MINUTES_PER_DAY + h0 * 60.0 + rng.uniform(0, work_len, total_work)
-        x_off = rng.uniform(0, off_len, total_off) if off_len > 0 else np.empty(0)
-        t_off = day_off * MINUTES_PER_DAY + np.where(x_off < h0 * 60.0, x_off, x_off + work_len)
-        app_starts = np.sort(np.concatenate([t_work, t_off]))
+        app_starts = launch_starts(
+            rng,
+            app.sessions_per_day * share * profile,
+            app.sessions_per_day * (1 - share) * profile,
+            h0 * 60.0,
+            work_len,
+            off_len,
+        )
         lengths = draw(app.session_length, rng, app_starts.size)
         if app.name not in apps:
             continue
