@@ -235,6 +235,31 @@ def _stream(seed: int, replication: int, user: int, purpose: int) -> np.random.G
     )
 
 
+class _Streams:
+    """The per-user streams of one replication: ``streams(user, purpose)`` is
+    ``_stream(seed, replication, user, purpose)``. For users ``first`` … ``last - 1`` (a
+    chunk) the seed words come from one vectorised hash per purpose
+    (:mod:`simulator.sim._streams`) — the same generators, about 7× cheaper to make."""
+
+    __slots__ = ("_states", "_users", "first", "last", "replication", "seed")
+
+    def __init__(self, seed: int, replication: int, first: int = 0, last: int = 0) -> None:
+        self.seed, self.replication, self.first, self.last = seed, replication, first, last
+        self._users = np.arange(first, last, dtype=np.int64)
+        self._states: dict[int, np.ndarray] = {}
+
+    def __call__(self, user: int, purpose: int) -> np.random.Generator:
+        if not self.first <= user < self.last:
+            return _stream(self.seed, self.replication, user, purpose)
+        from simulator.sim._streams import stream_from_state, stream_states
+
+        states = self._states.get(purpose)
+        if states is None:
+            states = stream_states(self.seed, self.replication, self._users, purpose)
+            self._states[purpose] = states
+        return stream_from_state(states[user - self.first])
+
+
 def draw(dist: Dist, rng: np.random.Generator, size: int) -> np.ndarray:
     """Draw ``size`` durations (minutes). Always consumes the same numbers of the stream
     for a given distribution and size, whatever values come out."""
@@ -315,8 +340,10 @@ def world_chunk(scenario: Scenario, replication: int, first: int, last: int) -> 
     if model.script is not None:
         return _scripted_devices(model)
     chunk: list[DeviceWorld] = []
+    plan = _launch_plan(model)
+    streams = _Streams(model.seed, replication, first, last)
     for user in range(first, last):
-        chunk.extend(user_devices(model, replication, user))
+        chunk.extend(user_devices(model, replication, user, plan, streams))
     return chunk
 
 
@@ -332,11 +359,20 @@ def n_users(scenario: Scenario) -> int:
 _MANAGEMENTS: Final = (Management.MDM, Management.MAM_WE, Management.EMM)
 
 
-def user_devices(model: ScenarioModel, replication: int, user: int) -> list[DeviceWorld]:
-    """The one or two devices of one user, drawn from that user's own streams."""
+def user_devices(
+    model: ScenarioModel,
+    replication: int,
+    user: int,
+    plan: _LaunchPlan | None = None,
+    streams: _Streams | None = None,
+) -> list[DeviceWorld]:
+    """The one or two devices of one user, drawn from that user's own streams (``plan``,
+    ``streams``: the chunk's shared launch parameters and streams, made here when not
+    given)."""
+    streams = streams or _Streams(model.seed, replication)
     fleet = model.fleet
     assert fleet is not None
-    rng = _stream(model.seed, replication, user, _DEVICES)
+    rng = streams(user, _DEVICES)
     shares = fleet.management
     u = rng.random(5 + len(fleet.groups) + 2 * len(model.apps))
     cut1, cut2 = shares.mdm, shares.mdm + shares.mam_we
@@ -354,11 +390,11 @@ def user_devices(model: ScenarioModel, replication: int, user: int) -> list[Devi
     for k, management, upn in specs:
         apps = tuple(a.name for a, x in zip(model.apps, app_u[k::2], strict=False) if x < a.share)
         purpose_offset = 10 * k
-        access_rng = _stream(model.seed, replication, user, _ACCESS + purpose_offset)
+        access_rng = streams(user, _ACCESS + purpose_offset)
         access = access_rng.random(2)
         episodes = _sdk_detection(
             model,
-            _episodes(model, vpn[k], replication, user, _THREATS + purpose_offset, k),
+            _episodes(model, vpn[k], streams, user, _THREATS + purpose_offset, k),
             access_rng,
         )
         devices.append(
@@ -372,11 +408,11 @@ def user_devices(model: ScenarioModel, replication: int, user: int) -> list[Devi
                 apps=apps,
                 vpn_on=vpn[k],
                 **_onboarding(
-                    model, management, replication, user, _ONBOARDING + purpose_offset
+                    model, management, streams, user, _ONBOARDING + purpose_offset
                 )._asdict(),
                 episodes=episodes,
-                launches=_launches(model, apps, replication, user, _SESSIONS + purpose_offset),
-                offline=_offline(model, replication, user, _OFFLINE + purpose_offset),
+                launches=_launches(model, apps, streams, user, _SESSIONS + purpose_offset, plan),
+                offline=_offline(model, streams, user, _OFFLINE + purpose_offset),
                 mdm_passes_upn=bool(access[0] < fleet.mdm_passes_upn),
                 reauth_fails=bool(access[1] < model.offline.reauth_failure_share),
             )
@@ -392,9 +428,9 @@ class _Onboarding(NamedTuple):
 
 
 def _onboarding(
-    model: ScenarioModel, management: Management, replication: int, user: int, purpose: int
+    model: ScenarioModel, management: Management, streams: _Streams, user: int, purpose: int
 ) -> _Onboarding:
-    rng = _stream(model.seed, replication, user, purpose)
+    rng = streams(user, purpose)
     ob = model.onboarding
     u = rng.random(4)
     install = float(draw(ob.install_delay, rng, 1)[0])
@@ -416,9 +452,9 @@ def _onboarding(
 
 
 def _episodes(
-    model: ScenarioModel, vpn_on: bool, replication: int, user: int, purpose: int, k: int
+    model: ScenarioModel, vpn_on: bool, streams: _Streams, user: int, purpose: int, k: int
 ) -> tuple[Episode, ...]:
-    rng = _stream(model.seed, replication, user, purpose)
+    rng = streams(user, purpose)
     horizon = model.horizon
     episodes: list[Episode] = []
     for t_index, threat in enumerate(model.threats):
@@ -487,48 +523,125 @@ def _day_profile(model: ScenarioModel, days: int) -> np.ndarray:
     return np.where(weekday, 1.0, model.launches.weekend_factor)
 
 
-def _launches(
-    model: ScenarioModel, apps: tuple[str, ...], replication: int, user: int, purpose: int
-) -> LaunchTable:
-    rng = _stream(model.seed, replication, user, purpose)
-    horizon = model.horizon
-    days = max(1, math.ceil(horizon / MINUTES_PER_DAY))
+class _LaunchPlan(NamedTuple):
+    """What every device's launch draws share: per app (scenario order) the daily
+    Poisson rates and the session-length distribution, coded for
+    :func:`~simulator.sim._sessions.device_launches`. Made once per chunk."""
+
+    lam_work: np.ndarray
+    lam_off: np.ndarray
+    work_start: float
+    work_len: float
+    off_len: float
+    length_kind: np.ndarray
+    length_a: np.ndarray
+    length_b: np.ndarray
+    lognormal: tuple[tuple[int, float, float], ...]
+    """(app, median, sigma) of each lognormal app: its draws are scaled in NumPy."""
+
+
+def _launch_plan(model: ScenarioModel) -> _LaunchPlan:
+    from simulator.sim import _sessions as s  # Numba: loaded when a world is first drawn
+
+    days = max(1, math.ceil(model.horizon / MINUTES_PER_DAY))
     profile = _day_profile(model, days)
     h0, h1 = model.launches.working_hours
     work_len = (h1 - h0) * 60.0
     off_len = MINUTES_PER_DAY - work_len
     share = model.launches.working_share if off_len > 0 else 1.0
-    from simulator.sim._sessions import launch_starts, sessions  # Numba: loaded on first draw
+    kinds, a, b = [], [], []
+    lognormal = []
+    for i, app in enumerate(model.apps):
+        dist = app.session_length
+        if dist.dist == "fixed":
+            kinds.append(s.LENGTH_FIXED)
+            a.append(float(dist.value or 0.0))
+            b.append(0.0)
+        elif dist.dist == "never":
+            kinds.append(s.LENGTH_NEVER)
+            a.append(0.0)
+            b.append(0.0)
+        elif dist.dist == "exponential":
+            kinds.append(s.LENGTH_EXPONENTIAL)
+            a.append(float(dist.mean or 0.0))
+            b.append(0.0)
+        elif dist.dist == "uniform":
+            kinds.append(s.LENGTH_UNIFORM)
+            a.append(float(dist.low or 0.0))
+            b.append(float(dist.high or 0.0))
+        else:  # lognormal, as in draw()
+            median = float(dist.median or 1.0)
+            kinds.append(s.LENGTH_LOGNORMAL)
+            a.append(0.0)
+            b.append(0.0)
+            lognormal.append((i, median, math.log(float(dist.p90 or median) / median) / _Z90))
+    n_apps = len(model.apps)
+    lam_work = np.empty((n_apps, days))
+    lam_off = np.empty((n_apps, days))
+    for i, app in enumerate(model.apps):
+        lam_work[i] = app.sessions_per_day * share * profile
+        lam_off[i] = app.sessions_per_day * (1 - share) * profile
+    return _LaunchPlan(
+        lam_work,
+        lam_off,
+        h0 * 60.0,
+        work_len,
+        off_len,
+        np.array(kinds, dtype=np.int64),
+        np.array(a, dtype=np.float64),
+        np.array(b, dtype=np.float64),
+        tuple(lognormal),
+    )
 
+
+def _launches(
+    model: ScenarioModel,
+    apps: tuple[str, ...],
+    streams: _Streams,
+    user: int,
+    purpose: int,
+    plan: _LaunchPlan | None = None,
+) -> LaunchTable:
+    """The device's sessions: every app draws its launches and lengths (used or not, so
+    streams stay aligned); a launch during the app's previous session is that session."""
+    from simulator.sim._sessions import device_launches, sessions
+
+    plan = plan or _launch_plan(model)
+    rng = streams(user, purpose)
+    starts, lengths, offsets = device_launches(
+        rng,
+        plan.lam_work,
+        plan.lam_off,
+        plan.work_start,
+        plan.work_len,
+        plan.off_len,
+        plan.length_kind,
+        plan.length_a,
+        plan.length_b,
+    )
+    for i, median, sigma in plan.lognormal:
+        z = lengths[offsets[i] : offsets[i + 1]]
+        lengths[offsets[i] : offsets[i + 1]] = median * np.exp(sigma * z)
     names = tuple(sorted(apps))
-    starts: list[np.ndarray] = []
+    kept_starts: list[np.ndarray] = []
     durations: list[np.ndarray] = []
     which: list[np.ndarray] = []
-    for app in model.apps:  # every app draws, used or not, so streams stay aligned
-        app_starts = launch_starts(
-            rng,
-            app.sessions_per_day * share * profile,
-            app.sessions_per_day * (1 - share) * profile,
-            h0 * 60.0,
-            work_len,
-            off_len,
-        )
-        lengths = draw(app.session_length, rng, app_starts.size)
+    horizon = float(model.horizon)
+    for i, app in enumerate(model.apps):
         if app.name not in apps:
             continue
-        keep, kept_durations = sessions(
-            app_starts.astype(np.float64), np.asarray(lengths, dtype=np.float64), float(horizon)
-        )
-        starts.append(app_starts[keep])
+        app_starts = starts[offsets[i] : offsets[i + 1]]
+        keep, kept_durations = sessions(app_starts, lengths[offsets[i] : offsets[i + 1]], horizon)
+        kept_starts.append(app_starts[keep])
         durations.append(kept_durations[keep])
         which.append(np.full(int(keep.sum()), names.index(app.name), dtype=np.int64))
-    return LaunchTable.sorted(starts, which, durations, names)
+    return LaunchTable.sorted(kept_starts, which, durations, names)
 
 
 def _offline(
-    model: ScenarioModel, replication: int, user: int, purpose: int
+    model: ScenarioModel, streams: _Streams, user: int, purpose: int
 ) -> tuple[tuple[float, float], ...]:
-    rng = _stream(model.seed, replication, user, purpose)
+    rng = streams(user, purpose)
     horizon = model.horizon
     count = int(rng.poisson(model.offline.episodes_per_device_month * horizon / MONTH_MIN))
     starts = np.sort(rng.uniform(0, horizon, count))

@@ -41,6 +41,10 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+Code = Any
+"""An integer code or flag passed to a jitted callee: a Python value or, where a call
+site would otherwise pass a literal constant, a NumPy scalar (see the module notes)."""
+
 INF = np.inf
 
 # enum codes (checked against simulator.policy.levels by the compiled module)
@@ -177,7 +181,7 @@ def _ob_activated_from(ob: Any, ch: Any, t: float) -> float:
 
 
 @njit(cache=True)
-def _ob_insert(ob: Any, ch: Any, at: float, state: int) -> None:
+def _ob_insert(ob: Any, ch: Any, at: float, state: Code) -> None:
     """Append (at, state) and keep the changes sorted by time, stably (list.sort)."""
     k = int(ob[O_N])
     while k > 0 and ch[k - 1, 0] > at:
@@ -361,12 +365,12 @@ def _evaluate(
     t: float,
     known: int,
     last: float,
-    trigger: int,
-    fetched: bool,
-    kind: int,
-    reused: int,
-    original: int,
-    reauth: int,
+    trigger: Code,
+    fetched: Code,
+    kind: Code,
+    reused: Code,
+    original: Code,
+    reauth: Code,
 ) -> int:
     """Decide (or repeat ``reused`` when ``kind`` is not evaluated), apply the denial's
     feedback, write the row; return its table entry (``outcome * REASONS + reason``).
@@ -501,7 +505,7 @@ def _finish(sf: Any, si: Any, rows_f: Any, count: Any) -> None:
 
 
 @njit(cache=True)
-def _recheck(sf: Any, si: Any, w: Any, ids: Any, fails: bool, t: float, trigger: int) -> bool:
+def _recheck(sf: Any, si: Any, w: Any, ids: Any, fails: bool, t: float, trigger: Code) -> bool:
     """A check-in attempt and an evaluation at ``t`` (``trigger`` 0: launch, 1: check-in),
     kept as the app's previous decision; return whether it denies."""
     _rf, _ri, _c, ep, tl, dl, ob, _ch, _cn, off, pr, _t, _la = w
@@ -610,7 +614,7 @@ def _checkin_eval(sf: Any, si: Any, w: Any, settings: Any, ids: Any) -> None:
 
 
 @njit(cache=True)
-def _step(resume: bool, clock: float, sf: Any, si: Any, w: Any, settings: Any, ids: Any) -> float:
+def _step(resume: Code, clock: float, sf: Any, si: Any, w: Any, settings: Any, ids: Any) -> float:
     """Run a process until it waits; return its wake time (nan: it has ended).
 
     ``resume``: the process was waiting and is woken at ``clock`` (the generator's
