@@ -387,6 +387,22 @@ class _Log:
         self.true_rank = _codes(decisions["true_level"], LEVELS)
         self.max_rank = _codes(decisions["max_allowed"], LEVELS)  # -1: no threat check
         self.by_device = np.lexsort((self.time, self.key))  # rows by (device, time)
+        self._by_device_app: IntArray | None = None
+
+    @property
+    def group(self) -> IntArray:
+        """Per row, one integer per (variant, device, app)."""
+        group: IntArray = self.key * (len(self.app[1]) + 1) + self.app[0]
+        return group
+
+    @property
+    def by_device_app(self) -> IntArray:
+        """Rows ordered by (device, app, time, row): :attr:`by_device` stably sorted by
+        app within each device (computed once; two metrics walk it)."""
+        if self._by_device_app is None:
+            order = np.argsort(self.group[self.by_device], kind="stable")
+            self._by_device_app = self.by_device[order]
+        return self._by_device_app
 
     def first_row(self, mask: BoolArray, key: IntArray, at: FloatArray) -> FloatArray:
         """Per query, the time of the device's first ``mask`` row at or after ``at`` (inf: none)."""
@@ -602,11 +618,9 @@ def _data_wipes(log: _Log, wipe: BoolArray, allow: BoolArray) -> tuple[BoolArray
     the user retries removes nothing new.
     """
     size = log.time.size
-    rows = np.flatnonzero(wipe | allow)
-    app = log.app[0][rows]
-    order = np.lexsort((rows, log.time[rows], app, log.key[rows]))
-    rows, app = rows[order], app[order]
-    group = log.key[rows] * (len(log.app[1]) + 1) + app
+    order = log.by_device_app
+    rows = order[(wipe | allow)[order]]  # by (device, app, time, row)
+    group = log.group[rows]
     same = np.zeros(rows.size, dtype=bool)
     same[1:] = group[1:] == group[:-1]
     after_wipe = np.zeros(rows.size, dtype=bool)
@@ -671,10 +685,8 @@ def _blocked_minutes(
     and for a denial with any other reason, the cause is threat. :data:`BLOCKED_WORKING`
     are the same pieces' minutes inside working hours (``hours``, Monday–Friday).
     """
-    app = log.app[0]
-    group_all = log.key * (len(log.app[1]) + 1) + app
-    order = log.by_device[np.argsort(group_all[log.by_device], kind="stable")]
-    group, denied, time = group_all[order], deny[order], log.time[order]
+    order = log.by_device_app
+    group, denied, time = log.group[order], deny[order], log.time[order]
     n = order.size
     new_group = np.r_[True, group[1:] != group[:-1]] if n else np.zeros(0, dtype=bool)
     last_in_group = np.r_[new_group[1:], True] if n else np.zeros(0, dtype=bool)
@@ -807,6 +819,19 @@ def count_metrics(
         a row for each segment with a device, a decision row or an episode in it.
     """
     return _counts(decisions, episodes, devices, horizon, outcomes, working_hours)[0]
+
+
+def counts_and_outcomes(
+    decisions: pd.DataFrame,
+    episodes: pd.DataFrame,
+    devices: pd.DataFrame,
+    horizon: Minutes,
+    *,
+    working_hours: WorkingHours = DEFAULT_WORKING_HOURS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`count_metrics` and :func:`episode_outcomes` of the same tables, reading (and
+    sorting) the log once instead of twice — what a sweep keeps of each chunk."""
+    return _counts(decisions, episodes, devices, horizon, None, working_hours)
 
 
 def _first_of_groups(group: IntArray, qualifies: BoolArray | None = None) -> BoolArray:

@@ -61,8 +61,7 @@ from simulator.analysis.metrics import (
     HEADLINE_METRICS,
     METRIC_COLUMNS,
     OUTCOME_COLUMNS,
-    count_metrics,
-    episode_outcomes,
+    counts_and_outcomes,
     summarize,
 )
 from simulator.analysis.stats import DEFAULT_CONFIDENCE
@@ -191,17 +190,13 @@ def chunk_counts(frames: ChunkFrames, scenario: Scenario) -> tuple[pd.DataFrame,
     :func:`~simulator.analysis.metrics.episode_outcomes`: all a task keeps of its log.
 
     Additive across chunks that do not split a user (users are counted per chunk)."""
-    horizon = scenario.model.horizon
-    outcomes = episode_outcomes(frames.decisions, frames.episodes, horizon, frames.devices)
-    counts = count_metrics(
+    return counts_and_outcomes(
         frames.decisions,
         frames.episodes,
         frames.devices,
-        horizon,
-        outcomes=outcomes,
+        scenario.model.horizon,
         working_hours=scenario.model.launches.working_hours,
     )
-    return counts, outcomes
 
 
 def combine_parts(
