@@ -541,7 +541,13 @@ class _LaunchPlan(NamedTuple):
 
 
 def _launch_plan(model: ScenarioModel) -> _LaunchPlan:
-    from simulator.sim import _sessions as s  # Numba: loaded when a world is first drawn
+    from simulator.sim._sessions import (  # Numba: loaded when a world is first drawn
+        LENGTH_EXPONENTIAL,
+        LENGTH_FIXED,
+        LENGTH_LOGNORMAL,
+        LENGTH_NEVER,
+        LENGTH_UNIFORM,
+    )
 
     days = max(1, math.ceil(model.horizon / MINUTES_PER_DAY))
     profile = _day_profile(model, days)
@@ -554,24 +560,24 @@ def _launch_plan(model: ScenarioModel) -> _LaunchPlan:
     for i, app in enumerate(model.apps):
         dist = app.session_length
         if dist.dist == "fixed":
-            kinds.append(s.LENGTH_FIXED)
+            kinds.append(LENGTH_FIXED)
             a.append(float(dist.value or 0.0))
             b.append(0.0)
         elif dist.dist == "never":
-            kinds.append(s.LENGTH_NEVER)
+            kinds.append(LENGTH_NEVER)
             a.append(0.0)
             b.append(0.0)
         elif dist.dist == "exponential":
-            kinds.append(s.LENGTH_EXPONENTIAL)
+            kinds.append(LENGTH_EXPONENTIAL)
             a.append(float(dist.mean or 0.0))
             b.append(0.0)
         elif dist.dist == "uniform":
-            kinds.append(s.LENGTH_UNIFORM)
+            kinds.append(LENGTH_UNIFORM)
             a.append(float(dist.low or 0.0))
             b.append(float(dist.high or 0.0))
         else:  # lognormal, as in draw()
             median = float(dist.median or 1.0)
-            kinds.append(s.LENGTH_LOGNORMAL)
+            kinds.append(LENGTH_LOGNORMAL)
             a.append(0.0)
             b.append(0.0)
             lognormal.append((i, median, math.log(float(dist.p90 or median) / median) / _Z90))

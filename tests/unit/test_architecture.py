@@ -51,6 +51,7 @@ LAYERS: Final = {
     "simulator.sim.world": 7,
     "simulator.sim.log": 7,
     "simulator.sim._sessions": 7,
+    "simulator.sim._streams": 7,
     "simulator.sim.engine": 8,
     "simulator.sim.run": 9,
     "simulator.sim": 9,
