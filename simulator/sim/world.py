@@ -14,7 +14,9 @@ Streams: each user's draws come from ``SeedSequence(seed, spawn_key=(replication
 user_index, purpose))``, one stream per purpose (devices, threats, sessions, offline,
 onboarding). A user's timeline therefore depends on nothing but the seed, the
 replication and the user's index — not on chunk size, worker count, or the order in
-which users are generated.
+which users are generated. A chunk makes its users' streams from one vectorised copy of
+NumPy's seed hashing (:mod:`simulator.sim._streams`) and draws launches in Numba
+(:mod:`simulator.sim._sessions`): the same generators and the same numbers, only cheaper.
 """
 
 from __future__ import annotations
