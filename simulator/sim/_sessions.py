@@ -53,8 +53,8 @@ def launch_starts(
     each off-hours launch — all working counts, then all off counts, then the working
     times, then the off times, which is the order (and so the stream) of the NumPy code
     this replaces. Numba's ``Generator.poisson`` / ``uniform`` are ports of NumPy's and
-    advance the caller's generator, so every value is bit-identical (pinned by the world
-    hashes in the tests).
+    advance the caller's generator, so every value is bit-identical
+    (``tests/unit/test_world_streams.py`` compares them with that NumPy code).
     """
     days = lam_work.size
     n_work = np.empty(days, np.int64)

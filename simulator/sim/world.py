@@ -32,6 +32,7 @@ from simulator.durations import MINUTES_PER_DAY, Minutes
 from simulator.policy.levels import ConnectorState, DefenderState, Management, ThreatLevel
 from simulator.scenario.load import Scenario
 from simulator.scenario.models import WEB_KINDS, Dist, ScenarioModel
+from simulator.sim._streams import stream_from_state, stream_states
 
 INF: Final = math.inf
 YEAR_MIN: Final = 365.0 * MINUTES_PER_DAY
@@ -253,8 +254,6 @@ class _Streams:
     def __call__(self, user: int, purpose: int) -> np.random.Generator:
         if not self.first <= user < self.last:
             return _stream(self.seed, self.replication, user, purpose)
-        from simulator.sim._streams import stream_from_state, stream_states
-
         states = self._states.get(purpose)
         if states is None:
             states = stream_states(self.seed, self.replication, self._users, purpose)
