@@ -556,31 +556,27 @@ def _launch_plan(model: ScenarioModel) -> _LaunchPlan:
     work_len = (h1 - h0) * 60.0
     off_len = MINUTES_PER_DAY - work_len
     share = model.launches.working_share if off_len > 0 else 1.0
-    kinds, a, b = [], [], []
+    codes = {
+        "fixed": LENGTH_FIXED,
+        "never": LENGTH_NEVER,
+        "exponential": LENGTH_EXPONENTIAL,
+        "uniform": LENGTH_UNIFORM,
+    }
+    lengths: list[tuple[int, float, float]] = []  # (kind, a, b) per app, as device_launches
     lognormal = []
     for i, app in enumerate(model.apps):
         dist = app.session_length
-        if dist.dist == "fixed":
-            kinds.append(LENGTH_FIXED)
-            a.append(float(dist.value or 0.0))
-            b.append(0.0)
-        elif dist.dist == "never":
-            kinds.append(LENGTH_NEVER)
-            a.append(0.0)
-            b.append(0.0)
-        elif dist.dist == "exponential":
-            kinds.append(LENGTH_EXPONENTIAL)
-            a.append(float(dist.mean or 0.0))
-            b.append(0.0)
-        elif dist.dist == "uniform":
-            kinds.append(LENGTH_UNIFORM)
-            a.append(float(dist.low or 0.0))
-            b.append(float(dist.high or 0.0))
-        else:  # lognormal, as in draw()
+        kind = codes.get(dist.dist, LENGTH_LOGNORMAL)
+        if kind == LENGTH_FIXED:
+            lengths.append((kind, float(dist.value or 0.0), 0.0))
+        elif kind == LENGTH_EXPONENTIAL:
+            lengths.append((kind, float(dist.mean or 0.0), 0.0))
+        elif kind == LENGTH_UNIFORM:
+            lengths.append((kind, float(dist.low or 0.0), float(dist.high or 0.0)))
+        else:  # never, or lognormal: its normal draws are scaled as in draw()
+            lengths.append((kind, 0.0, 0.0))
+        if kind == LENGTH_LOGNORMAL:
             median = float(dist.median or 1.0)
-            kinds.append(LENGTH_LOGNORMAL)
-            a.append(0.0)
-            b.append(0.0)
             lognormal.append((i, median, math.log(float(dist.p90 or median) / median) / _Z90))
     n_apps = len(model.apps)
     lam_work = np.empty((n_apps, days))
@@ -594,9 +590,9 @@ def _launch_plan(model: ScenarioModel) -> _LaunchPlan:
         h0 * 60.0,
         work_len,
         off_len,
-        np.array(kinds, dtype=np.int64),
-        np.array(a, dtype=np.float64),
-        np.array(b, dtype=np.float64),
+        np.array([kind for kind, _, _ in lengths], dtype=np.int64),
+        np.array([a for _, a, _ in lengths], dtype=np.float64),
+        np.array([b for _, _, b in lengths], dtype=np.float64),
         tuple(lognormal),
     )
 
