@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from fractions import Fraction
 from typing import Final
 
+import numpy as np
+
 Minutes = float
 """A point on the simulation clock or a time span, in minutes."""
 
@@ -180,3 +182,62 @@ def humanize_minutes(minutes: Minutes) -> str:
     if minutes < 2 * MINUTES_PER_DAY:
         return f"{minutes / MINUTES_PER_HOUR:.1f} h".replace(".0 h", " h")
     return f"{minutes / MINUTES_PER_DAY:.1f} d".replace(".0 d", " d")
+
+
+_HUMAN_BANDS: Final = ((0, ""), (1, " min"), (100, " h"), (600, " d"))
+"""Bands of :func:`humanize_codes`: (offset of its keys, unit): nan (no text), minutes
+(keys 0–90), hours (tenths, 15–480), days (tenths, up to :data:`MAX_DURATION`)."""
+_HUMAN_ODD: Final = 600 + int(MAX_DURATION / MINUTES_PER_DAY * 10) + 2
+"""Keys from here on: values formatted one by one."""
+
+
+def humanize_codes(minutes: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """:func:`humanize_minutes` of an array, as (codes, texts): ``texts[codes[i]]`` is
+    ``humanize_minutes(minutes[i])``, or ``""`` where it is nan; each text once.
+
+    The text depends on a span only through its band (minutes below 90, hours below two
+    days, days) and its value rounded half-even to 0 or 1 decimal, which NumPy computes
+    for the whole array; the distinct (band, rounded value) keys are small integers,
+    counted rather than sorted. Python's formatting rounds the exact binary value, so a
+    value whose scaled product lands within a few ulps of a half (where the float product
+    could round the other way) is formatted by :func:`humanize_minutes` itself, as are
+    negative, infinite and huge values.
+    """
+    values = np.asarray(minutes, dtype=np.float64).ravel()
+    nan = np.isnan(values)
+    band = np.where(values < 90, 1, np.where(values < 2 * MINUTES_PER_DAY, 2, 3))
+    band[nan] = 0
+    scaled = np.where(band == 2, values / MINUTES_PER_HOUR, values / MINUTES_PER_DAY) * 10
+    scaled = np.where(band == 1, values, scaled)
+    scaled[nan] = 0.0
+    with np.errstate(invalid="ignore"):
+        distance = np.abs(scaled - np.floor(scaled) - 0.5)
+    safe = nan | (
+        ~np.signbit(values)  # Python writes -0.0 as "-0"
+        & (values <= MAX_DURATION)
+        & ((band == 1) | (distance > 8 * np.spacing(np.abs(scaled))))
+    )
+    offsets = np.array([offset for offset, _ in _HUMAN_BANDS], dtype=np.int64)
+    key = offsets[band] + np.rint(np.where(safe, scaled, 0.0)).astype(np.int64)
+    odd = np.flatnonzero(~safe)
+    own: dict[str, int] = {}
+    if odd.size:  # each text formatted one by one gets its own key
+        texts = [humanize_minutes(float(v)) for v in values[odd].tolist()]
+        key[odd] = [_HUMAN_ODD + own.setdefault(t, len(own)) for t in texts]
+    present = np.flatnonzero(np.bincount(key))
+    odd_texts = list(own)
+    out: dict[str, int] = {}
+    code_of = np.full(int(present[-1]) + 1 if present.size else 0, -1, dtype=np.int64)
+    for value in present.tolist():
+        if value >= _HUMAN_ODD:
+            text = odd_texts[value - _HUMAN_ODD]
+        elif value == 0:
+            text = ""
+        else:
+            which = 1 if value < 100 else 2 if value < 600 else 3
+            offset, unit = _HUMAN_BANDS[which]
+            number = value - offset
+            whole, tenth = divmod(number, 10) if which > 1 else (number, 0)
+            text = f"{whole}{unit}" if tenth == 0 else f"{whole}.{tenth}{unit}"
+        code_of[value] = out.setdefault(text, len(out))
+    return code_of[key], list(out)

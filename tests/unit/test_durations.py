@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulator.durations import (
+    MAX_DURATION,
     DurationError,
     format_duration,
     format_iso_duration,
+    humanize_codes,
     humanize_minutes,
     parse_duration,
 )
@@ -179,3 +184,59 @@ def test_format_iso_duration_refuses_fractions_of_a_second() -> None:
 def test_humanize_minutes(minutes: float, text: str) -> None:
     """Spans are rounded for people: minutes below 90, hours below 2 days, then days."""
     assert humanize_minutes(minutes) == text
+
+
+def _humanized(values: list[float]) -> list[str]:
+    codes, texts = humanize_codes(np.array(values, dtype=np.float64))
+    assert len(set(texts)) == len(texts), "each text once"
+    assert codes.shape == (len(values),)
+    return [texts[c] for c in codes.tolist()]
+
+
+def _one_by_one(values: list[float]) -> list[str]:
+    return ["" if math.isnan(v) else humanize_minutes(v) for v in values]
+
+
+# spans near the band edges and the rounding halves, where a float product could round
+# the other way from Python's exact formatting
+_EDGES = st.sampled_from(
+    [0.5, 1.5, 2.5, 89.5, 89.99, 90.0, 93.0, 2879.94, 2879.95, 2880.0, 3 * DAY + 72.0]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(min_value=0, max_value=MAX_DURATION * 1.1),
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.integers(0, 5_000).map(lambda n: n * 0.05),  # tenths of hours and days
+            st.integers(0, 100_000).map(lambda n: n * 14.4),  # hundredths of days
+            _EDGES.flatmap(lambda e: st.floats(e - 1e-9, e + 1e-9)),
+        ),
+        max_size=60,
+    )
+)
+def test_humanize_codes_matches_humanize_minutes(values: list[float]) -> None:
+    """The array version writes every span exactly as the scalar one does ("" for nan),
+    including negative zero, infinities and values past 100 years."""
+    assert _humanized(values) == _one_by_one(values)
+
+
+def test_humanize_codes_exact_cases() -> None:
+    """Hand-checked texts, ties of the rounding included (93 min is 1.55 h in decimal but
+    1.5500000000000000444 h in binary, so Python writes 1.6 h)."""
+    values = [math.nan, 0.0, -0.0, 89.5, 90.5, 90.0, 93.0, 2880.0, 5040.0, math.inf]
+    assert _humanized(values) == [
+        "",
+        "0 min",
+        "-0 min",
+        "90 min",
+        "1.5 h",
+        "1.5 h",
+        "1.6 h",
+        "2 d",
+        "3.5 d",
+        "inf d",
+    ]
+    assert _humanized([]) == []

@@ -39,7 +39,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from simulator.durations import Minutes, humanize_minutes
+from simulator.durations import Minutes, humanize_codes
 from simulator.policy.behavior import Behavior, OfflineWipe
 from simulator.policy.decide import (
     Decision,
@@ -506,12 +506,12 @@ def _explanations(
     return _categorical(np.asarray(text_codes, dtype=np.int64)[codes], list(categories))
 
 
-def _span_texts(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Codes of ``humanize_minutes(value)`` per value ("" for nan), and the texts."""
-    unique, inverse = np.unique(values, return_inverse=True)
-    spans = [humanize_minutes(v) if not math.isnan(v) else "" for v in unique.tolist()]
-    codes, uniques = pd.factorize(pd.Series(spans, dtype=object))
-    return np.asarray(codes, dtype=np.int64)[inverse], [str(u) for u in uniques]
+def _first_seen(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each key, index of each code's first row), codes numbered in order of
+    first appearance: a hash pass, where ``np.unique`` would sort."""
+    inverse = np.asarray(pd.factorize(keys)[0], dtype=np.int64)
+    before = np.maximum.accumulate(np.concatenate(([-1], inverse[:-1])))
+    return inverse, np.flatnonzero(inverse > before)
 
 
 _TEXTS: dict[tuple[Any, ...], str] = {}
@@ -536,8 +536,8 @@ def _explain_evaluated(
     :func:`~simulator.durations.humanize_minutes`; so rows that agree on those share one
     explanation, computed from the first such row's exact values (and remembered).
     """
-    age_text, ages = _span_texts(rows_f[rows, k.F_AGE])
-    offline_text, offlines = _span_texts(rows_f[rows, k.F_OFFLINE])
+    age_text, ages = humanize_codes(rows_f[rows, k.F_AGE])
+    offline_text, offlines = humanize_codes(rows_f[rows, k.F_OFFLINE])
     classes: dict[tuple[Any, ...], int] = {}
     class_of = np.array(
         [
@@ -548,7 +548,7 @@ def _explain_evaluated(
     )
     state = class_of[prot[rows]] * k.TABLE_SIZE + rows_i[rows, k.I_KEY]
     combo = (state * len(ages) + age_text) * len(offlines) + offline_text
-    _unique, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+    inverse, first = _first_seen(combo)
     codes[rows] = len(texts) + inverse
     behavior = protections.behavior
     if len(_TEXTS) > _TEXTS_MAX:
