@@ -293,14 +293,13 @@ def play_chunk(
     every variant with ``engine``; ``users`` is what the frames count (default: devices)."""
     tables: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
     if engine == "compiled":
-        from simulator.sim.engine.compiled import simulate_chunk_compiled
+        from simulator.sim.engine.compiled import simulate_variants_compiled
 
-        for name, policies in variants.items():
-            tables.append(
-                simulate_chunk_compiled(
-                    devices, policies, name, connector, horizon, settings, explain=explain
-                )
+        tables.extend(
+            simulate_variants_compiled(
+                devices, variants, connector, horizon, settings, explain=explain
             )
+        )
     else:
         play = _engine(engine)
         for name, policies in variants.items():

@@ -31,7 +31,7 @@ How
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
@@ -77,6 +77,8 @@ _REAUTH: Final = list(Reauth)
 _OUTCOME: Final = list(Outcome)
 _REASON: Final = list(Reason)
 _TRIGGERS: Final = ("launch", "checkin")
+_MANAGEMENTS: Final = list(Management)
+_MANAGEMENT_VALUES: Final = [m.value for m in _MANAGEMENTS]
 
 
 def _check_codes() -> None:
@@ -245,17 +247,59 @@ class _Protections:
 
 # -- packing ---------------------------------------------------------------------------------
 @dataclass
-class _Packed:
-    """A chunk of device worlds as the kernel's CSR tables, plus what rows need."""
+class _World:
+    """A chunk of device worlds as the kernel's CSR tables: everything but the policies,
+    so packed once and played under every variant."""
 
+    worlds: Sequence[DeviceWorld]
     devices: tuple[np.ndarray, ...]
     changes: tuple[np.ndarray, ...]
     episodes: tuple[np.ndarray, ...]
     offline: tuple[np.ndarray, ...]
-    processes: tuple[np.ndarray, ...]
     launches: tuple[np.ndarray, ...]
+    process_offsets: np.ndarray
+    """Per device, where its processes start (CSR offsets)."""
+    process_device: np.ndarray
     process_app: list[str]
+
+    def column(self, name: str) -> Any:
+        """A per-device column of the frames (``device``, ``user``, ...), built once."""
+        found = self._columns.get(name)
+        if found is None:
+            worlds = self.worlds
+            if name == "device_index":
+                found = np.array([w.index for w in worlds], dtype=np.int64)
+            elif name == "episode_frame":
+                found = _episode_columns(worlds)
+            elif name == "device_frame":
+                found = _device_columns(worlds)
+            elif name == "management":
+                found = np.array(
+                    [_MANAGEMENTS.index(w.management) for w in worlds], dtype=np.int64
+                )
+            else:  # device, user: codes and their strings
+                codes, uniques = pd.factorize(
+                    pd.Series([getattr(w, name) for w in worlds], dtype=object)
+                )
+                found = (np.asarray(codes, dtype=np.int64), list(uniques))
+            self._columns[name] = found
+        return found
+
+    _columns: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Packed:
+    """A packed chunk under one variant: the world, each process's protection, and a
+    bound on the rows the kernel can write."""
+
+    world: _World
+    processes: tuple[np.ndarray, ...]
     rows_bound: int
+
+    @property
+    def process_app(self) -> list[str]:
+        return self.world.process_app
 
 
 def _csr(lengths: list[int]) -> np.ndarray:
@@ -268,7 +312,7 @@ def _f8(values: list[float]) -> np.ndarray:
     return np.array(values, dtype=np.float64)
 
 
-def _pack(worlds: Sequence[DeviceWorld], protections: _Protections, horizon: Minutes) -> _Packed:
+def _pack_world(worlds: Sequence[DeviceWorld], horizon: Minutes) -> _World:
     """Structure-of-arrays form of ``worlds`` (see the module docstring)."""
     ch_n: list[int] = []
     ch_t: list[float] = []
@@ -279,13 +323,12 @@ def _pack(worlds: Sequence[DeviceWorld], protections: _Protections, horizon: Min
     off_s: list[float] = []
     off_e: list[float] = []
     pr_n: list[int] = []
-    pr_prot: list[int] = []
+    pr_device: list[int] = []
     pr_app: list[str] = []
     la_n: list[int] = []
     la_s: list[np.ndarray] = []
     la_d: list[np.ndarray] = []
-    bound = 0
-    for world in worlds:
+    for d, world in enumerate(worlds):
         changes = sorted(world.defender_changes, key=lambda c: c[0])
         ch_n.append(len(changes))
         ch_t.extend(at for at, _ in changes)
@@ -305,16 +348,11 @@ def _pack(worlds: Sequence[DeviceWorld], protections: _Protections, horizon: Min
         used = np.flatnonzero(counts)
         pr_n.append(used.size)
         for a in used.tolist():
-            name = names[a]
-            prot = protections.of(world, name)
-            eff = protections.items[prot].eff
-            pr_prot.append(prot)
-            pr_app.append(name)
+            pr_device.append(d)
+            pr_app.append(names[a])
             la_n.append(int(counts[a]))
-            if eff is not None and eff.checkin_interval > 0:
-                bound += int(np.floor(duration[which == a] / eff.checkin_interval).sum())
-        bound += 2 * start.size
-    return _Packed(
+    return _World(
+        worlds=worlds,
         devices=(
             np.array([_DEFENDER.index(w.defender_initial) for w in worlds], dtype=np.int64),
             _f8([w.redirect_install_delay for w in worlds]),
@@ -324,11 +362,33 @@ def _pack(worlds: Sequence[DeviceWorld], protections: _Protections, horizon: Min
         changes=(_csr(ch_n), _rows(_f8(ch_t), _f8(ch_s))),
         episodes=(_csr(ep_n), _rows(*(_f8(c) for c in ep_cols))),
         offline=(_csr(off_n), _rows(_f8(off_s), _f8(off_e))),
-        processes=(_csr(pr_n), np.array(pr_prot, dtype=np.int64)),
         launches=(_csr(la_n), _rows(_joined(la_s), _joined(la_d))),
+        process_offsets=_csr(pr_n),
+        process_device=np.array(pr_device, dtype=np.int64),
         process_app=pr_app,
-        rows_bound=bound,
     )
+
+
+def _pack(world: _World, protections: _Protections) -> _Packed:
+    """``world`` under the variant's protections: each process's protection, and the
+    rows bound (two per launch, plus every check-in a whole session could hold)."""
+    worlds = world.worlds
+    prot = np.array(
+        [
+            protections.of(worlds[d], app)
+            for d, app in zip(world.process_device.tolist(), world.process_app, strict=True)
+        ],
+        dtype=np.int64,
+    )
+    interval = np.array(
+        [p.eff.checkin_interval if p.eff is not None else 0.0 for p in protections.items],
+        dtype=np.float64,
+    )
+    offsets, rows = world.launches
+    per_launch = np.repeat(interval[prot], np.diff(offsets)) if prot.size else np.empty(0)
+    checks = per_launch > 0
+    bound = int(np.floor(rows[checks, 1] / per_launch[checks]).sum()) + 2 * rows.shape[0]
+    return _Packed(world=world, processes=(world.process_offsets, prot), rows_bound=bound)
 
 
 def _rows(*columns: np.ndarray) -> np.ndarray:
@@ -405,8 +465,9 @@ def _run(
         settings.midsession_enforcement,
         float(connector.partner_unresponsive_min),
     )
-    n_episodes = int(packed.episodes[0][-1])
-    n_devices = packed.devices[0].size
+    world = packed.world
+    n_episodes = int(world.episodes[0][-1])
+    n_devices = world.devices[0].size
     capacity = max(packed.rows_bound, 1)
     while True:
         rows_f = np.empty((capacity, k.N_F), dtype=np.float64)
@@ -415,12 +476,12 @@ def _run(
         played = np.empty((n_episodes, k.N_T))
         onboarded = np.empty((n_devices, 2))
         k.run_chunk(
-            packed.devices,
-            packed.changes,
-            packed.episodes,
-            packed.offline,
+            world.devices,
+            world.changes,
+            world.episodes,
+            world.offline,
             packed.processes,
-            packed.launches,
+            world.launches,
             settings_table,
             table,
             intervals,
@@ -462,15 +523,36 @@ def simulate_chunk_compiled(
     up to row order, which :func:`simulator.sim.run.assemble` makes canonical. With
     ``explain=False`` the ``explanation`` column is empty strings (metrics never read it).
     """
-    protections = _Protections(tuple(policies), settings.behavior)
-    packed = _pack(devices, protections, horizon)
-    arrays = _run(packed, protections, connector, horizon, settings)
-    decisions = _decision_frame(arrays, packed, protections, devices, variant, explain)
-    return (
-        decisions,
-        _episode_frame(arrays, devices, variant),
-        _device_frame(arrays, devices, variant),
-    )
+    return simulate_variants_compiled(
+        devices, {variant: policies}, connector, horizon, settings, explain=explain
+    )[0]
+
+
+def simulate_variants_compiled(
+    devices: Sequence[DeviceWorld],
+    variants: Mapping[str, Sequence[Policy]],
+    connector: ConnectorTimeline,
+    horizon: Minutes,
+    settings: EngineSettings,
+    *,
+    explain: bool = True,
+) -> list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]:
+    """:func:`simulate_chunk_compiled` under each variant, in order: the chunk is packed
+    into arrays, and its per-device columns built, once for all of them."""
+    world = _pack_world(devices, horizon)
+    out = []
+    for variant, policies in variants.items():
+        protections = _Protections(tuple(policies), settings.behavior)
+        packed = _pack(world, protections)
+        arrays = _run(packed, protections, connector, horizon, settings)
+        out.append(
+            (
+                _decision_frame(arrays, packed, protections, variant, explain),
+                _episode_frame(arrays, world, variant),
+                _device_frame(arrays, world, variant),
+            )
+        )
+    return out
 
 
 # -- frames ----------------------------------------------------------------------------------
@@ -582,28 +664,26 @@ def _decision_frame(
     arrays: ChunkArrays,
     packed: _Packed,
     protections: _Protections,
-    worlds: Sequence[DeviceWorld],
     variant: str,
     explain: bool = True,
 ) -> pd.DataFrame:
     """The decision log of the chunk, columns as :data:`~simulator.sim.log.DECISION_COLUMNS`."""
     ri, rf = arrays.rows_i, arrays.rows_f
+    world = packed.world
     dev = ri[:, k.I_DEVICE]
     proc = ri[:, k.I_PROCESS]
     prot = packed.processes[1][proc]
     items = protections.items
-    managements = list(Management)
     levels = ri[:, [k.I_KNOWN, k.I_INTUNE, k.I_DEFENDER_LEVEL, k.I_TRUE]] - 1
+    device_codes, devices = world.column("device")
+    user_codes, users = world.column("user")
     columns: dict[str, Any] = {
         "time_min": rf[:, k.F_TIME],
-        "device_index": np.array([w.index for w in worlds], dtype=np.int64)[dev],
-        "device": _by_code([w.device for w in worlds], dev),
-        "user": _by_code([w.user for w in worlds], dev),
-        "app": _by_code(packed.process_app, proc),
-        "management": _categorical(
-            np.array([managements.index(w.management) for w in worlds], dtype=np.int64)[dev],
-            [m.value for m in managements],
-        ),
+        "device_index": world.column("device_index")[dev],
+        "device": _categorical(device_codes[dev], devices),
+        "user": _categorical(user_codes[dev], users),
+        "app": _by_code(world.process_app, proc),
+        "management": _categorical(world.column("management")[dev], _MANAGEMENT_VALUES),
         "trigger": _categorical(ri[:, k.I_TRIGGER], _TRIGGERS),
         "outcome": _categorical(ri[:, k.I_OUTCOME], [o.value for o in _OUTCOME]),
         "reason": _categorical(ri[:, k.I_REASON], [r.value for r in _REASON]),
@@ -628,22 +708,13 @@ def _decision_frame(
     return pd.DataFrame({name: columns[name] for name in DECISION_COLUMNS})
 
 
-def _episode_frame(
-    arrays: ChunkArrays, worlds: Sequence[DeviceWorld], variant: str
-) -> pd.DataFrame:
+def _episode_frame(arrays: ChunkArrays, world: _World, variant: str) -> pd.DataFrame:
     """The chunk's episodes as they played out (:data:`~simulator.sim.log.EPISODE_COLUMNS`)."""
     detected, end, nudged, first = arrays.episodes
-    episodes = [(w, e) for w in worlds for e in w.episodes]
     columns: dict[str, Any] = {
-        "device_index": np.array([w.index for w, _ in episodes], dtype=np.int64),
-        "device": pd.Categorical([w.device for w, _ in episodes]),
-        "variant": pd.Categorical([variant] * len(episodes)),
-        "episode": pd.Categorical([e.id for _, e in episodes]),
-        "kind": pd.Categorical([e.kind for _, e in episodes]),
-        "severity": pd.Categorical([e.severity.label for _, e in episodes]),
-        "onset_min": np.array([e.onset for _, e in episodes], dtype=np.float64),
+        **world.column("episode_frame"),
+        "variant": pd.Categorical([variant] * len(end)),
         "detected_min": detected,
-        "natural_end_min": np.array([e.natural_end for _, e in episodes], dtype=np.float64),
         "end_min": end,
         "nudged": nudged,
         "first_threat_denial_min": first,
@@ -651,22 +722,43 @@ def _episode_frame(
     return pd.DataFrame({name: columns[name] for name in EPISODE_COLUMNS})
 
 
-def _device_frame(arrays: ChunkArrays, worlds: Sequence[DeviceWorld], variant: str) -> pd.DataFrame:
+def _device_frame(arrays: ChunkArrays, world: _World, variant: str) -> pd.DataFrame:
     """The chunk's devices and their onboarding (:data:`~simulator.sim.log.DEVICE_COLUMNS`)."""
     first_redirect, activated = arrays.devices
     columns: dict[str, Any] = {
-        "device_index": np.array([w.index for w in worlds], dtype=np.int64),
-        "device": pd.Categorical([w.device for w in worlds]),
-        "user": pd.Categorical([w.user for w in worlds]),
-        "variant": pd.Categorical([variant] * len(worlds)),
-        "management": pd.Categorical([w.management.value for w in worlds]),
-        "app_sees_managed": np.array([_sees_managed(w) for w in worlds], dtype=np.bool_),
-        "apps": pd.Categorical([",".join(w.apps) for w in worlds]),
-        "defender_initial": pd.Categorical([w.defender_initial.value for w in worlds]),
+        **world.column("device_frame"),
+        "variant": pd.Categorical([variant] * len(first_redirect)),
         "first_redirect_min": first_redirect,
         "activated_min": activated,
     }
     return pd.DataFrame({name: columns[name] for name in DEVICE_COLUMNS})
+
+
+def _episode_columns(worlds: Sequence[DeviceWorld]) -> dict[str, Any]:
+    """The columns of the episode frame that no variant changes."""
+    episodes = [(w, e) for w in worlds for e in w.episodes]
+    return {
+        "device_index": np.array([w.index for w, _ in episodes], dtype=np.int64),
+        "device": pd.Categorical([w.device for w, _ in episodes]),
+        "episode": pd.Categorical([e.id for _, e in episodes]),
+        "kind": pd.Categorical([e.kind for _, e in episodes]),
+        "severity": pd.Categorical([e.severity.label for _, e in episodes]),
+        "onset_min": np.array([e.onset for _, e in episodes], dtype=np.float64),
+        "natural_end_min": np.array([e.natural_end for _, e in episodes], dtype=np.float64),
+    }
+
+
+def _device_columns(worlds: Sequence[DeviceWorld]) -> dict[str, Any]:
+    """The columns of the device frame that no variant changes."""
+    return {
+        "device_index": np.array([w.index for w in worlds], dtype=np.int64),
+        "device": pd.Categorical([w.device for w in worlds]),
+        "user": pd.Categorical([w.user for w in worlds]),
+        "management": pd.Categorical([w.management.value for w in worlds]),
+        "app_sees_managed": np.array([_sees_managed(w) for w in worlds], dtype=np.bool_),
+        "apps": pd.Categorical([",".join(w.apps) for w in worlds]),
+        "defender_initial": pd.Categorical([w.defender_initial.value for w in worlds]),
+    }
 
 
 def _sees_managed(world: DeviceWorld) -> bool:
