@@ -835,12 +835,17 @@ def counts_and_outcomes(
 
 
 def _first_of_groups(group: IntArray, qualifies: BoolArray | None = None) -> BoolArray:
-    """Per row: the first row of its group (-1: no group), where the group qualifies."""
+    """Per row: the first row of its group (-1: no group), where the group qualifies.
+
+    ``group`` numbers its groups in order of first appearance (:func:`_group_ids`), so a
+    group's first row is where its id exceeds every id before it: one pass, no sort.
+    """
     first = np.zeros(group.size, dtype=bool)
     valid = np.flatnonzero(group >= 0)
     if valid.size:
-        _, at = np.unique(group[valid], return_index=True)
-        first[valid[at]] = True
+        ids = group[valid]
+        before = np.maximum.accumulate(np.concatenate(([-1], ids[:-1])))
+        first[valid[ids > before]] = True
     if qualifies is not None:
         first &= qualifies
     return first
@@ -849,9 +854,10 @@ def _first_of_groups(group: IntArray, qualifies: BoolArray | None = None) -> Boo
 def _group_ids(*codes: IntArray) -> IntArray:
     """One id per distinct combination of the code columns (-1 where any code is -1).
 
-    Ids number the combinations in lexicographic order of the columns. The columns are
-    combined into one integer (mixed radix, first column most significant), which orders
-    them the same way and is much faster to make unique than rows of a 2-D array.
+    Ids number the combinations in order of first appearance (what
+    :func:`_first_of_groups` relies on). The columns are combined into one integer (mixed
+    radix), which a hash table numbers in one pass (``pd.factorize``), much faster than
+    making rows of a 2-D array unique.
     """
     n = codes[0].size
     columns = [np.asarray(c, dtype=np.int64) for c in codes]
@@ -863,12 +869,16 @@ def _group_ids(*codes: IntArray) -> IntArray:
         base = int(column.max()) + 2 if n else 1
         span *= base
         key = key * base + (column + 1)
+    grouped: IntArray = np.full(n, -1, dtype=np.int64)
+    valid = ~missing
     if span >= 2**62:  # too many combinations for one integer: rows of a 2-D array
-        _, ids = np.unique(np.column_stack(columns), axis=0, return_inverse=True)
+        rows = np.column_stack(columns)[valid]
+        _, at, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        rank = np.empty(at.size, dtype=np.int64)
+        rank[np.argsort(at, kind="stable")] = np.arange(at.size)  # first-appearance order
+        grouped[valid] = rank[np.asarray(inverse).reshape(-1)]
     else:
-        _, ids = np.unique(key, return_inverse=True)
-    ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-    grouped: IntArray = np.where(missing, -1, ids)
+        grouped[valid] = pd.factorize(key[valid])[0]
     return grouped
 
 

@@ -175,15 +175,47 @@ def to_frame(rows: Sequence[tuple[object, ...]], columns: list[str]) -> pd.DataF
     return unify_categories([frame])[0]
 
 
+_LEVEL_DTYPE: Final = pd.CategoricalDtype(list(LEVEL_CATEGORIES), ordered=True)
+_FIXED_DTYPES: Final = {name: pd.CategoricalDtype(list(values)) for name, values in _FIXED.items()}
+
+
+def fixed_dtype(name: str) -> pd.CategoricalDtype | None:
+    """The canonical categorical type of a level or enum column (None for the others):
+    one object, so frames built on it need no remapping when they are joined."""
+    return _LEVEL_DTYPE if name in _ORDERED else _FIXED_DTYPES.get(name)
+
+
+def _same_codes(dtype: Any, other: pd.CategoricalDtype) -> bool:
+    """Whether ``dtype`` is categorical with ``other``'s categories in the same order (``==``
+    would not do: unordered dtypes compare equal as sets)."""
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        and dtype.ordered == other.ordered
+        and dtype.categories.equals(other.categories)
+    )
+
+
 def _categories(name: str, frames: Sequence[pd.DataFrame]) -> pd.CategoricalDtype:
     """The canonical categories of column ``name`` across ``frames``."""
-    if name in _ORDERED:
-        return pd.CategoricalDtype(list(LEVEL_CATEGORIES), ordered=True)
-    if name in _FIXED:
-        return pd.CategoricalDtype(list(_FIXED[name]))
+    fixed = fixed_dtype(name)
+    if fixed is not None:
+        return fixed
+    columns = [frame[name] for frame in frames]
+    first = columns[0].dtype
+    if isinstance(first, pd.CategoricalDtype) and all(_same_codes(c.dtype, first) for c in columns):
+        # one set of categories (a chunk's variants): count the codes, keep the dtype
+        # itself when its sorted categories are all used
+        categories = first.categories
+        counts = np.zeros(len(categories), dtype=np.int64)
+        for column in columns:
+            codes = np.asarray(column.cat.codes.to_numpy())
+            counts += np.bincount(codes[codes >= 0], minlength=len(categories))
+        used = counts > 0
+        if used.all() and not first.ordered and categories.is_monotonic_increasing:
+            return first
+        return pd.CategoricalDtype(sorted(categories[used].tolist()))
     seen: set[str] = set()
-    for frame in frames:
-        column = frame[name]
+    for column in columns:
         if isinstance(column.dtype, pd.CategoricalDtype):
             codes = np.asarray(column.cat.codes.to_numpy())
             counts = np.bincount(codes[codes >= 0], minlength=len(column.cat.categories))

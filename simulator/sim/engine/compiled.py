@@ -66,7 +66,7 @@ from simulator.sim.log import (
     DECISION_COLUMNS,
     DEVICE_COLUMNS,
     EPISODE_COLUMNS,
-    LEVEL_CATEGORIES,
+    fixed_dtype,
 )
 from simulator.sim.world import ConnectorTimeline, DeviceWorld, Launch, LaunchTable
 
@@ -117,6 +117,19 @@ def _check_codes() -> None:
             raise AssertionError(f"kernel codes {ours} do not match the enums {theirs}")
     if len(_REASON) >= k.REASONS:
         raise AssertionError("too many reasons for the table encoding")
+    coded = {  # the frames' fixed types list the values in the order of the codes
+        "trigger": list(_TRIGGERS),
+        "outcome": [o.value for o in _OUTCOME],
+        "reason": [r.value for r in _REASON],
+        "management": _MANAGEMENT_VALUES,
+        "defender_state": [d.value for d in _DEFENDER],
+        "connector": [c.value for c in _CONNECTOR],
+        "known_level": [t.label for t in sorted(ThreatLevel)],  # ThreatLevel 1-4, less one
+    }
+    for name, values in coded.items():
+        dtype = fixed_dtype(name)
+        if dtype is None or list(dtype.categories) != values:
+            raise AssertionError(f"the {name} column's categories do not follow the codes")
 
 
 _check_codes()
@@ -274,9 +287,7 @@ class _World:
             elif name == "device_frame":
                 found = _device_columns(worlds)
             elif name == "management":
-                found = np.array(
-                    [_MANAGEMENTS.index(w.management) for w in worlds], dtype=np.int64
-                )
+                found = np.array([_MANAGEMENTS.index(w.management) for w in worlds], dtype=np.int64)
             else:  # device, user: codes and their strings
                 codes, uniques = pd.factorize(
                     pd.Series([getattr(w, name) for w in worlds], dtype=object)
@@ -560,6 +571,12 @@ def _categorical(codes: np.ndarray, categories: Sequence[str], ordered: bool = F
     return pd.Categorical.from_codes(codes, categories=pd.Index(list(categories)), ordered=ordered)
 
 
+def _fixed(name: str, codes: np.ndarray) -> Any:
+    """A level or enum column on its canonical type (:func:`~simulator.sim.log.fixed_dtype`),
+    whose categories are the enum's values in the order of the kernel's codes."""
+    return pd.Categorical.from_codes(codes, dtype=fixed_dtype(name), validate=False)
+
+
 def _by_code(values: Sequence[str], index: np.ndarray) -> Any:
     """A categorical of ``values[index]`` (values may repeat)."""
     codes, uniques = pd.factorize(pd.Series(values, dtype=object))
@@ -683,21 +700,21 @@ def _decision_frame(
         "device": _categorical(device_codes[dev], devices),
         "user": _categorical(user_codes[dev], users),
         "app": _by_code(world.process_app, proc),
-        "management": _categorical(world.column("management")[dev], _MANAGEMENT_VALUES),
-        "trigger": _categorical(ri[:, k.I_TRIGGER], _TRIGGERS),
-        "outcome": _categorical(ri[:, k.I_OUTCOME], [o.value for o in _OUTCOME]),
-        "reason": _categorical(ri[:, k.I_REASON], [r.value for r in _REASON]),
+        "management": _fixed("management", world.column("management")[dev]),
+        "trigger": _fixed("trigger", ri[:, k.I_TRIGGER]),
+        "outcome": _fixed("outcome", ri[:, k.I_OUTCOME]),
+        "reason": _fixed("reason", ri[:, k.I_REASON]),
         "variant": _categorical(np.zeros(len(ri), dtype=np.int64), [variant]),
         "policy": _by_code([p.policy for p in items], prot),
         "max_allowed": _by_code([p.max_allowed for p in items], prot),
         "action": _by_code([p.action for p in items], prot),
-        "known_level": _categorical(levels[:, 0], LEVEL_CATEGORIES, ordered=True),
+        "known_level": _fixed("known_level", levels[:, 0]),
         "known_level_age_min": rf[:, k.F_AGE],
-        "intune_level": _categorical(levels[:, 1], LEVEL_CATEGORIES, ordered=True),
-        "defender_level": _categorical(levels[:, 2], LEVEL_CATEGORIES, ordered=True),
-        "true_level": _categorical(levels[:, 3], LEVEL_CATEGORIES, ordered=True),
-        "defender_state": _categorical(ri[:, k.I_DEFENDER], [d.value for d in _DEFENDER]),
-        "connector": _categorical(ri[:, k.I_CONNECTOR], [c.value for c in _CONNECTOR]),
+        "intune_level": _fixed("intune_level", levels[:, 1]),
+        "defender_level": _fixed("defender_level", levels[:, 2]),
+        "true_level": _fixed("true_level", levels[:, 3]),
+        "defender_state": _fixed("defender_state", ri[:, k.I_DEFENDER]),
+        "connector": _fixed("connector", ri[:, k.I_CONNECTOR]),
         "offline_min": rf[:, k.F_OFFLINE],
         "fetched": ri[:, k.I_FETCHED].astype(np.bool_),
         "session_end_min": rf[:, k.F_END],
