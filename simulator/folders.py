@@ -968,7 +968,12 @@ class SweepCheckpoints:
             log = None
             if all((entry / f"{name}.parquet").is_file() for name in _LOG_TABLES):
                 tables = {n: pd.read_parquet(entry / f"{n}.parquet") for n in _LOG_TABLES}
-                log = ChunkFrames(users=int(data["log_users"]), **tables)
+                log = ChunkFrames(
+                    int(data["log_users"]),
+                    tables["decisions"],
+                    tables["episodes"],
+                    tables["devices"],
+                )
             return ReplicationRecord(
                 replication=int(data["replication"]),
                 metrics=_frame_from_json(data["metrics"]),

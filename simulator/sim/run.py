@@ -252,14 +252,44 @@ class ChunkTask:
     the compiled engine skips that work and leaves the column empty."""
 
 
-@dataclass(frozen=True)
 class ChunkFrames:
-    """A chunk's rows as DataFrames (cheap to send between processes)."""
+    """A chunk's rows as DataFrames (cheap to send between processes).
 
-    users: int
-    decisions: pd.DataFrame
-    episodes: pd.DataFrame
-    devices: pd.DataFrame
+    The decision log may be given as its variants' parts (``decision_parts``): they are
+    joined on first use of :attr:`decisions`, and :func:`assemble` joins every chunk's
+    parts at once instead, so that a run's log is concatenated (and its categories
+    unified) once, not once per chunk and again for the run.
+    """
+
+    def __init__(
+        self,
+        users: int,
+        decisions: pd.DataFrame | None = None,
+        episodes: pd.DataFrame | None = None,
+        devices: pd.DataFrame | None = None,
+        *,
+        decision_parts: Sequence[pd.DataFrame] = (),
+    ) -> None:
+        if (decisions is None) == (not decision_parts) or episodes is None or devices is None:
+            raise TypeError("ChunkFrames needs episodes, devices and decisions or their parts")
+        self.users = users
+        self.episodes = episodes
+        self.devices = devices
+        self._decisions = decisions
+        self._parts = tuple(decision_parts)
+
+    @property
+    def decisions(self) -> pd.DataFrame:
+        """The chunk's decision log (its parts joined, once)."""
+        if self._decisions is None:
+            self._decisions = concat_frames(list(self._parts), DECISION_COLUMNS)
+            self._parts = ()
+        return self._decisions
+
+    @property
+    def decision_parts(self) -> tuple[pd.DataFrame, ...]:
+        """The decision log as it was given: its parts, or the joined log alone."""
+        return self._parts if self._decisions is None else (self._decisions,)
 
 
 def run_chunk(task: ChunkTask) -> ChunkFrames:
@@ -313,7 +343,7 @@ def play_chunk(
             )
     return ChunkFrames(
         users=len(devices) if users is None else users,
-        decisions=concat_frames([t[0] for t in tables], DECISION_COLUMNS),
+        decision_parts=[t[0] for t in tables],
         episodes=concat_frames([t[1] for t in tables], EPISODE_COLUMNS),
         devices=concat_frames([t[2] for t in tables], DEVICE_COLUMNS),
     )
@@ -416,7 +446,7 @@ def assemble(
 ) -> RunResult:
     """Concatenate chunk results into one :class:`RunResult` in canonical order."""
     decisions = concat_frames(
-        [p.decisions for p in parts],
+        [frame for p in parts for frame in p.decision_parts],
         DECISION_COLUMNS,
         order=lambda frame: decision_order(frame, first=_variant_rank(frame, variants)),
     )
