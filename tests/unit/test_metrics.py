@@ -30,6 +30,9 @@ from simulator.analysis.metrics import (
     KEY_COLUMNS,
     METRIC_COLUMNS,
     OUTCOME_COLUMNS,
+    _by_key_time,
+    _first_of_groups,
+    _group_ids,
     check_consistency,
     combine_counts,
     compute_metrics,
@@ -1004,3 +1007,65 @@ def test_check_consistency_reports_broken_logs() -> None:
     text = "\n".join(check_consistency(result, metrics))
     assert "blocked_user_minutes by cause do not sum to blocked_user_minutes" in text
     assert "unneeded_denials != unneeded_blocks + unneeded_wipes" in text
+
+
+# -- the metrics' own orderings and groupings ----------------------------------------------
+_TIMES = st.one_of(
+    st.sampled_from([0.0, -0.0, 1.0, 30.0, 43_199.5]),  # ties, and a zero of either sign
+    st.floats(min_value=0, max_value=130_000, allow_nan=False),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 40), _TIMES, st.booleans()), max_size=120),
+    st.sampled_from(["rows", "device_major", "time_major"]),
+)
+def test_by_key_time_is_lexsort_on_every_layout(
+    rows: list[tuple[int, float, bool]], layout: str
+) -> None:
+    """The (key, time) order the metrics sort by equals np.lexsort((time, key)), ties in
+    row order, whichever layout the rows come in (the engines' device-major order with
+    some times out of order, the canonical time-major order, or none)."""
+    key = np.array([r[0] for r in rows], dtype=np.int64)
+    time = np.array([r[1] for r in rows], dtype=np.float64)
+    if layout == "device_major":  # grouped by key, a few times swapped with the next
+        order = np.lexsort((time, key))
+        key, time = key[order], time[order]
+        swap = np.flatnonzero([r[2] for r in rows][:-1])
+        time[swap], time[swap + 1] = time[swap + 1], time[swap].copy()
+    elif layout == "time_major":
+        order = np.argsort(time, kind="stable")
+        key, time = key[order], time[order]
+    got = _by_key_time(key, time)
+    assert got.tolist() == np.lexsort((time, key)).tolist()
+
+
+def test_by_key_time_with_nan_times_is_lexsort() -> None:
+    """NaN times (never in a log) fall back to lexsort, which puts them last in their key."""
+    key = np.array([1, 0, 1, 0, 1], dtype=np.int64)
+    time = np.array([np.nan, 5.0, 2.0, np.nan, 1.0])
+    assert _by_key_time(key, time).tolist() == np.lexsort((time, key)).tolist() == [1, 3, 4, 2, 0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 3), st.integers(0, 5), st.integers(-1, 9)), max_size=80))
+def test_group_ids_number_combinations_in_order_of_first_appearance(
+    rows: list[tuple[int, int, int]],
+) -> None:
+    """Equal code combinations share an id, different ones do not, ids count up from 0 in
+    order of first appearance, any -1 code gives -1; _first_of_groups marks each group's
+    first row."""
+    columns = [np.array([r[i] for r in rows], dtype=np.int64) for i in range(3)]
+    ids = _group_ids(*columns)
+    expected: dict[tuple[int, int, int], int] = {}
+    for row, got in zip(rows, ids.tolist(), strict=True):
+        if min(row) < 0:
+            assert got == -1
+        else:
+            assert got == expected.setdefault(row, len(expected))
+    first = _first_of_groups(ids)
+    seen: set[int] = set()
+    for got, is_first in zip(ids.tolist(), first.tolist(), strict=True):
+        assert is_first == (got >= 0 and got not in seen)
+        seen.add(got)
