@@ -35,14 +35,36 @@ import numpy as np
 import pandas as pd
 
 from simulator.analysis.appetite import Appetite, Recommendation, recommend
-from simulator.analysis.metrics import episode_outcomes
+from simulator.analysis.explain import explain_candidate, timeline_candidate
+from simulator.analysis.metrics import episode_outcomes, log_violations
 from simulator.analysis.pareto import summary_to_wide
-from simulator.analysis.sweep import PrecisionOutcome, ReplicationRecord, SweepResult
+from simulator.analysis.sweep import (
+    PrecisionOutcome,
+    ReplicationRecord,
+    SweepChunk,
+    SweepContext,
+    SweepPart,
+    SweepResult,
+    combine_parts,
+    run_sweep_chunk,
+)
 from simulator.durations import DurationError, parse_duration
 from simulator.errors import InputError
-from simulator.scenario.load import Scenario
+from simulator.scenario.load import Scenario, variant_policies
 from simulator.sim.log import DECISION_COLUMNS, EPISODE_COLUMNS
-from simulator.sim.run import FORMAT_VERSION, ChunkFrames, RunResult, run_manifest
+from simulator.sim.run import (
+    DEFAULT_ENGINE,
+    FORMAT_VERSION,
+    ChunkFrames,
+    RunResult,
+    as_executor,
+    assemble,
+    check_engine,
+    order_tables,
+    run_manifest,
+    run_tasks,
+)
+from simulator.sim.world import chunk_bounds, n_users
 
 MANIFEST = "manifest.json"
 
@@ -542,6 +564,284 @@ def write_run(
     return written
 
 
+# -- streamed runs ---------------------------------------------------------------------------
+STREAMED_LOG: Final = "one row group per chunk of users, each in canonical order"
+"""How a streamed run's decision log is laid out (the manifest's ``log.order``)."""
+
+
+@dataclass(frozen=True)
+class StreamContext:
+    """What every chunk task of a streamed run shares: the sweep context (scenario,
+    variants, engine), the replication, and the folder the workers write their logs to."""
+
+    sweep: SweepContext
+    replication: int
+    parts: Path
+
+
+@dataclass(frozen=True)
+class StreamPart:
+    """What a streamed chunk sends back: its log is in a file, the rest is small.
+
+    ``timeline`` and ``explain`` rank the chunk's candidates for the device timeline and
+    the device to explain (:func:`~simulator.analysis.explain.timeline_candidate`,
+    :func:`~simulator.analysis.explain.explain_candidate`): the least over chunks is the
+    pick for the run.
+    """
+
+    first: int
+    users: int
+    rows: int
+    path: str
+    counts: pd.DataFrame
+    outcomes: pd.DataFrame
+    episodes: pd.DataFrame
+    devices: pd.DataFrame
+    problems: tuple[str, ...]
+    timeline: tuple[int, int, str] | None
+    explain: tuple[int, float, int, str] | None
+
+
+def stream_chunk(context: StreamContext, chunk: SweepChunk) -> StreamPart:
+    """Simulate one chunk, count its metrics, check its rows and write its log (canonical
+    order, explanations filled) to a file of its own; runs in a worker."""
+    sweep = context.sweep
+    part = run_sweep_chunk(sweep, chunk)
+    assert part.frames is not None  # keep_log is set
+    run = assemble(sweep.scenario, context.replication, sweep.variants, [part.frames])
+    path = write_frame(run.decisions, context.parts / f"chunk-{chunk.first:012d}.parquet")
+    first = next(iter(sweep.variants))
+    rows = run.decisions[run.decisions["variant"].astype(str) == first]
+    return StreamPart(
+        first=chunk.first,
+        users=part.users,
+        rows=len(run.decisions),
+        path=str(path),
+        counts=part.counts,
+        outcomes=part.outcomes,
+        episodes=part.frames.episodes,
+        devices=part.frames.devices,
+        problems=tuple(log_violations(run)),
+        timeline=timeline_candidate(run.decisions, run.episodes, first),
+        explain=explain_candidate(rows) if len(rows) else None,
+    )
+
+
+class _LogAppender:
+    """Appends chunk log files to one decision log: Parquet row groups (one per chunk,
+    categoricals as dictionaries with 32-bit indices, so that every chunk's schema is the
+    same), or CSV without pyarrow."""
+
+    def __init__(self, folder: Path, metadata: dict[str, str]) -> None:
+        self.folder = folder
+        self.metadata = metadata
+        self.path: Path | None = None
+        self._writer: Any = None
+        self._schema: Any = None
+
+    def append(self, part: Path) -> None:
+        if part.suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(part)
+            if self._writer is None:
+                fields = [
+                    pa.field(f.name, pa.dictionary(pa.int32(), f.type.value_type, f.type.ordered))
+                    if pa.types.is_dictionary(f.type)
+                    else f
+                    for f in table.schema
+                ]
+                merged = dict(table.schema.metadata or {})
+                merged.update({k.encode(): v.encode() for k, v in self.metadata.items()})
+                self._schema = pa.schema(fields, metadata=merged)
+                self.path = self.folder / "decisions.parquet"
+                self._writer = pq.ParquetWriter(self.path, self._schema)
+            if table.num_rows:
+                table = table.cast(self._schema)
+                self._writer.write_table(table, row_group_size=table.num_rows)
+        else:
+            text = part.read_text(encoding="utf-8")
+            if self.path is None:
+                self.path = self.folder / "decisions.csv"
+                self.path.write_text(text, encoding="utf-8")
+            else:
+                with self.path.open("a", encoding="utf-8") as out:
+                    out.write(text.split("\n", 1)[1] if "\n" in text else "")
+        part.unlink()
+
+    def close(self) -> Path:
+        if self._writer is not None:
+            self._writer.close()
+        assert self.path is not None, "a streamed run writes at least one chunk"
+        return self.path
+
+
+@dataclass(frozen=True)
+class StreamedRun:
+    """What :func:`write_streamed_run` wrote and computed (all but the decision log).
+
+    ``timeline_device``/``explain_device``: the device the run's timeline figure shows and
+    the one the CLI suggests explaining (None without decisions)."""
+
+    written: list[Path]
+    metrics: pd.DataFrame
+    outcomes: pd.DataFrame
+    episodes: pd.DataFrame
+    devices: pd.DataFrame
+    decisions: int
+    problems: list[str]
+    timeline_device: str | None
+    explain_device: str | None
+
+
+StreamFigures = Callable[[Path, "StreamedRun"], list[str]]
+"""Draws a streamed run's figures into the staging folder (its log is there to read)."""
+
+
+def write_streamed_run(
+    scenario: Scenario,
+    out_dir: str | Path,
+    *,
+    replication: int = 0,
+    workers: int = 1,
+    engine: str = DEFAULT_ENGINE,
+    progress: Callable[[int, int], None] | None = None,
+    figures: StreamFigures | None = None,
+    extra: dict[str, Any] | None = None,
+    inputs: Iterable[str | Path] = (),
+) -> StreamedRun:
+    """Simulate and write a run folder whose decision log never sits in memory.
+
+    Each chunk of users is simulated, counted, checked and written to its own file by a
+    worker; this process appends the files to ``decisions.parquet`` in user order (one row
+    group per chunk, each in canonical order: :data:`STREAMED_LOG`), keeps the additive
+    counts, the episodes and the devices (a few rows per device), and at the end writes
+    the metrics (:func:`~simulator.analysis.sweep.combine_parts`, as a sweep's
+    replication), the other tables and the figures. Memory is bounded by a chunk's log,
+    whatever the fleet. The folder appears complete or not at all.
+
+    The rows are those of :func:`simulator.simulate` of the same scenario and
+    replication; only their order differs (chunk first), and the metrics' sums are taken
+    per chunk, so they equal :func:`~simulator.analysis.metrics.compute_metrics` to
+    floating-point rounding.
+    """
+    variants = {name: tuple(policies) for name, policies in variant_policies(scenario).items()}
+    if not variants:
+        raise ValueError("no policy variants to simulate")
+    check_engine(engine)
+    names = {name: [p.name for p in policies] for name, policies in variants.items()}
+    info = run_manifest(
+        scenario,
+        replication=replication,
+        extra={
+            "kind": RUN_KIND,
+            "variants": names,
+            "csv": CSV_CONVENTIONS,
+            "log": {"streamed": True, "order": STREAMED_LOG},
+            **(extra or {}),
+        },
+    )
+    tasks = [SweepChunk(replication, a, b, keep_log=True) for a, b in chunk_bounds(scenario)]
+    total = n_users(scenario)
+    with staged_output(out_dir, inputs=[*input_files(scenario), *inputs]) as folder:
+        parts_folder = folder / ".chunks"
+        parts_folder.mkdir()
+        context = StreamContext(SweepContext(scenario, variants, engine), replication, parts_folder)
+        log = _LogAppender(folder, _log_metadata(info))
+        waiting: dict[int, StreamPart] = {}
+        order = [task.first for task in tasks]
+        kept: list[StreamPart] = []
+        done = 0
+        for _, part in run_tasks(as_executor(None, workers), stream_chunk, context, tasks):
+            waiting[part.first] = part
+            while len(kept) < len(order) and order[len(kept)] in waiting:
+                ready = waiting.pop(order[len(kept)])  # appended in user order, always
+                log.append(Path(ready.path))
+                kept.append(ready)
+            done += part.users
+            if progress is not None:
+                progress(min(done, total), total)
+        log_path = log.close()
+        parts_folder.rmdir()
+        metrics, outcomes = combine_parts(
+            [SweepPart(replication, p.first, p.users, p.counts, p.outcomes) for p in kept],
+            list(variants),
+        )
+        episodes, devices = order_tables(
+            scenario, variants, [p.episodes for p in kept], [p.devices for p in kept]
+        )
+        timelines = [p.timeline for p in kept if p.timeline is not None]
+        explains = [p.explain for p in kept if p.explain is not None]
+        streamed = StreamedRun(
+            written=[],
+            metrics=metrics,
+            outcomes=outcomes,
+            episodes=episodes,
+            devices=devices,
+            decisions=sum(p.rows for p in kept),
+            problems=[problem for p in kept for problem in p.problems],
+            timeline_device=min(timelines)[2] if timelines else None,
+            explain_device=min(explains)[3] if explains else None,
+        )
+        written = streamed.written
+        write_json(info, folder / MANIFEST)
+        written.append(Path(MANIFEST))
+        written.append(Path(write_frame(metrics, folder / "metrics.csv").name))
+        written.append(Path(log_path.name))
+        device_table, apps = device_apps(devices)
+        for frame, name in (
+            (episodes, "episodes.csv"),
+            (device_table, "devices.csv"),
+            (apps, "device_apps.csv"),
+        ):
+            written.append(Path(write_csv(frame, folder / name).name))
+        if figures is not None:
+            written += [Path(name) for name in figures(folder, streamed)]
+    return streamed
+
+
+def iter_decision_log(folder: str | Path) -> Iterator[pd.DataFrame]:
+    """A run folder's decision log in pieces that each hold whole devices: a streamed
+    log's row groups (one per chunk of users) one at a time, else the whole log."""
+    folder = Path(folder)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    parquet = folder / "decisions.parquet"
+    streamed = bool((manifest.get("log") or {}).get("streamed"))
+    if streamed and parquet.is_file() and have_pyarrow():
+        import pyarrow.parquet as pq
+
+        log = pq.ParquetFile(parquet)
+        for group in range(log.num_row_groups):
+            yield log.read_row_group(group).to_pandas()
+        return
+    yield load_run(folder).decisions
+
+
+def read_device_log(folder: str | Path, device: str) -> pd.DataFrame:
+    """One device's rows of a run folder's decision log, without reading the rest into
+    memory (Parquet row groups are filtered as they are read; CSV in blocks)."""
+    folder = Path(folder)
+    parquet, csv = folder / "decisions.parquet", folder / "decisions.csv"
+    if parquet.is_file():
+        if not have_pyarrow():
+            raise InputError("reading decisions.parquet needs pyarrow", source=parquet)
+        return pd.read_parquet(parquet, filters=[("device", "==", device)])
+    if csv.is_file():
+        rows = [
+            block[block["device"].astype(str) == device]
+            for block in pd.read_csv(
+                csv, keep_default_na=False, na_values=[""], chunksize=500_000
+            )
+        ]
+        frame = pd.concat(rows, ignore_index=True)
+        for column in frame.columns:
+            if str(column).endswith("_utc"):
+                frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        return frame
+    raise InputError("no decision log (decisions.parquet or decisions.csv)", source=folder)
+
+
 def input_files(scenario: Scenario | None) -> list[Path]:
     """The files a scenario was read from (the scenario and its policy files)."""
     if scenario is None or scenario.source is None:
@@ -570,8 +870,9 @@ class LoadedRun:
     episodes: pd.DataFrame | None
 
 
-def load_run(path: str | Path) -> LoadedRun:
-    """Read a run folder written by ``condlaunch run``.
+def load_run(path: str | Path, *, device: str | None = None) -> LoadedRun:
+    """Read a run folder written by ``condlaunch run``; with ``device``, only that
+    device's decision-log rows (:func:`read_device_log`: a log of any size).
 
     Raises
     ------
@@ -590,7 +891,9 @@ def load_run(path: str | Path) -> LoadedRun:
     except json.JSONDecodeError as exc:
         raise InputError(f"unreadable manifest: {exc.msg}", source=manifest_path) from None
     parquet, csv = folder / "decisions.parquet", folder / "decisions.csv"
-    if parquet.is_file():
+    if device is not None:
+        decisions = read_device_log(folder, device)
+    elif parquet.is_file():
         if not have_pyarrow():
             raise InputError("reading decisions.parquet needs pyarrow", source=parquet)
         decisions = pd.read_parquet(parquet)
@@ -610,6 +913,11 @@ def load_run(path: str | Path) -> LoadedRun:
         metrics=_read_csv(metrics_path) if metrics_path.is_file() else None,
         episodes=_never_back(_read_csv(episodes_path)) if episodes_path.is_file() else None,
     )
+
+
+def read_run_table(path: Path) -> pd.DataFrame:
+    """A run folder's CSV table (episodes, devices) as :func:`load_run` reads it."""
+    return _never_back(_read_csv(path))
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

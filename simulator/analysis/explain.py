@@ -15,7 +15,14 @@ import pandas as pd
 
 from simulator.policy.levels import Outcome, Reason
 
-__all__ = ["SUMMARY_COLUMNS", "denial_rows", "device_summary", "device_to_explain"]
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "denial_rows",
+    "device_summary",
+    "device_to_explain",
+    "explain_candidate",
+    "timeline_candidate",
+]
 
 SUMMARY_COLUMNS: Final = (
     *("variant", "decisions", "launches", "granted", "denied"),
@@ -87,3 +94,47 @@ def device_to_explain(decisions: pd.DataFrame) -> str | None:
     threat = _text(decisions["reason"]) == Reason.THREAT_LEVEL_EXCEEDED.value
     chosen = decisions.loc[threat, "device"] if threat.any() else decisions["device"]
     return str(chosen.iloc[0])
+
+
+def explain_candidate(decisions: pd.DataFrame) -> tuple[int, float, int, str] | None:
+    """How :func:`device_to_explain` ranks its pick among a canonical log's rows: (0 for a
+    threat-level denial else 1, time, device index, device) of the first row it would
+    take; None for no rows. Over logs of disjoint devices (a streamed run's chunks, each
+    in canonical order but one variant's rows first), the least key is the pick for their
+    union, given the variant's rank first: callers pass one variant's rows."""
+    if decisions.empty:
+        return None
+    threat = (_text(decisions["reason"]) == Reason.THREAT_LEVEL_EXCEEDED.value).to_numpy()
+    rows = decisions[threat] if threat.any() else decisions
+    first = rows.iloc[0]
+    return (
+        0 if threat.any() else 1,
+        float(first["time_min"]),
+        int(first["device_index"]),
+        str(first["device"]),
+    )
+
+
+def timeline_candidate(
+    decisions: pd.DataFrame, episodes: pd.DataFrame, variant: str
+) -> tuple[int, int, str] | None:
+    """The device worth a timeline under ``variant``, as a rank: (tier, −count, device).
+
+    Tier 0: devices with a threat episode and threat-level denials, by most denials;
+    tier 1 (when no device is in tier 0): every device, by most rows; ties go to the
+    smallest name. The least rank over logs of disjoint devices (a streamed run's chunks)
+    is the pick over all of them. None when ``variant`` has no rows.
+    """
+    rows = decisions[_text(decisions["variant"]) == variant]
+    if rows.empty:
+        return None
+    with_episode = set(map(str, episodes.loc[_text(episodes["variant"]) == variant, "device"]))
+    denials = rows[
+        (_text(rows["reason"]) == Reason.THREAT_LEVEL_EXCEEDED.value)
+        & (_text(rows["outcome"]) != Outcome.ALLOW.value)
+    ]
+    counts = _text(denials["device"]).value_counts()
+    candidates = [(0, -int(c), str(d)) for d, c in counts.items() if str(d) in with_episode]
+    if not candidates:
+        candidates = [(1, -int(c), str(d)) for d, c in _text(rows["device"]).value_counts().items()]
+    return min(candidates)

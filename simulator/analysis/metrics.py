@@ -91,6 +91,7 @@ __all__ = [
     "compute_metrics",
     "count_metrics",
     "episode_outcomes",
+    "log_violations",
     "run_metrics",
     "summarize",
     "to_long",
@@ -1184,6 +1185,14 @@ def check_consistency(result: RunResult, metrics: pd.DataFrame | None = None) ->
     management segments add up to ``all``; launches equal across variants, which share a
     world). ``metrics``: :func:`compute_metrics` of ``result``, if already computed.
     """
+    problems = log_violations(result)
+    problems.extend(_metric_violations(compute_metrics(result) if metrics is None else metrics))
+    return problems
+
+
+def log_violations(result: RunResult) -> list[str]:
+    """The row and episode checks of :func:`check_consistency` alone: they hold for any
+    set of whole devices, so a streamed run checks each chunk as it comes."""
     horizon = result.scenario.model.horizon
     rows, episodes = result.decisions, result.episodes
     problems: list[str] = []
@@ -1231,7 +1240,6 @@ def check_consistency(result: RunResult, metrics: pd.DataFrame | None = None) ->
         "of episodes ending before onset or after the natural end",
         episodes,
     )
-    problems.extend(_metric_violations(compute_metrics(result) if metrics is None else metrics))
     return problems
 
 

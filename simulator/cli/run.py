@@ -12,13 +12,14 @@ import contextlib
 import importlib
 import json
 import os
+import shutil
 import sys
 import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 
@@ -31,7 +32,7 @@ from simulator.errors import InputError
 from simulator.policy.behavior import parameter_values
 from simulator.policy.levels import max_level_label
 from simulator.scenario.load import Scenario, scenario_json_schema, variant_policies
-from simulator.sim.estimate import estimate, physical_memory
+from simulator.sim.estimate import STREAMED_BYTES_PER_DECISION, estimate, physical_memory
 from simulator.sim.log import describe_time, explain_device
 from simulator.sim.run import DEFAULT_ENGINE, ENGINES
 from simulator.sim.world import chunk_count, n_users
@@ -70,6 +71,15 @@ def add_commands(commands: Any, policy_option: Callable[..., None]) -> None:
         default=DEFAULT_ENGINE,
         help="simulation engine: compiled (default, Numba), fast (pure Python) or reference "
         "(the SimPy definition); outputs are identical, so the manifest does not record it",
+    )
+    run.add_argument(
+        "--log",
+        choices=("auto", "memory", "stream"),
+        default="auto",
+        help="memory: hold the decision log in memory and write it as one sorted table; "
+        "stream: write it chunk by chunk (memory bounded by a chunk of users, rows grouped "
+        "by chunk); auto (default): stream when holding it would need more than "
+        f"{MEMORY_BUDGET / 2**30:g} GiB or half this machine's memory (estimate)",
     )
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -152,14 +162,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """Print one sentence per decision of a device."""
     from simulator.folders import load_run
 
-    run = load_run(args.run_dir)
+    run = load_run(args.run_dir, device=args.device)  # only its rows: a log of any size
     at: Minutes | None = None
     if args.at is not None:
         try:
             at = parse_duration(args.at)
         except DurationError as exc:
             raise InputError(str(exc), field="--at") from None
-    variants = [str(v) for v in dict.fromkeys(run.decisions["variant"].astype(str))]
+    declared = run.manifest.get("variants")
+    variants = (
+        [str(v) for v in declared]
+        if isinstance(declared, dict) and declared
+        else [str(v) for v in dict.fromkeys(run.decisions["variant"].astype(str))]
+    )
     if args.variant is not None and args.variant not in variants:
         raise InputError(
             f"no variant {args.variant!r} in this run; choose one of: "
@@ -255,14 +270,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     policy_inputs = [Path(p) for p in args.policies or ()]
     check_output_folder(out, inputs=[*input_files(scenario), *policy_inputs])
     workers = workers_for(args.workers, chunk_count(scenario))
-    check_size(scenario, workers, keeps_log=True)
+    stream = streams_log(scenario, args.log, args.engine)
+    check_size(scenario, workers, keeps_log=not stream, engine=args.engine)
+    if stream:
+        check_disk(scenario, out)
     variants = variant_policies(scenario)
     users = n_users(scenario)
     print(
         f"Simulating {scenario.name!r}: {users} {'devices' if scenario.scripted else 'users'}, "
         f"{format_duration(scenario.model.horizon)}, {len(variants)} variant(s), "
         f"{workers} worker(s), {args.engine} engine"
+        + (f", decision log streamed in {chunk_count(scenario)} chunk(s)" if stream else "")
     )
+    if stream:
+        return _run_streamed(args, scenario, out, workers, notes, policy_inputs)
     # matplotlib loads while the workers simulate (this process mostly waits for them),
     # so the figures' child process, forked later, starts with it loaded
     preload = threading.Thread(target=_import_plots, name="condlaunch-import-plots")
@@ -303,10 +324,83 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         if figures is None:
             check()
-    print(
-        f"Simulated {len(result.decisions)} decisions in {elapsed:.1f} s "
-        f"({len(result.decisions) / max(elapsed, 1e-9):,.0f} decisions/s)"
+    _report(
+        len(result.decisions),
+        elapsed,
+        metrics,
+        problems,
+        out,
+        written,
+        device_to_explain(result.decisions),
     )
+    return 0
+
+
+def _run_streamed(
+    args: argparse.Namespace,
+    scenario: Scenario,
+    out: Path,
+    workers: int,
+    notes: Any,
+    policy_inputs: list[Path],
+) -> int:
+    """``condlaunch run`` with the decision log streamed (:func:`~simulator.folders.
+    write_streamed_run`): the figures are drawn at the end, the timeline's device read
+    back from the written log."""
+    from simulator.folders import read_device_log, write_streamed_run
+
+    started = time.perf_counter()
+
+    def draw(folder: Path, streamed: Any) -> list[str]:
+        if args.no_plots:
+            return []
+        device = streamed.timeline_device
+        log = read_device_log(folder, device) if device is not None else None
+        return _draw_figures(
+            scenario, log, streamed.episodes, streamed.metrics, streamed.outcomes, folder, device
+        )
+
+    with _progress_bar(n_users(scenario), args.quiet) as progress:
+        streamed = write_streamed_run(
+            scenario,
+            out,
+            replication=args.replication,
+            workers=workers,
+            engine=args.engine,
+            progress=progress,
+            figures=draw,
+            extra={"input_notes": notes_record(notes)},
+            inputs=policy_inputs,
+        )
+    elapsed = time.perf_counter() - started
+    _report(
+        streamed.decisions,
+        elapsed,
+        streamed.metrics,
+        streamed.problems,
+        out,
+        streamed.written,
+        streamed.explain_device,
+        wrote_in=True,
+    )
+    return 0
+
+
+def _report(
+    decisions: int,
+    elapsed: float,
+    metrics: pd.DataFrame,
+    problems: list[str],
+    out: Path,
+    written: list[Path],
+    device: str | None,
+    *,
+    wrote_in: bool = False,
+) -> None:
+    """What ``condlaunch run`` prints once the folder is written."""
+    what = "Simulated and wrote" if wrote_in else "Simulated"
+    rate = decisions / max(elapsed, 1e-9)
+    print(f"{what} {decisions} decisions in {elapsed:.1f} s ({rate:,.0f} decisions/s)")
     print()
     print(summary_table(metrics))
     print()
@@ -323,16 +417,53 @@ def cmd_run(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"  - {problem}")
     print(f"\nWrote {out}/: " + ", ".join(str(name) for name in written))
-    device = device_to_explain(result.decisions)
     if device is not None:
         print(f"Explain one device: condlaunch explain {out} --device {device}")
-    return 0
 
 
-def check_size(scenario: Scenario, workers: int, *, keeps_log: bool, runs: int = 1) -> None:
+MEMORY_BUDGET: Final = 2 * 2**30
+"""``--log auto`` streams the decision log when an in-memory run would need more than
+this (or half the machine's memory, if less)."""
+
+
+def streams_log(scenario: Scenario, choice: str, engine: str = DEFAULT_ENGINE) -> bool:
+    """Whether ``condlaunch run`` streams the decision log (``--log``): always, never, or
+    (auto) when holding it would need more than :data:`MEMORY_BUDGET` or half the memory."""
+    if choice != "auto":
+        return choice == "stream"
+    memory = physical_memory()
+    budget = MEMORY_BUDGET if memory is None else min(MEMORY_BUDGET, 0.5 * memory)
+    return estimate(scenario, engine).log_bytes > budget
+
+
+def check_disk(scenario: Scenario, out: Path) -> None:
+    """Refuse a streamed run whose decision log would not fit on the output's disk."""
+    size = estimate(scenario).decisions * STREAMED_BYTES_PER_DECISION
+    existing = next((p for p in (out, *out.resolve().parents) if p.exists()), Path("."))
+    free = shutil.disk_usage(existing).free
+    if size > 0.9 * free:
+        raise InputError(
+            f"about {estimate(scenario).decisions:,.3g} decisions ({_size_words(scenario)}): "
+            f"the decision log would take about {size / 2**30:,.1f} GiB on disk, more than "
+            f"the {free / 2**30:,.1f} GiB free where {out} goes (estimate); simulate fewer "
+            "users or a shorter horizon, or use condlaunch sweep, which keeps no log",
+            source=scenario.source,
+            field="fleet.users",
+        )
+
+
+def check_size(
+    scenario: Scenario,
+    workers: int,
+    *,
+    keeps_log: bool,
+    runs: int = 1,
+    engine: str = DEFAULT_ENGINE,
+) -> None:
     """Refuse a run that cannot fit in this machine's memory (when the decision log is
-    kept) or would take more than a week; note the estimate of one over a minute."""
-    size = estimate(scenario)
+    held in memory) or would take more than a week; note the estimate of one over a
+    minute."""
+    size = estimate(scenario, engine)
     decisions = size.decisions * runs
     hours = size.seconds * runs / workers / 3600
     what = f"about {decisions:,.3g} decisions ({_size_words(scenario)})"
@@ -341,8 +472,8 @@ def check_size(scenario: Scenario, workers: int, *, keeps_log: bool, runs: int =
         raise InputError(
             f"{what}: keeping the decision log would need about "
             f"{size.log_bytes / 2**30:,.0f} GiB of memory, more than this machine's "
-            f"{memory / 2**30:,.0f} GiB (estimate); simulate fewer users or a shorter "
-            "horizon, or use condlaunch sweep, which keeps no log",
+            f"{memory / 2**30:,.0f} GiB (estimate); stream it (--log stream), simulate fewer "
+            "users or a shorter horizon, or use condlaunch sweep, which keeps no log",
             source=scenario.source,
             field="fleet.users",
         )
@@ -417,6 +548,30 @@ def _import_plots() -> None:
 def _write_plots(
     result: Any, metrics: pd.DataFrame, outcomes: pd.DataFrame, folder: Path
 ) -> list[str]:
+    """The three figures of a run held in memory (a :class:`~simulator.sim.run.RunResult`)."""
+    from simulator.plots.run import pick_interesting_device
+
+    first = next(iter(result.variants))
+    rows = result.decisions
+    device = (
+        pick_interesting_device(rows, result.episodes, first)
+        if (rows["variant"].astype(str) == first).any()
+        else None
+    )
+    return _draw_figures(result.scenario, rows, result.episodes, metrics, outcomes, folder, device)
+
+
+def _draw_figures(
+    scenario: Scenario,
+    decisions: pd.DataFrame | None,
+    episodes: pd.DataFrame,
+    metrics: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    folder: Path,
+    device: str | None,
+) -> list[str]:
+    """The run's three figures; ``decisions`` needs only ``device``'s rows, the device the
+    timeline shows (None: no decisions in the run)."""
     from simulator.plots import run as plots
     from simulator.plots.frontier import frontier
 
@@ -427,12 +582,10 @@ def _write_plots(
     figure = plots.time_to_protect(outcomes)
     plots.save_figure(figure, folder / "time_to_protect.png")
     written.append("time_to_protect.png")
-    first = next(iter(result.variants))
-    if (result.decisions["variant"].astype(str) == first).any():
-        device = plots.pick_interesting_device(result.decisions, result.episodes, first)
-        horizon = result.scenario.model.horizon
+    first = next(iter(variant_policies(scenario)))
+    if device is not None and decisions is not None:
         figure = plots.device_timeline(
-            result.decisions, result.episodes, device, first, horizon_min=horizon
+            decisions, episodes, device, first, horizon_min=scenario.model.horizon
         )
     else:
         figure = plots.note_figure(

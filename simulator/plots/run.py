@@ -40,6 +40,7 @@ from matplotlib.ticker import (
     PercentFormatter,
 )
 
+from simulator.analysis.explain import timeline_candidate
 from simulator.durations import MINUTES_PER_DAY, MINUTES_PER_HOUR, Minutes
 from simulator.policy.levels import Management, Outcome, Reason, ThreatLevel
 from simulator.sim.log import Trigger
@@ -431,24 +432,13 @@ def pick_interesting_device(decisions: pd.DataFrame, episodes: pd.DataFrame, var
     ValueError
         If ``variant`` has no decision-log rows.
     """
-    rows = decisions[decisions["variant"] == variant]
-    if rows.empty:
+    pick = timeline_candidate(decisions, episodes, variant)
+    if pick is None:
         raise ValueError(
             f"no decision-log rows for variant {variant!r}; variants: "
             + ", ".join(_ordered_unique(decisions["variant"]))
         )
-    with_episode = set(map(str, episodes.loc[episodes["variant"] == variant, "device"]))
-    denials = rows[
-        (rows["reason"] == Reason.THREAT_LEVEL_EXCEEDED.value)
-        & (rows["outcome"] != Outcome.ALLOW.value)
-    ]
-    counts = denials["device"].astype(str).value_counts()
-    candidates = [(-int(c), str(d)) for d, c in counts.items() if str(d) in with_episode]
-    if not candidates:
-        candidates = [
-            (-int(c), str(d)) for d, c in rows["device"].astype(str).value_counts().items()
-        ]
-    return min(candidates)[1]
+    return pick[2]
 
 
 def device_timeline(

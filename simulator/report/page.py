@@ -337,7 +337,7 @@ def _hurt_figure(folder: Path, data: ResultsFolder, variants: Sequence[str], col
     """Blocked working hours per affected user, from the folder's decision log (a sweep's
     replication 0), or nothing when the folder has no log."""
     from simulator.analysis.metrics import DEFAULT_WORKING_HOURS, blocked_hours_per_user
-    from simulator.folders import load_run
+    from simulator.folders import iter_decision_log, read_run_table
     from simulator.plots.hurt import blocked_hours_per_user_figure
 
     has_log = (folder / "decisions.parquet").is_file() or (folder / "decisions.csv").is_file()
@@ -349,17 +349,24 @@ def _hurt_figure(folder: Path, data: ResultsFolder, variants: Sequence[str], col
     except (KeyError, DurationError):
         return Html("")
     hours = tuple((scenario.get("launches") or {}).get("working_hours", DEFAULT_WORKING_HOURS))
-    run = load_run(folder)
-    episodes = run.episodes if run.episodes is not None else pd.DataFrame()
-    if episodes.empty or "user" not in run.decisions.columns:
+    episodes_path = folder / "episodes.csv"
+    episodes = read_run_table(episodes_path) if episodes_path.is_file() else pd.DataFrame()
+    if episodes.empty:
         return Html("")
-    decisions = run.decisions.assign(variant=run.decisions["variant"].astype(str))
-    per_user = blocked_hours_per_user(
-        decisions,
-        episodes.assign(variant=episodes["variant"].astype(str)),
-        horizon,
-        (int(hours[0]), int(hours[1])),
-    )
+    episodes = episodes.assign(variant=episodes["variant"].astype(str))
+    pieces = []  # a streamed log chunk by chunk (users never span chunks), else whole
+    for decisions in iter_decision_log(folder):
+        if "user" not in decisions.columns:
+            return Html("")
+        pieces.append(
+            blocked_hours_per_user(
+                decisions.assign(variant=decisions["variant"].astype(str)),
+                episodes,
+                horizon,
+                (int(hours[0]), int(hours[1])),
+            )
+        )
+    per_user = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame()
     which = " (replication 0)" if data.kind == "sweep" else ""
     return figure_html(
         blocked_hours_per_user_figure(per_user, variants=variants, colors=colors),

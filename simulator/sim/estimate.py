@@ -15,11 +15,19 @@ from typing import Final, NamedTuple
 from simulator.durations import MINUTES_PER_DAY
 from simulator.scenario.load import Scenario, variant_policies
 
-DECISIONS_PER_SECOND: Final = 60_000.0
-"""End-to-end throughput of one worker with the fast engine (measured: 52k–79k/s)."""
+DECISIONS_PER_SECOND: Final = {"compiled": 400_000.0, "fast": 60_000.0, "reference": 15_000.0}
+"""End-to-end throughput of one worker per engine (``condlaunch run``, explanations, metrics
+and files included; measured on this 2-core machine: compiled 520k–610k/s simulating,
+about 300k/s for the whole run; fast 52k–79k/s; the reference about a quarter of fast)."""
 
-LOG_BYTES_PER_DECISION: Final = 1_700.0
-"""Memory per decision-log row kept in memory (measured: 1.4 GB for 827k rows)."""
+LOG_BYTES_PER_DECISION: Final = 600.0
+"""Peak memory of an in-memory ``condlaunch run`` per decision-log row: the log itself is
+about 62 bytes a row, but joining, sorting, metrics, checks and the Parquet table each
+hold copies or arrays of it (measured: 1.82 GB peak for 3.2M rows, 4.13 GB for 8.0M)."""
+
+STREAMED_BYTES_PER_DECISION: Final = 15.0
+"""Disk per decision-log row in ``decisions.parquet`` (dictionary-encoded; measured: 11.4 MB
+for the baseline's 798k rows)."""
 
 CHECKIN_FACTOR: Final = 1.05
 """Rows per launch: in-session check-ins add a few percent at the default session lengths."""
@@ -36,8 +44,9 @@ class Estimate(NamedTuple):
     """Memory to hold the decision log of one replication."""
 
 
-def estimate(scenario: Scenario) -> Estimate:
-    """The expected size of one replication of ``scenario`` under all its variants."""
+def estimate(scenario: Scenario, engine: str = "compiled") -> Estimate:
+    """The expected size of one replication of ``scenario`` under all its variants, with
+    ``engine``'s throughput."""
     model = scenario.model
     variants = max(1, len(variant_policies(scenario)))
     if model.script is not None:
@@ -54,7 +63,7 @@ def estimate(scenario: Scenario) -> Estimate:
     decisions = per_variant * variants
     return Estimate(
         decisions=decisions,
-        seconds=decisions / DECISIONS_PER_SECOND,
+        seconds=decisions / DECISIONS_PER_SECOND.get(engine, DECISIONS_PER_SECOND["fast"]),
         log_bytes=decisions * LOG_BYTES_PER_DECISION,
     )
 

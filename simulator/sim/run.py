@@ -450,18 +450,40 @@ def assemble(
         DECISION_COLUMNS,
         order=lambda frame: decision_order(frame, first=_variant_rank(frame, variants)),
     )
-    episodes = concat_frames([p.episodes for p in parts], EPISODE_COLUMNS)
-    devices = concat_frames([p.devices for p in parts], DEVICE_COLUMNS)
-    episodes = episodes.sort_values(["device_index", "onset_min", "episode"], kind="stable")
-    devices = devices.sort_values(["device_index"], kind="stable")
-    start = scenario.model.start
+    episodes, devices = order_tables(
+        scenario, variants, [p.episodes for p in parts], [p.devices for p in parts]
+    )
     return RunResult(
         scenario=scenario,
         replication=replication,
         variants=variants,
-        decisions=with_utc_times(decisions, start),
-        episodes=with_utc_times(_order_variants(episodes.reset_index(drop=True), variants), start),
-        devices=_order_variants(devices.reset_index(drop=True), variants),
+        decisions=with_utc_times(decisions, scenario.model.start),
+        episodes=episodes,
+        devices=devices,
+    )
+
+
+def order_tables(
+    scenario: Scenario,
+    variants: dict[str, tuple[Policy, ...]],
+    episodes: Sequence[pd.DataFrame],
+    devices: Sequence[pd.DataFrame],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Chunks' episode and device tables joined in canonical order (variant, device, then
+    onset and episode), episodes with their UTC times (as :func:`assemble` returns them;
+    a streamed run joins them so, chunk by chunk)."""
+    joined_episodes = concat_frames(episodes, EPISODE_COLUMNS).sort_values(
+        ["device_index", "onset_min", "episode"], kind="stable"
+    )
+    joined_devices = concat_frames(devices, DEVICE_COLUMNS).sort_values(
+        ["device_index"], kind="stable"
+    )
+    return (
+        with_utc_times(
+            _order_variants(joined_episodes.reset_index(drop=True), variants),
+            scenario.model.start,
+        ),
+        _order_variants(joined_devices.reset_index(drop=True), variants),
     )
 
 
