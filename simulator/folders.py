@@ -830,9 +830,7 @@ def read_device_log(folder: str | Path, device: str) -> pd.DataFrame:
     if csv.is_file():
         rows = [
             block[block["device"].astype(str) == device]
-            for block in pd.read_csv(
-                csv, keep_default_na=False, na_values=[""], chunksize=500_000
-            )
+            for block in pd.read_csv(csv, keep_default_na=False, na_values=[""], chunksize=500_000)
         ]
         frame = pd.concat(rows, ignore_index=True)
         for column in frame.columns:
