@@ -187,8 +187,29 @@ def humanize_minutes(minutes: Minutes) -> str:
 _HUMAN_BANDS: Final = ((0, ""), (1, " min"), (100, " h"), (600, " d"))
 """Bands of :func:`humanize_codes`: (offset of its keys, unit): nan (no text), minutes
 (keys 0–90), hours (tenths, 15–480), days (tenths, up to :data:`MAX_DURATION`)."""
+_HUMAN_OFFSETS: Final = np.array([offset for offset, _ in _HUMAN_BANDS], dtype=np.int64)
+_HUMAN_DIVISOR: Final = np.array([1.0, 1.0, MINUTES_PER_HOUR, MINUTES_PER_DAY])
+_HUMAN_TENTHS: Final = np.array([0.0, 1.0, 10.0, 10.0])
 _HUMAN_ODD: Final = 600 + int(MAX_DURATION / MINUTES_PER_DAY * 10) + 2
 """Keys from here on: values formatted one by one."""
+
+
+_HUMAN_TEXTS: dict[int, str] = {}
+"""The text of each (band, rounded value) key met so far (:func:`_key_text`)."""
+
+
+def _key_text(value: int) -> str:
+    """The text of a key of :func:`humanize_codes` below :data:`_HUMAN_ODD` (remembered)."""
+    if value == 0:
+        text = ""
+    else:
+        which = 1 if value < 100 else 2 if value < 600 else 3
+        offset, unit = _HUMAN_BANDS[which]
+        number = value - offset
+        whole, tenth = divmod(number, 10) if which > 1 else (number, 0)
+        text = f"{whole}{unit}" if tenth == 0 else f"{whole}.{tenth}{unit}"
+    _HUMAN_TEXTS[value] = text
+    return text
 
 
 def humanize_codes(minutes: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -205,20 +226,27 @@ def humanize_codes(minutes: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """
     values = np.asarray(minutes, dtype=np.float64).ravel()
     nan = np.isnan(values)
-    band = np.where(values < 90, 1, np.where(values < 2 * MINUTES_PER_DAY, 2, 3))
+    band = (values >= 90).view(np.int8) + (values >= 2 * MINUTES_PER_DAY).view(np.int8)
+    band += 1
     band[nan] = 0
-    scaled = np.where(band == 2, values / MINUTES_PER_HOUR, values / MINUTES_PER_DAY) * 10
-    scaled = np.where(band == 1, values, scaled)
+    # minutes: v / 1 * 1 (exactly v); hours and days: (v / 60) * 10, (v / 1440) * 10
+    scaled = values / _HUMAN_DIVISOR[band]
+    scaled *= _HUMAN_TENTHS[band]
     scaled[nan] = 0.0
-    with np.errstate(invalid="ignore"):
-        distance = np.abs(scaled - np.floor(scaled) - 0.5)
-    safe = nan | (
-        ~np.signbit(values)  # Python writes -0.0 as "-0"
-        & (values <= MAX_DURATION)
-        & ((band == 1) | (distance > 8 * np.spacing(np.abs(scaled))))
-    )
-    offsets = np.array([offset for offset, _ in _HUMAN_BANDS], dtype=np.int64)
-    key = offsets[band] + np.rint(np.where(safe, scaled, 0.0)).astype(np.int64)
+    with np.errstate(invalid="ignore"):  # inf - inf: such a value is formatted alone
+        distance = scaled - np.floor(scaled)
+        distance -= 0.5
+        np.abs(distance, out=distance)
+        tolerance = np.spacing(np.abs(scaled))
+        tolerance *= 8
+        safe = distance > tolerance
+    safe |= band == 1
+    safe &= ~np.signbit(values)  # Python writes -0.0 as "-0"
+    safe &= values <= MAX_DURATION
+    safe |= nan
+    np.rint(scaled, out=scaled)
+    scaled[~safe] = 0.0
+    key = _HUMAN_OFFSETS[band] + scaled.astype(np.int64)
     odd = np.flatnonzero(~safe)
     own: dict[str, int] = {}
     if odd.size:  # each text formatted one by one gets its own key
@@ -231,13 +259,7 @@ def humanize_codes(minutes: np.ndarray) -> tuple[np.ndarray, list[str]]:
     for value in present.tolist():
         if value >= _HUMAN_ODD:
             text = odd_texts[value - _HUMAN_ODD]
-        elif value == 0:
-            text = ""
         else:
-            which = 1 if value < 100 else 2 if value < 600 else 3
-            offset, unit = _HUMAN_BANDS[which]
-            number = value - offset
-            whole, tenth = divmod(number, 10) if which > 1 else (number, 0)
-            text = f"{whole}{unit}" if tenth == 0 else f"{whole}.{tenth}{unit}"
+            text = _HUMAN_TEXTS.get(value) or _key_text(value)
         code_of[value] = out.setdefault(text, len(out))
     return code_of[key], list(out)

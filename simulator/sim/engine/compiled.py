@@ -482,7 +482,7 @@ def _run(
     capacity = max(packed.rows_bound, 1)
     while True:
         rows_f = np.empty((capacity, k.N_F), dtype=np.float64)
-        rows_i = np.empty((capacity, k.N_I), dtype=np.int64)
+        rows_i = np.empty((capacity, k.N_I), dtype=np.int32)  # codes; half the bytes to move
         count = np.array([0, capacity, 0], dtype=np.int64)
         played = np.empty((n_episodes, k.N_T))
         onboarded = np.empty((n_devices, 2))
@@ -614,8 +614,12 @@ def _first_seen(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 _TEXTS: dict[tuple[Any, ...], str] = {}
-"""Explanations already computed, by (merged policy, app if untargeted, table index, age
-text, offline text, behaviour): shared by chunks and variants of this process."""
+"""Explanations already computed, by (class, table index, age text, offline text), the
+class standing for (merged policy, app if untargeted, behaviour) (:data:`_CLASSES`):
+shared by chunks and variants of this process."""
+_CLASSES: dict[tuple[Any, ...], int] = {}
+"""A small number per (merged policy, app if untargeted, behaviour), so that the cache's
+keys hash and compare as integers and strings, not as policy dataclasses."""
 _TEXTS_MAX: Final = 200_000
 
 
@@ -637,10 +641,15 @@ def _explain_evaluated(
     """
     age_text, ages = humanize_codes(rows_f[rows, k.F_AGE])
     offline_text, offlines = humanize_codes(rows_f[rows, k.F_OFFLINE])
-    classes: dict[tuple[Any, ...], int] = {}
+    behavior = protections.behavior
+    if len(_TEXTS) > _TEXTS_MAX:
+        _TEXTS.clear()
+        _CLASSES.clear()
     class_of = np.array(
         [
-            classes.setdefault((item.eff, item.app if item.eff is None else ""), len(classes))
+            _CLASSES.setdefault(
+                (item.eff, item.app if item.eff is None else "", behavior), len(_CLASSES)
+            )
             for item in protections.items
         ],
         dtype=np.int64,
@@ -649,21 +658,12 @@ def _explain_evaluated(
     combo = (state * len(ages) + age_text) * len(offlines) + offline_text
     inverse, first = _first_seen(combo)
     codes[rows] = len(texts) + inverse
-    behavior = protections.behavior
-    if len(_TEXTS) > _TEXTS_MAX:
-        _TEXTS.clear()
-    for at in first.tolist():
-        row = int(rows[at])
+    first_rows = rows[first]
+    states = state[first].tolist()
+    for at, row, state_code in zip(first.tolist(), first_rows.tolist(), states, strict=True):
         item = protections.items[int(prot[row])]
-        index = int(rows_i[row, k.I_KEY])
-        cache_key = (
-            item.eff,
-            item.app if item.eff is None else "",
-            index,
-            ages[age_text[at]],
-            offlines[offline_text[at]],
-            behavior,
-        )
+        index = state_code % k.TABLE_SIZE  # the row's table entry
+        cache_key = (state_code, ages[age_text[at]], offlines[offline_text[at]])
         text = _TEXTS.get(cache_key)
         if text is None:
             row_age = float(rows_f[row, k.F_AGE])
