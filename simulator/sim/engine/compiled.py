@@ -308,10 +308,6 @@ class _Packed:
     processes: tuple[np.ndarray, ...]
     rows_bound: int
 
-    @property
-    def process_app(self) -> list[str]:
-        return self.world.process_app
-
 
 def _csr(lengths: list[int]) -> np.ndarray:
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
