@@ -438,12 +438,13 @@ def streams_log(scenario: Scenario, choice: str, engine: str = DEFAULT_ENGINE) -
 
 def check_disk(scenario: Scenario, out: Path) -> None:
     """Refuse a streamed run whose decision log would not fit on the output's disk."""
-    size = estimate(scenario).decisions * STREAMED_BYTES_PER_DECISION
+    decisions = estimate(scenario).decisions
+    size = decisions * STREAMED_BYTES_PER_DECISION
     existing = next((p for p in (out, *out.resolve().parents) if p.exists()), Path("."))
     free = shutil.disk_usage(existing).free
     if size > 0.9 * free:
         raise InputError(
-            f"about {estimate(scenario).decisions:,.3g} decisions ({_size_words(scenario)}): "
+            f"about {decisions:,.3g} decisions ({_size_words(scenario)}): "
             f"the decision log would take about {size / 2**30:,.1f} GiB on disk, more than "
             f"the {free / 2**30:,.1f} GiB free where {out} goes (estimate); simulate fewer "
             "users or a shorter horizon, or use condlaunch sweep, which keeps no log",

@@ -321,11 +321,8 @@ def _codes_on(column: pd.Series, dtype: pd.CategoricalDtype, name: str) -> np.nd
         if column.cat.categories.equals(categories):
             return own.astype(code_type, copy=False)
         mapping = np.asarray(categories.get_indexer(column.cat.categories), dtype=code_type)
-        if (mapping >= 0).all():
-            # -1 (a missing value) stays -1: index it past the mapping's end
-            codes = np.append(mapping, code_type.type(-1))[own]
-        else:
-            codes = np.where(own >= 0, mapping[own], -1).astype(code_type)
+        # -1 (a missing value) indexes past the mapping's end, where it stays -1
+        codes = np.append(mapping, code_type.type(-1))[own]
         missing = codes[own >= 0] < 0
     else:
         codes = np.asarray(categories.get_indexer(pd.Index(column)), dtype=code_type)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Final
 
 import numpy as np
@@ -275,28 +275,30 @@ class _World:
     process_device: np.ndarray
     process_app: list[str]
 
-    def column(self, name: str) -> Any:
-        """A per-device column of the frames (``device``, ``user``, ...), built once."""
-        found = self._columns.get(name)
-        if found is None:
-            worlds = self.worlds
-            if name == "device_index":
-                found = np.array([w.index for w in worlds], dtype=np.int64)
-            elif name == "episode_frame":
-                found = _episode_columns(worlds)
-            elif name == "device_frame":
-                found = _device_columns(worlds)
-            elif name == "management":
-                found = np.array([_MANAGEMENTS.index(w.management) for w in worlds], dtype=np.int64)
-            else:  # device, user: codes and their strings
-                codes, uniques = pd.factorize(
-                    pd.Series([getattr(w, name) for w in worlds], dtype=object)
-                )
-                found = (np.asarray(codes, dtype=np.int64), list(uniques))
-            self._columns[name] = found
-        return found
+    # the frames' per-device columns, built once per chunk for every variant
+    @cached_property
+    def device_index(self) -> np.ndarray:
+        return np.array([w.index for w in self.worlds], dtype=np.int64)
 
-    _columns: dict[str, Any] = field(default_factory=dict)
+    @cached_property
+    def device_codes(self) -> tuple[np.ndarray, list[str]]:
+        return _factorized([w.device for w in self.worlds])
+
+    @cached_property
+    def user_codes(self) -> tuple[np.ndarray, list[str]]:
+        return _factorized([w.user for w in self.worlds])
+
+    @cached_property
+    def management_codes(self) -> np.ndarray:
+        return np.array([_MANAGEMENTS.index(w.management) for w in self.worlds], dtype=np.int64)
+
+    @cached_property
+    def episode_columns(self) -> dict[str, Any]:
+        return _episode_columns(self.worlds)
+
+    @cached_property
+    def device_columns(self) -> dict[str, Any]:
+        return _device_columns(self.worlds)
 
 
 @dataclass
@@ -573,10 +575,16 @@ def _fixed(name: str, codes: np.ndarray) -> Any:
     return pd.Categorical.from_codes(codes, dtype=fixed_dtype(name), validate=False)
 
 
+def _factorized(values: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Codes of ``values`` (which may repeat) and the distinct values they index."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    return np.asarray(codes, dtype=np.int64), list(uniques)
+
+
 def _by_code(values: Sequence[str], index: np.ndarray) -> Any:
     """A categorical of ``values[index]`` (values may repeat)."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
-    return _categorical(np.asarray(codes, dtype=np.int64)[index], list(uniques))
+    codes, uniques = _factorized(values)
+    return _categorical(codes[index], uniques)
 
 
 def _explanations(
@@ -688,15 +696,15 @@ def _decision_frame(
     prot = packed.processes[1][proc]
     items = protections.items
     levels = ri[:, [k.I_KNOWN, k.I_INTUNE, k.I_DEFENDER_LEVEL, k.I_TRUE]] - 1
-    device_codes, devices = world.column("device")
-    user_codes, users = world.column("user")
+    device_codes, devices = world.device_codes
+    user_codes, users = world.user_codes
     columns: dict[str, Any] = {
         "time_min": rf[:, k.F_TIME],
-        "device_index": world.column("device_index")[dev],
+        "device_index": world.device_index[dev],
         "device": _categorical(device_codes[dev], devices),
         "user": _categorical(user_codes[dev], users),
         "app": _by_code(world.process_app, proc),
-        "management": _fixed("management", world.column("management")[dev]),
+        "management": _fixed("management", world.management_codes[dev]),
         "trigger": _fixed("trigger", ri[:, k.I_TRIGGER]),
         "outcome": _fixed("outcome", ri[:, k.I_OUTCOME]),
         "reason": _fixed("reason", ri[:, k.I_REASON]),
@@ -725,7 +733,7 @@ def _episode_frame(arrays: ChunkArrays, world: _World, variant: str) -> pd.DataF
     """The chunk's episodes as they played out (:data:`~simulator.sim.log.EPISODE_COLUMNS`)."""
     detected, end, nudged, first = arrays.episodes
     columns: dict[str, Any] = {
-        **world.column("episode_frame"),
+        **world.episode_columns,
         "variant": pd.Categorical([variant] * len(end)),
         "detected_min": detected,
         "end_min": end,
@@ -739,7 +747,7 @@ def _device_frame(arrays: ChunkArrays, world: _World, variant: str) -> pd.DataFr
     """The chunk's devices and their onboarding (:data:`~simulator.sim.log.DEVICE_COLUMNS`)."""
     first_redirect, activated = arrays.devices
     columns: dict[str, Any] = {
-        **world.column("device_frame"),
+        **world.device_columns,
         "variant": pd.Categorical([variant] * len(first_redirect)),
         "first_redirect_min": first_redirect,
         "activated_min": activated,
