@@ -36,7 +36,7 @@ import pandas as pd
 
 from simulator.analysis.appetite import Appetite, Recommendation, recommend
 from simulator.analysis.explain import explain_candidate, timeline_candidate
-from simulator.analysis.metrics import episode_outcomes, log_violations
+from simulator.analysis.metrics import episode_outcomes, log_violations, metric_violations
 from simulator.analysis.pareto import summary_to_wide
 from simulator.analysis.sweep import (
     PrecisionOutcome,
@@ -780,7 +780,7 @@ def write_streamed_run(
             episodes=episodes,
             devices=devices,
             decisions=sum(p.rows for p in kept),
-            problems=[problem for p in kept for problem in p.problems],
+            problems=[problem for p in kept for problem in p.problems] + metric_violations(metrics),
             timeline_device=min(timelines)[2] if timelines else None,
             explain_device=min(explains)[3] if explains else None,
         )

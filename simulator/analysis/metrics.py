@@ -92,6 +92,7 @@ __all__ = [
     "count_metrics",
     "episode_outcomes",
     "log_violations",
+    "metric_violations",
     "run_metrics",
     "summarize",
     "to_long",
@@ -1186,7 +1187,7 @@ def check_consistency(result: RunResult, metrics: pd.DataFrame | None = None) ->
     world). ``metrics``: :func:`compute_metrics` of ``result``, if already computed.
     """
     problems = log_violations(result)
-    problems.extend(_metric_violations(compute_metrics(result) if metrics is None else metrics))
+    problems.extend(metric_violations(compute_metrics(result) if metrics is None else metrics))
     return problems
 
 
@@ -1243,8 +1244,9 @@ def log_violations(result: RunResult) -> list[str]:
     return problems
 
 
-def _metric_violations(metrics: pd.DataFrame) -> list[str]:
-    """Relations between the metrics of each row and across segments."""
+def metric_violations(metrics: pd.DataFrame) -> list[str]:
+    """The metric checks of :func:`check_consistency` alone: relations between the
+    metrics of each row and across segments (a streamed run checks its combined table)."""
     problems: list[str] = []
     eps = _TOLERANCE_MIN
 
