@@ -30,23 +30,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-_WARM_UP: dict[str, object] = {
-    "name": "compile the engine",
-    "seed": 1,
-    "horizon": "2d",
-    "fleet": {"users": 2},
-    "policies": [{"name": "p", "apps": ["outlook"], "max_threat_level": "secured"}],
-}
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _compiled_engine_cache() -> None:
-    """Draw and play a two-user world once, before any test: on a fresh checkout Numba
-    compiles the world's and the engine's loops then (15–25 s on a 2-core machine) and
-    caches them on disk, instead of inside the first tests that start ``condlaunch`` in
-    a subprocess with a timeout, which would fail on the compile, not on what they test.
+    """Compile the world's and the engine's Numba functions once, before any test
+    (:func:`simulator.sim.jit.ensure_compiled`; 15-20 s on a fresh 2-core
+    machine, nothing when cached), instead of inside the first tests that start
+    ``condlaunch`` in a subprocess with a timeout, which would fail on the compile, not
+    on what they test.
     """
-    from simulator.scenario.load import scenario_from_data
-    from simulator.sim.run import simulate
+    from simulator.sim.jit import ensure_compiled
 
-    simulate(scenario_from_data(dict(_WARM_UP)))
+    ensure_compiled()

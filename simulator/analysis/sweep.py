@@ -85,8 +85,11 @@ from simulator.sim.run import (
     ChunkFrames,
     ChunkTask,
     Executor,
+    InProcess,
+    LocalProcesses,
     as_executor,
     assemble,
+    check_engine,
     run_chunk,
     run_manifest,
     run_tasks,
@@ -845,8 +848,11 @@ def run_sweep(
         raise InputError("the scenario has no policy variants to sweep", field="policies")
     baseline = _baseline(scenario, list(variants), settings.baseline)
     start = _start(scenario, settings)
+    runner = as_executor(executor, workers)
+    if isinstance(runner, (InProcess, LocalProcesses)):  # a cluster's workers compile there
+        check_engine(settings.engine)
     collected = _Replications(scenario, variants, settings, completed, checkpoint)
-    ran, checks, summary = _replicate(collected, start, as_executor(executor, workers), progress)
+    ran, checks, summary = _replicate(collected, start, runner, progress)
     results = collected.results()
     if summary is None:
         summary = summarize_replications(results, confidence=settings.confidence)

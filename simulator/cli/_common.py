@@ -6,6 +6,7 @@ out every terminal table (a header, a rule, aligned rows, split into column bloc
 width is given); :func:`metric_headers` names metric columns with the catalogue's labels
 and units (:mod:`simulator.analysis.catalogue`), so a metric reads the same in the
 terminal, the figures and the report; :func:`cell` writes one number.
+:func:`compile_engine_first` says on stderr when a first run compiles the engine.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import math
+import sys
 import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Final
@@ -24,7 +26,14 @@ from simulator.policy.decide import Policy
 from simulator.policy.files import load_policy_files
 from simulator.scenario.load import Scenario, load_scenario
 
-__all__ = ["app_hint", "cell", "format_table", "metric_headers", "scenario_from_args"]
+__all__ = [
+    "app_hint",
+    "cell",
+    "compile_engine_first",
+    "format_table",
+    "metric_headers",
+    "scenario_from_args",
+]
 
 HEADER_WIDTH: Final = 16
 """Metric labels wrap onto several header lines at this many characters."""
@@ -50,6 +59,20 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
             raise InputError("must be >= 0", field="--seed")
         scenario = scenario.with_changes(seed=seed)
     return scenario
+
+
+def compile_engine_first(engine: str) -> None:
+    """For the compiled engine, compile its Numba functions now if they are not cached,
+    saying so on stderr (a fresh install's first run is otherwise silent for 15-20 s)."""
+    if engine != "compiled":
+        return
+    from simulator.sim.jit import ensure_compiled
+
+    spent = ensure_compiled(
+        notify=lambda line: print(f"condlaunch: {line}...", file=sys.stderr, flush=True)
+    )
+    if spent is not None:
+        print(f"condlaunch: engine compiled in {spent:.1f} s", file=sys.stderr, flush=True)
 
 
 def app_hint(apps: Iterable[str], policies: Sequence[Policy]) -> list[str]:

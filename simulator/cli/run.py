@@ -25,7 +25,12 @@ import pandas as pd
 
 from simulator.analysis.explain import denial_rows, device_summary, device_to_explain
 from simulator.analysis.metrics import HEADLINE_METRICS
-from simulator.cli._common import format_table, metric_headers, terminal_width
+from simulator.cli._common import (
+    compile_engine_first,
+    format_table,
+    metric_headers,
+    terminal_width,
+)
 from simulator.cli._notes import notes_record, scenario_with_notes
 from simulator.durations import DurationError, Minutes, format_duration, parse_duration
 from simulator.errors import InputError
@@ -282,6 +287,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{workers} worker(s), {args.engine} engine"
         + (f", decision log streamed in {chunk_count(scenario)} chunk(s)" if stream else "")
     )
+    compile_engine_first(args.engine)
     if stream:
         return _run_streamed(args, scenario, out, workers, notes, policy_inputs)
     # matplotlib loads while the workers simulate (this process mostly waits for them),

@@ -35,7 +35,13 @@ from simulator.analysis.sweep import (
     run_sweep,
 )
 from simulator.analysis.sweep_tables import invariant_metrics
-from simulator.cli._common import TABLE_WIDTH, format_table, scenario_from_args, terminal_width
+from simulator.cli._common import (
+    TABLE_WIDTH,
+    compile_engine_first,
+    format_table,
+    scenario_from_args,
+    terminal_width,
+)
 from simulator.cli.run import check_size, workers_for
 from simulator.durations import format_duration
 from simulator.errors import InputError
@@ -293,6 +299,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             f"{format_duration(scenario.model.horizon)}, {len(variants)} variants × {start} "
             f"replications{' (initially)' if args.precision else ''}, {where}"
         )
+        if not args.scheduler:  # a cluster's workers compile on their own machines
+            compile_engine_first(args.engine)
         started = time.perf_counter()
         try:
             result = _run(args, scenario, settings, executor, completed, checkpoints)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simulator.cli._common import cell, format_table
+from simulator.cli._common import cell, compile_engine_first, format_table
 from simulator.durations import DurationError, format_duration, parse_duration
 from simulator.errors import InputError
 from simulator.policy.decide import Policy
@@ -404,6 +404,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     workers = workers_for(args.workers, len(replay_chunks(tenant, args.chunk_size)))
     settings = ReplaySettings.from_base(base.model, policies, gap)
     scenario = replay_scenario(tenant, base, policies)
+    compile_engine_first(args.engine)
     started = time.perf_counter()
     options: dict[str, Any] = {
         "chunk_size": args.chunk_size,

@@ -364,9 +364,14 @@ def _engine(name: str) -> Callable[..., ChunkResult]:
 
 
 def check_engine(name: str) -> None:
-    """Fail fast on an unknown engine name (and load the compiled engine, which needs Numba)."""
+    """Fail fast on an unknown engine name; for the compiled engine, load it (it needs
+    Numba) and compile its functions now if they are not cached yet, on both cores and
+    before any worker starts (:func:`simulator.sim.jit.ensure_compiled`)."""
     if name == "compiled":
         from simulator.sim.engine import compiled  # noqa: F401
+        from simulator.sim.jit import ensure_compiled
+
+        ensure_compiled()
     else:
         _engine(name)
 
