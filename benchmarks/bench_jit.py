@@ -37,8 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _CODE = {
     "parallel": "from simulator.sim.jit import ensure_compiled as f; f()",
     "serial": (
-        "from simulator.sim import jit; jit._done = True; "
-        "jit.compile_engine(); jit.compile_world()"
+        "from simulator.sim import jit; jit._done = True; jit.compile_engine(); jit.compile_world()"
     ),
     "cached": (
         "from simulator.sim import jit; jit.ensure_compiled(); "
@@ -50,9 +49,7 @@ _CODE = {
 def trial(mode: str, cache: str) -> float:
     """Seconds ``mode`` takes in a new process whose Numba cache is ``cache``."""
     code = (
-        "import time; t = time.perf_counter(); "
-        + _CODE[mode]
-        + "; print(time.perf_counter() - t)"
+        "import time; t = time.perf_counter(); " + _CODE[mode] + "; print(time.perf_counter() - t)"
     )
     env = dict(os.environ, NUMBA_CACHE_DIR=cache)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)

@@ -147,8 +147,7 @@ def _start_world_compile() -> subprocess.Popen[bytes] | None:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     try:
         return subprocess.Popen(
-            [sys.executable, "-c", "from simulator.sim.jit import compile_world\n"
-             "compile_world()"],
+            [sys.executable, "-c", "from simulator.sim.jit import compile_world\ncompile_world()"],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
