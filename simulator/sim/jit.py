@@ -142,6 +142,8 @@ def compile_engine() -> None:
 def _start_world_compile() -> subprocess.Popen[bytes] | None:
     """A second Python process compiling the world's functions into the shared cache, or
     None when one cannot be started (the world then compiles here, when first drawn)."""
+    if not sys.executable:  # an embedded interpreter: no Python to start
+        return None
     package_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
