@@ -23,6 +23,7 @@ check reports "unknown" and runs compile lazily, as they did before.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -81,6 +82,10 @@ _SCRIPTED_SCENARIO: Final[dict[str, Any]] = {
         ],
     },
 }
+
+_HELPER_TIMEOUT: Final = 300.0
+"""Seconds to wait for the helper process once this one has compiled the loop (it needs
+about 5): a stuck helper is killed and the world compiles in this process instead."""
 
 _done = False
 """Set once this process has found (or made) both caches warm: later calls return at once."""
@@ -185,7 +190,8 @@ def ensure_compiled(notify: Callable[[str], None] | None = None) -> float | None
         if "engine" in cold:
             compile_engine()
         if helper is not None:
-            helper.wait()
+            with contextlib.suppress(subprocess.TimeoutExpired):  # killed below
+                helper.wait(timeout=_HELPER_TIMEOUT)
         compile_world()  # loads what the helper cached, or compiles it here if it failed
     finally:
         if helper is not None and helper.poll() is None:
