@@ -111,3 +111,24 @@ def test_the_cli_says_when_it_compiles(
     _common.compile_engine_first("compiled")
     _common.compile_engine_first("reference")
     assert capsys.readouterr().err == ""
+
+
+def test_a_stuck_helper_is_killed_and_the_world_compiles_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A helper that never finishes costs the timeout, not the run: it is killed and the
+    world's functions are loaded (here: from the warm cache) in this process."""
+    helpers: list[subprocess.Popen[bytes]] = []
+
+    def stuck() -> subprocess.Popen[bytes]:
+        helpers.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]))
+        return helpers[0]
+
+    monkeypatch.setattr(jit, "_done", False)
+    monkeypatch.setattr(jit, "cold_functions", lambda: ["world", "engine"])
+    monkeypatch.setattr(jit, "_start_world_compile", stuck)
+    monkeypatch.setattr(jit, "_HELPER_TIMEOUT", 0.5)
+    spent = jit.ensure_compiled()
+    assert spent is not None and spent < 30
+    assert helpers[0].poll() is not None  # killed, not left running
+    assert helpers[0].returncode != 0
