@@ -88,7 +88,8 @@ _HELPER_TIMEOUT: Final = 300.0
 about 5): a stuck helper is killed and the world compiles in this process instead."""
 
 _done = False
-"""Set once this process has found (or made) both caches warm: later calls return at once."""
+"""Set once this process has checked the caches (and compiled what was cold): later calls
+return at once."""
 
 
 def _dispatchers() -> dict[str, Any]:
