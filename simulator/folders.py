@@ -729,7 +729,7 @@ def write_streamed_run(
     variants = {name: tuple(policies) for name, policies in variant_policies(scenario).items()}
     if not variants:
         raise ValueError("no policy variants to simulate")
-    check_engine(engine)
+    check_engine(engine, also=("metrics",))
     names = {name: [p.name for p in policies] for name, policies in variants.items()}
     info = run_manifest(
         scenario,

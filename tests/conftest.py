@@ -32,12 +32,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def _compiled_engine_cache() -> None:
-    """Compile the world's and the engine's Numba functions once, before any test
+    """Compile the world's, the engine's and the metrics' Numba functions once, before any test
     (:func:`simulator.sim.jit.ensure_compiled`; 15-20 s on a fresh 2-core
     machine, nothing when cached), instead of inside the first tests that start
     ``condlaunch`` in a subprocess with a timeout, which would fail on the compile, not
     on what they test.
     """
+    import simulator.analysis.metrics  # noqa: F401  (registers the compiled metrics)
     from simulator.sim.jit import ensure_compiled
 
-    ensure_compiled()
+    ensure_compiled(also=("metrics",))

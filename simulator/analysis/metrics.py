@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -69,6 +69,7 @@ import pandas as pd
 
 from simulator.durations import Minutes
 from simulator.policy.levels import Management, Outcome, Reason, ThreatLevel
+from simulator.sim import jit
 
 if TYPE_CHECKING:
     from simulator.sim.run import RunResult
@@ -536,17 +537,10 @@ def _episode_outcomes(
     over_max = _codes(episodes["severity"], LEVELS) > device_max
 
     denial = log.first_row(log.reason == _REASONS.index(Reason.THREAT_LEVEL_EXCEEDED), key, onset)
-    threat_denied = denial < end
-    enforced = over_max & threat_denied
-    active = end >= horizon
-    severity = _codes(episodes["severity"], LEVELS)
     granted = (log.outcome == _OUTCOMES.index(Outcome.ALLOW)) & (
         log.reason != _REASONS.index(Reason.NOT_TARGETED)
     )
     restore = log.first_row(granted, key, end)
-    restored = enforced & (restore < horizon)
-    time_to_restore = np.full(key.size, np.nan)
-    time_to_restore[restored] = restore[restored] - end[restored]
 
     granted_rows = log.launch & (log.outcome == _OUTCOMES.index(Outcome.ALLOW))
     sessions = _SessionTime(log, granted_rows, horizon)
@@ -555,13 +549,48 @@ def _episode_outcomes(
     exposed[exposed < _TOLERANCE_MIN] = 0.0  # rounding residue of the running sums
 
     source = devices if devices is not None and len(devices) else decisions
-    source_key = _device_keys(source, log.variants, log.stride)
+    management = _episode_managements(episodes, source, log.variants, log.stride)
+    return _outcome_frame(episodes, management, over_max, denial, restore, exposed, horizon)
+
+
+def _episode_managements(
+    episodes: pd.DataFrame, source: pd.DataFrame, variants: Sequence[str], stride: int
+) -> npt.NDArray[np.object_]:
+    """Each episode's management, from its device's first row in ``source`` (devices or
+    decisions; missing if it has none)."""
+    key = _device_keys(episodes, variants, stride)
+    source_key = _device_keys(source, variants, stride)
     unique = ~pd.Index(source_key).duplicated()
     managements = pd.Series(
         source["management"].to_numpy(dtype=object)[unique], index=source_key[unique]
     )
+    found: npt.NDArray[np.object_] = managements.reindex(key).to_numpy(dtype=object)
+    return found
+
+
+def _outcome_frame(
+    episodes: pd.DataFrame,
+    management: npt.NDArray[np.object_],
+    over_max: BoolArray,
+    denial: FloatArray,
+    restore: FloatArray,
+    exposed: FloatArray,
+    horizon: Minutes,
+) -> pd.DataFrame:
+    """:func:`episode_outcomes`' table from its per-episode inputs: whether the severity is
+    over the device's strictest max, the first threat denial at or after the onset and the
+    first targeted allow at or after the end (inf: none), and the exposed minutes."""
+    onset = episodes["onset_min"].to_numpy(dtype=np.float64)
+    end = episodes["end_min"].to_numpy(dtype=np.float64)
+    severity = _codes(episodes["severity"], LEVELS)
+    threat_denied = denial < end
+    enforced = over_max & threat_denied
+    active = end >= horizon
+    restored = enforced & (restore < horizon)
+    time_to_restore = np.full(end.size, np.nan)
+    time_to_restore[restored] = restore[restored] - end[restored]
     text = {name: episodes[name].to_numpy(dtype=object) for name in _OUTCOME_TEXT}
-    text["management"] = managements.reindex(key).to_numpy(dtype=object)
+    text["management"] = management
     frame = pd.DataFrame(
         {
             **text,
@@ -762,6 +791,11 @@ class _Segments:
         self.shape = (len(variants), len(managements) + 1, len(apps) + 1)
         self.sums: dict[str, dict[str, FloatArray]] = {by: {} for by in SEGMENT_BYS}
 
+    @property
+    def vocabularies(self) -> tuple[list[str], list[str], list[str]]:
+        """The variants, managements and apps the cells are numbered by."""
+        return self.variants, self.names["management"], self.names["app"]
+
     def cells(
         self, variant: IntArray, management: IntArray | None = None, app: IntArray | None = None
     ) -> IntArray:
@@ -787,6 +821,12 @@ class _Segments:
         w = None if weights is None else weights[ok]
         size = self.shape[0] * self.shape[1] * self.shape[2]
         fine = np.bincount(cells[ok], weights=w, minlength=size).reshape(self.shape)
+        self.add_cells(name, fine, into)
+
+    def add_cells(
+        self, name: str, fine: npt.NDArray[Any], into: Sequence[str] = SEGMENT_BYS
+    ) -> None:
+        """Sum per segment a figure already summed per cell (C-contiguous, :attr:`shape`)."""
         sums = {
             "all": fine.sum(axis=(1, 2))[:, None],
             "management": fine.sum(axis=2)[:, :-1],
@@ -798,19 +838,26 @@ class _Segments:
     def frame(self) -> pd.DataFrame:
         """:data:`KEY_COLUMNS` and :data:`COUNT_COLUMNS` (NaN where not added), one row
         per segment with a row, a device or an episode in it."""
-        parts = []
+        keys: list[list[npt.NDArray[np.object_]]] = [[], [], []]
+        blocks = []
         for segment_by, names in self.names.items():
             sums = self.sums[segment_by]
             blank = np.full((len(self.variants), len(names)), np.nan)
             seen = sums["rows"] + sums["devices"] + np.nan_to_num(sums.get("episodes", blank))
-            frame = pd.DataFrame({c: sums.get(c, blank).reshape(-1) for c in COUNT_COLUMNS})
-            segments = np.tile(np.asarray(names, dtype=object), len(self.variants))
-            frame.insert(0, "segment", segments)
-            frame.insert(0, "segment_by", segment_by)
+            keep = seen.reshape(-1) > 0
+            block = np.stack([sums.get(c, blank).reshape(-1) for c in COUNT_COLUMNS], axis=1)
+            blocks.append(block[keep])
             variants = np.repeat(np.asarray(self.variants, dtype=object), len(names))
-            frame.insert(0, "variant", variants)
-            parts.append(frame[seen.reshape(-1) > 0])
-        return _as_counts(pd.concat(parts, ignore_index=True))
+            keys[0].append(variants[keep])
+            keys[1].append(np.full(int(keep.sum()), segment_by, dtype=object))
+            segments = np.tile(np.asarray(names, dtype=object), len(self.variants))
+            keys[2].append(segments[keep])
+        values = np.concatenate(blocks)
+        columns: dict[str, npt.NDArray[Any]] = {
+            name: np.concatenate(parts) for name, parts in zip(KEY_COLUMNS, keys, strict=True)
+        }
+        columns |= {name: values[:, i] for i, name in enumerate(COUNT_COLUMNS)}
+        return _as_counts(pd.DataFrame(columns))
 
 
 def count_metrics(
@@ -858,6 +905,215 @@ def counts_and_outcomes(
     """:func:`count_metrics` and :func:`episode_outcomes` of the same tables, reading (and
     sorting) the log once instead of twice — what a sweep keeps of each chunk."""
     return _counts(decisions, episodes, devices, horizon, None, working_hours)
+
+
+class CodedRows(Protocol):
+    """One variant's decision rows of a chunk as the compiled engine writes them
+    (:class:`simulator.sim.engine.compiled.CodedDecisions`): integer codes and floats."""
+
+    variant: str
+    rows_i: npt.NDArray[np.integer[Any]]
+    """Integer columns per row (rows device by device, in the devices table's order)."""
+    rows_f: FloatArray
+    """Float columns per row."""
+    layout: IntArray
+    """Columns of :attr:`rows_i`: device position, process, trigger (0 launch, 1 check-in),
+    outcome, reason (enum positions), true level; then the true level's code for
+    secured; then the columns of :attr:`rows_f`: time, session end."""
+    process_app: IntArray
+    """Per process, its app (index into :attr:`apps`)."""
+    process_max_rank: IntArray
+    """Per process, its max allowed level's rank (-1: no threat check)."""
+    apps: tuple[str, ...]
+
+
+_KERNEL_FIGURES: Final = (
+    *("rows", "launches", "checkins", "evaluations"),
+    *(f"evaluations_{o}" for o in _OUTCOMES),
+    *(f"exposed_launches_{s}" for s in SEVERITIES),
+    *("unneeded_blocks", "unneeded_wipes", "unneeded_denials", "onboarding_blocks"),
+    *("wipe_events", "wipes", "granted_minutes"),
+    *(f"exposed_minutes_{s}" for s in SEVERITIES),
+    *BLOCKED_BY_CAUSE,
+    *BLOCKED_WORKING,
+    *("devices_wiped", "devices_wiped_app"),
+    *(f"reason_{r}" for r in _REASONS),
+)
+"""The figures :func:`simulator.analysis._counts_kernel.row_figures` sums per cell, in
+the order of its ``G_*`` indices."""
+
+
+def _kernel_entry_points() -> tuple[Any, ...]:
+    from simulator.analysis import _counts_kernel
+
+    return (_counts_kernel.row_figures,)
+
+
+jit.register("metrics", _kernel_entry_points, "simulator.analysis._counts_kernel")
+"""The compiled metrics' first compile runs in the engine warm-up's helper process."""
+
+
+def _kernel_settings(horizon: Minutes, working_hours: WorkingHours) -> tuple[Any, ...]:
+    """The compiled pass's settings: horizon, working hours as :func:`_working_before`
+    forms them, each reason's blocked-minutes cause (-1: a reuse, which inherits), and the
+    reason codes it tests."""
+    cause_of = np.zeros(len(_REASONS) + 1, dtype=np.int64)
+    for reason, cause_code in _CAUSE_OF_REASON.items():
+        cause_of[_REASONS.index(reason)] = cause_code
+    for reuse in (Reason.PREVIOUS_ALLOW, Reason.PREVIOUS_DENIAL):
+        cause_of[_REASONS.index(reuse)] = -1
+    reason_codes = np.array(
+        [
+            _REASONS.index(r)
+            for r in (
+                Reason.THREAT_LEVEL_EXCEEDED,
+                Reason.MTD_NOT_ACTIVATED,
+                Reason.PREVIOUS_ALLOW,
+                Reason.PREVIOUS_DENIAL,
+                Reason.NOT_TARGETED,
+            )
+        ],
+        dtype=np.int64,
+    )
+    start, end = working_hours[0] * 60.0, working_hours[1] * 60.0
+    return (float(horizon), start, end - start, cause_of, reason_codes)
+
+
+def _episode_inputs(
+    episodes: pd.DataFrame, rows: IntArray, dev_index: IntArray
+) -> tuple[IntArray, tuple[IntArray, FloatArray, FloatArray, IntArray]]:
+    """A variant's episodes (``rows`` of the table) grouped by device position, as the
+    compiled pass reads them: their rows in that order, and (offsets per device
+    position, onset, end, severity rank)."""
+    position = np.full(int(dev_index.max(initial=-1)) + 2, -1, dtype=np.int64)
+    position[dev_index] = np.arange(dev_index.size)
+    index = episodes["device_index"].to_numpy(dtype=np.int64)[rows]
+    ep_pos = position[np.minimum(index, position.size - 1)]
+    if np.any(ep_pos < 0):
+        raise ValueError("every episode's device must be in the devices table")
+    order = rows[np.argsort(ep_pos, kind="stable")]
+    offsets = np.searchsorted(np.sort(ep_pos), np.arange(dev_index.size + 1), "left")
+    return order, (
+        offsets.astype(np.int64),
+        episodes["onset_min"].to_numpy(dtype=np.float64)[order],
+        episodes["end_min"].to_numpy(dtype=np.float64)[order],
+        _codes(episodes["severity"], LEVELS)[order],
+    )
+
+
+def coded_counts_and_outcomes(
+    parts: Sequence[CodedRows],
+    episodes: pd.DataFrame,
+    devices: pd.DataFrame,
+    horizon: Minutes,
+    *,
+    working_hours: WorkingHours = DEFAULT_WORKING_HOURS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`counts_and_outcomes` of a chunk whose decision log is given as the compiled
+    engine's coded rows (one part per variant, in order), without building the log.
+
+    The same tables, float for float: the per-row figures come from a compiled pass
+    (:mod:`simulator.analysis._counts_kernel`) that repeats the NumPy definitions'
+    arithmetic, and the tables are assembled by the same code.
+    """
+    from simulator.analysis import _counts_kernel as kern
+
+    if len(parts) != len(_first_seen(p.variant for p in parts)):
+        raise ValueError("coded parts must be one per variant")
+    row_apps: list[str] = []
+    for part in parts:
+        processes = part.rows_i[:, part.layout[1]]
+        played = np.flatnonzero(np.bincount(processes, minlength=1))  # processes with rows
+        row_apps.extend(part.apps[a] for a in np.unique(part.process_app[played]))
+    device_variants = _encode(devices["variant"])[1]
+    variants = _first_seen(
+        device_variants,
+        [p.variant for p in parts if len(p.rows_i)],
+        _encode(episodes["variant"])[1],
+    )
+    stride = _stride(devices, episodes)
+    management = _episode_managements(episodes, devices, variants, stride)
+    # inputs of each part, and the per-episode results in the episodes' row order
+    n_ep = len(episodes)
+    over_max = np.zeros(n_ep, dtype=bool)
+    denial, restore, exposed = np.full(n_ep, np.inf), np.full(n_ep, np.inf), np.zeros(n_ep)
+    episode_text = pd.DataFrame(
+        {"variant": episodes["variant"].to_numpy(dtype=object), "management": management}
+    ).astype("str")  # as in the outcomes table
+    segments = _segments_for(devices, episode_text, variants, (), row_apps)
+    variants, managements, apps = segments.vocabularies
+    nv, nm1, na1 = segments.shape
+    fine = np.zeros((nv, nm1, na1, len(_KERNEL_FIGURES)))
+    affected_all = np.zeros(nv)
+    affected_mgmt, affected_app = np.zeros((nv, nm1 - 1)), np.zeros((nv, na1 - 1))
+    acc = np.zeros(3)
+    ep_variant = _codes(episodes["variant"], variants)
+    dev_variant = _codes(devices["variant"], variants)
+    settings = _kernel_settings(horizon, working_hours)
+    by_variant = {p.variant: p for p in parts}
+    for v, name in enumerate(variants):
+        given = by_variant.get(name)
+        on = np.flatnonzero(dev_variant == v)
+        dev_index = devices["device_index"].to_numpy(dtype=np.int64)[on]
+        if given is None:
+            if np.any(ep_variant == v):
+                raise ValueError(f"no coded rows for variant {name!r}")
+            continue
+        app_of = np.array([apps.index(a) for a in given.apps] or [0], dtype=np.int64)
+        rows = (
+            given.rows_i,
+            given.rows_f,
+            np.asarray(given.layout, dtype=np.int64),
+            app_of[np.asarray(given.process_app, dtype=np.int64)],
+            np.asarray(given.process_max_rank, dtype=np.int64),
+        )
+        dev_mgmt = _codes(devices["management"].iloc[on], managements)
+        dev_user = np.asarray(pd.factorize(devices["user"].iloc[on])[0], dtype=np.int64)
+        order = np.argsort(dev_index, kind="stable").astype(np.int64)
+        if np.any(dev_mgmt < 0):
+            raise ValueError("every device's management must be a known one")
+        ep_order, ep_inputs = _episode_inputs(episodes, np.flatnonzero(ep_variant == v), dev_index)
+        out_over = np.zeros(ep_order.size, dtype=np.bool_)
+        out_denial, out_restore, out_exposed = (np.empty(ep_order.size) for _ in range(3))
+        done = kern.row_figures(
+            rows,
+            (dev_mgmt, dev_user, order),
+            ep_inputs,
+            settings,
+            (
+                acc,
+                fine[v],
+                affected_all[v : v + 1],
+                affected_mgmt[v],
+                affected_app[v],
+                out_over,
+                out_denial,
+                out_restore,
+                out_exposed,
+            ),
+        )
+        if not done:
+            raise ValueError("coded rows must come device by device, in the devices' order")
+        over_max[ep_order] = out_over
+        denial[ep_order], restore[ep_order], exposed[ep_order] = (
+            out_denial,
+            out_restore,
+            out_exposed,
+        )
+    outcomes = _outcome_frame(episodes, management, over_max, denial, restore, exposed, horizon)
+    for f, name in enumerate(_KERNEL_FIGURES):
+        cells = np.ascontiguousarray(fine[..., f])
+        if name == "devices_wiped":
+            segments.add_cells(name, cells, into=("all", "management"))
+        elif name == "devices_wiped_app":
+            segments.add_cells("devices_wiped", cells, into=("app",))
+        else:
+            segments.add_cells(name, cells)
+    segments.sums["all"]["users_affected"] = affected_all[:, None]
+    segments.sums["management"]["users_affected"] = affected_mgmt
+    segments.sums["app"]["users_affected"] = affected_app
+    _add_devices_and_episodes(segments, devices, outcomes)
+    return segments.frame(), outcomes
 
 
 def _first_of_groups(group: IntArray, qualifies: BoolArray | None = None) -> BoolArray:
@@ -950,29 +1206,19 @@ def _counts(
     hours: WorkingHours = DEFAULT_WORKING_HOURS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`count_metrics` and :func:`episode_outcomes`, reading the log once."""
-    device_variant, device_management = (
-        _encode(devices[name]) for name in ("variant", "management")
-    )
+    device_variant = _encode(devices["variant"])
     log = _Log(decisions, episodes, device_variant[1])
     if outcomes is None:
         outcomes = _episode_outcomes(log, episodes, decisions, devices, horizon)
-    outcome_variant, outcome_management = (
-        _encode(outcomes[name]) for name in ("variant", "management")
-    )
-    listed = pd.Series(devices["apps"].fillna("").to_numpy(dtype=str)).str.split(",").explode()
-    device_apps = listed[listed != ""]  # indexed by the device's position
-    variants = _first_seen(log.variants, outcome_variant[1])
-    managements = _managements(
-        _first_seen(log.management[1], device_management[1], outcome_management[1])
-    )
-    apps = sorted(_first_seen(log.app[1], device_apps))
-    segments = _Segments(variants, managements, apps)
+    segments = _segments_for(devices, outcomes, log.variants, log.management[1], log.app[1])
+    variants, managements, apps = segments.vocabularies
 
-    cells = segments.cells(
+    row_codes = (
         _recode(log.variant, variants),
         _recode(log.management, managements),
         _recode(log.app, apps),
     )
+    cells = segments.cells(*row_codes)
     segments.add("rows", cells)
     figures = _row_figures(log, episodes, horizon, hours)
     for name, values in figures.items():
@@ -980,28 +1226,7 @@ def _counts(
     per_device, per_app = _devices_wiped(log)
     segments.add("devices_wiped", cells, per_device, into=("all", "management"))
     segments.add("devices_wiped", cells, per_app, into=("app",))
-
-    device_variants = _recode(device_variant, variants)
-    by_device = segments.cells(device_variants, _recode(device_management, managements))
-    segments.add("devices", by_device, into=("all", "management"))
-    owners = device_variants[device_apps.index.to_numpy(dtype=np.int64)]
-    by_app = segments.cells(owners, app=_codes(device_apps, apps))
-    segments.add("devices", by_app, into=("app",))
     users = _first_seen(_encode(devices["user"])[1], _encode(decisions["user"])[1])
-    device_users = _codes(devices["user"], users)
-    device_codes = (device_variants, _recode(device_management, managements), device_users)
-    app_rows = device_apps.index.to_numpy(dtype=np.int64)
-    _add_users(
-        segments,
-        (device_codes[0], device_codes[1], np.full(device_users.size, -1)),
-        device_users,
-        (owners, _codes(device_apps, apps), device_users[app_rows]),
-    )
-    row_codes = (
-        _recode(log.variant, variants),
-        _recode(log.management, managements),
-        _recode(log.app, apps),
-    )
     threat_working = np.asarray(figures["blocked_working_minutes_threat"], dtype=np.float64)
     _add_users(
         segments,
@@ -1010,7 +1235,64 @@ def _counts(
         name="users_affected",
         minutes=threat_working,
     )
+    _add_devices_and_episodes(segments, devices, outcomes)
+    return segments.frame(), outcomes
 
+
+def _segments_for(
+    devices: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    variants: Sequence[str],
+    managements: Iterable[str],
+    apps: Iterable[str],
+) -> _Segments:
+    """The segments of a chunk: its variants, managements and apps (those of the log's
+    rows given, and of the devices and episode outcomes)."""
+    outcome_variant, outcome_management = (
+        _encode(outcomes[name]) for name in ("variant", "management")
+    )
+    device_management = _encode(devices["management"])[1]
+    return _Segments(
+        _first_seen(variants, outcome_variant[1]),
+        _managements(_first_seen(managements, device_management, outcome_management[1])),
+        sorted(_first_seen(apps, _listed_apps(devices))),
+    )
+
+
+def _listed_apps(devices: pd.DataFrame) -> pd.Series:
+    """Each device's apps (its ``apps`` list split), indexed by the device's position."""
+    listed = pd.Series(devices["apps"].fillna("").to_numpy(dtype=str)).str.split(",").explode()
+    return listed[listed != ""]
+
+
+def _add_devices_and_episodes(
+    segments: _Segments, devices: pd.DataFrame, outcomes: pd.DataFrame
+) -> None:
+    """The counts that come from the devices table (devices, users) and the episode
+    outcomes (episodes and their flags)."""
+    variants, managements, apps = segments.vocabularies
+    device_variant, device_management = (
+        _encode(devices[name]) for name in ("variant", "management")
+    )
+    device_apps = _listed_apps(devices)
+    device_variants = _recode(device_variant, variants)
+    by_device = segments.cells(device_variants, _recode(device_management, managements))
+    segments.add("devices", by_device, into=("all", "management"))
+    owners = device_variants[device_apps.index.to_numpy(dtype=np.int64)]
+    by_app = segments.cells(owners, app=_codes(device_apps, apps))
+    segments.add("devices", by_app, into=("app",))
+    device_users = _codes(devices["user"], _encode(devices["user"])[1])
+    app_rows = device_apps.index.to_numpy(dtype=np.int64)
+    _add_users(
+        segments,
+        (device_variants, _recode(device_management, managements), np.full(device_users.size, -1)),
+        device_users,
+        (owners, _codes(device_apps, apps), device_users[app_rows]),
+    )
+
+    outcome_variant, outcome_management = (
+        _encode(outcomes[name]) for name in ("variant", "management")
+    )
     by_episode = segments.cells(
         _recode(outcome_variant, variants), _recode(outcome_management, managements)
     )
@@ -1021,7 +1303,6 @@ def _counts(
     for name in EPISODE_COUNTS[2:]:
         flags = outcomes[name.removeprefix("episodes_")].to_numpy(dtype=bool)  # over_max, …
         segments.add(name, by_episode, flags, into=device_level)
-    return segments.frame(), outcomes
 
 
 _COUNT_TYPES: Final = {

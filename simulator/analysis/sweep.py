@@ -61,6 +61,7 @@ from simulator.analysis.metrics import (
     HEADLINE_METRICS,
     METRIC_COLUMNS,
     OUTCOME_COLUMNS,
+    coded_counts_and_outcomes,
     counts_and_outcomes,
     summarize,
 )
@@ -192,7 +193,17 @@ def chunk_counts(frames: ChunkFrames, scenario: Scenario) -> tuple[pd.DataFrame,
     """A chunk's additive :func:`~simulator.analysis.metrics.count_metrics` and its
     :func:`~simulator.analysis.metrics.episode_outcomes`: all a task keeps of its log.
 
-    Additive across chunks that do not split a user (users are counted per chunk)."""
+    Additive across chunks that do not split a user (users are counted per chunk). A
+    chunk of the compiled engine is read from its coded rows (the same tables, float for
+    float, without building its decision log)."""
+    if frames.coded:
+        return coded_counts_and_outcomes(
+            frames.coded,
+            frames.episodes,
+            frames.devices,
+            scenario.model.horizon,
+            working_hours=scenario.model.launches.working_hours,
+        )
     return counts_and_outcomes(
         frames.decisions,
         frames.episodes,
@@ -850,7 +861,7 @@ def run_sweep(
     start = _start(scenario, settings)
     runner = as_executor(executor, workers)
     if isinstance(runner, (InProcess, LocalProcesses)):  # a cluster's workers compile there
-        check_engine(settings.engine)
+        check_engine(settings.engine, also=("metrics",))
     collected = _Replications(scenario, variants, settings, completed, checkpoint)
     ran, checks, summary = _replicate(collected, start, runner, progress)
     results = collected.results()

@@ -287,7 +287,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{workers} worker(s), {args.engine} engine"
         + (f", decision log streamed in {chunk_count(scenario)} chunk(s)" if stream else "")
     )
-    compile_engine_first(args.engine)
+    compile_engine_first(args.engine, metrics=stream)
     if stream:
         return _run_streamed(args, scenario, out, workers, notes, policy_inputs)
     # matplotlib loads while the workers simulate (this process mostly waits for them),

@@ -300,7 +300,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             f"replications{' (initially)' if args.precision else ''}, {where}"
         )
         if not args.scheduler:  # a cluster's workers compile on their own machines
-            compile_engine_first(args.engine)
+            compile_engine_first(args.engine, metrics=True)
         started = time.perf_counter()
         try:
             result = _run(args, scenario, settings, executor, completed, checkpoints)

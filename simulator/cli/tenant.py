@@ -404,7 +404,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     workers = workers_for(args.workers, len(replay_chunks(tenant, args.chunk_size)))
     settings = ReplaySettings.from_base(base.model, policies, gap)
     scenario = replay_scenario(tenant, base, policies)
-    compile_engine_first(args.engine)
+    compile_engine_first(args.engine, metrics=args.no_log)
     started = time.perf_counter()
     options: dict[str, Any] = {
         "chunk_size": args.chunk_size,

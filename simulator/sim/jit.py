@@ -24,15 +24,16 @@ check reports "unknown" and runs compile lazily, as they did before.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-__all__ = ["cold_functions", "ensure_compiled"]
+__all__ = ["cold_functions", "ensure_compiled", "register"]
 
 _WORLD_SCENARIO: Final[dict[str, Any]] = {
     "name": "compile the world's draws",
@@ -87,9 +88,28 @@ _HELPER_TIMEOUT: Final = 300.0
 """Seconds to wait for the helper process once this one has compiled the loop (it needs
 about 5): a stuck helper is killed and the world compiles in this process instead."""
 
-_done = False
-"""Set once this process has checked the caches (and compiled what was cold): later calls
-return at once."""
+_checked: set[str] = set()
+"""The parts this process has checked (and compiled if cold): later calls skip them."""
+
+
+_REGISTERED: dict[str, tuple[Callable[[], tuple[Any, ...]], str]] = {}
+"""Parts registered by higher layers (:func:`register`): their entry points, and the
+module whose ``warm()`` compiles them."""
+
+
+def register(part: str, dispatchers: Callable[[], tuple[Any, ...]], module: str) -> None:
+    """Add a part whose Numba functions :func:`ensure_compiled` also compiles: a layer
+    above the engine (the compiled metrics) registers itself on import, so that this
+    module never imports it.
+
+    ``dispatchers`` returns the part's entry points (to check the cache); ``module`` is
+    the importable name of a module with a ``warm()`` function that calls them on small
+    inputs of the types a run passes. Cold parts compile in the helper process, beside
+    the engine's loop.
+    """
+    if part in ("world", "engine"):
+        raise ValueError(f"{part!r} is a built-in part")
+    _REGISTERED[part] = (dispatchers, module)
 
 
 def _dispatchers() -> dict[str, Any]:
@@ -100,6 +120,7 @@ def _dispatchers() -> dict[str, Any]:
     return {
         "world": (_sessions.device_launches, _sessions.sessions),
         "engine": (_kernel.run_chunk,),
+        **{part: entry() for part, (entry, _) in _REGISTERED.items()},
     }
 
 
@@ -115,11 +136,13 @@ def _cached(dispatcher: Any) -> bool | None:
     return any(isinstance(key, tuple) and len(key) > 1 and key[1] == magic for key in index)
 
 
-def cold_functions() -> list[str] | None:
-    """The parts (``"world"``, ``"engine"``) whose compiled code is not cached yet; None
-    when the cache cannot be read."""
+def cold_functions(parts: Sequence[str] | None = None) -> list[str] | None:
+    """The parts (``"world"``, ``"engine"``, then registered ones; or those of ``parts``)
+    whose compiled code is not cached yet; None when the cache cannot be read."""
     cold = []
     for part, functions in _dispatchers().items():
+        if parts is not None and part not in parts:
+            continue
         states = [_cached(f) for f in functions]
         if any(s is None for s in states):
             return None
@@ -145,9 +168,26 @@ def compile_engine() -> None:
     simulate(scenario_from_data(dict(_SCRIPTED_SCENARIO)), workers=1, engine="compiled")
 
 
-def _start_world_compile() -> subprocess.Popen[bytes] | None:
-    """A second Python process compiling the world's functions into the shared cache, or
-    None when one cannot be started (the world then compiles here, when first drawn)."""
+def _warm(part: str) -> None:
+    """Compile (or load) a registered part in this process."""
+    importlib.import_module(_REGISTERED[part][1]).warm()
+
+
+def _helper_code(parts: list[str]) -> str:
+    """The helper process's program: the world's draws, then each registered part."""
+    lines = []
+    if "world" in parts:
+        lines += ["from simulator.sim.jit import compile_world", "compile_world()"]
+    for part in parts:
+        if part in _REGISTERED:
+            module = _REGISTERED[part][1]
+            lines += [f"import {module} as _m", "_m.warm()"]
+    return "\n".join(lines)
+
+
+def _start_helper(parts: list[str]) -> subprocess.Popen[bytes] | None:
+    """A second Python process compiling ``parts`` (not the engine) into the shared cache,
+    or None when one cannot be started (they then compile here)."""
     if not sys.executable:  # an embedded interpreter: no Python to start
         return None
     package_root = str(Path(__file__).resolve().parents[2])
@@ -155,7 +195,7 @@ def _start_world_compile() -> subprocess.Popen[bytes] | None:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     try:
         return subprocess.Popen(
-            [sys.executable, "-c", "from simulator.sim.jit import compile_world\ncompile_world()"],
+            [sys.executable, "-c", _helper_code(parts)],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -165,19 +205,26 @@ def _start_world_compile() -> subprocess.Popen[bytes] | None:
         return None
 
 
-def ensure_compiled(notify: Callable[[str], None] | None = None) -> float | None:
+def ensure_compiled(
+    notify: Callable[[str], None] | None = None, *, also: Sequence[str] = ()
+) -> float | None:
     """Make sure the compiled engine's Numba functions are cached; compile them if not.
 
+    ``also`` names registered parts (:func:`register`) the caller will use too, such as
+    ``"metrics"`` for a sweep: they compile beside the engine, in the helper process.
     Returns the seconds spent compiling, or None when nothing needed compiling (or the
     cache could not be read, in which case functions compile when first called, as
     Numba does by default). ``notify`` is called with one line before a compile starts
     (the CLI prints it), since a first run is otherwise silent for 15–20 s.
     """
-    global _done
-    if _done:
+    wanted = [p for p in ("world", "engine", *also) if p not in _checked]
+    unknown = [p for p in wanted if p not in ("world", "engine") and p not in _REGISTERED]
+    if unknown:
+        raise ValueError(f"no compiled part named {unknown[0]!r}")
+    if not wanted:
         return None
-    cold = cold_functions()
-    _done = True  # from here on (even if interrupted), functions compile when first called
+    cold = cold_functions(wanted)
+    _checked.update(wanted)  # from here on (even if interrupted), compile when first called
     if not cold:
         return None
     if notify is not None:
@@ -186,14 +233,20 @@ def ensure_compiled(notify: Callable[[str], None] | None = None) -> float | None
             "cached for later runs)"
         )
     started = time.perf_counter()
-    helper = _start_world_compile() if "world" in cold and "engine" in cold else None
+    others = [part for part in cold if part != "engine"]
+    helper = _start_helper(others) if "engine" in cold and others else None
     try:
         if "engine" in cold:
             compile_engine()
         if helper is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):  # killed below
                 helper.wait(timeout=_HELPER_TIMEOUT)
-        compile_world()  # loads what the helper cached, or compiles it here if it failed
+        # load what the helper cached, or compile it here if it failed
+        if "world" in cold:
+            compile_world()
+        for part in others:
+            if part in _REGISTERED:
+                _warm(part)
     finally:
         if helper is not None and helper.poll() is None:
             helper.kill()

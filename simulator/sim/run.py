@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,9 @@ from simulator.sim.world import (
     n_users,
     world_chunk,
 )
+
+if TYPE_CHECKING:
+    from simulator.sim.engine.compiled import CodedDecisions
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (users done, users in all) after each chunk."""
@@ -258,7 +261,10 @@ class ChunkFrames:
     The decision log may be given as its variants' parts (``decision_parts``): they are
     joined on first use of :attr:`decisions`, and :func:`assemble` joins every chunk's
     parts at once instead, so that a run's log is concatenated (and its categories
-    unified) once, not once per chunk and again for the run.
+    unified) once, not once per chunk and again for the run. The compiled engine gives
+    its parts as coded rows (``coded``, one per variant): metrics read the codes
+    (:func:`simulator.analysis.metrics.coded_counts_and_outcomes`) and the parts'
+    DataFrames are built only when the log is read, or the frames pickled.
     """
 
     def __init__(
@@ -269,27 +275,45 @@ class ChunkFrames:
         devices: pd.DataFrame | None = None,
         *,
         decision_parts: Sequence[pd.DataFrame] = (),
+        coded: Sequence[CodedDecisions] = (),
     ) -> None:
-        if (decisions is None) == (not decision_parts) or episodes is None or devices is None:
-            raise TypeError("ChunkFrames needs episodes, devices and decisions or their parts")
+        given = (decisions is not None) + bool(decision_parts) + bool(coded)
+        if given != 1 or episodes is None or devices is None:
+            raise TypeError(
+                "ChunkFrames needs episodes, devices and one of decisions, their parts "
+                "or their coded parts"
+            )
         self.users = users
         self.episodes = episodes
         self.devices = devices
         self._decisions = decisions
         self._parts = tuple(decision_parts)
+        self.coded: tuple[CodedDecisions, ...] = tuple(coded)
 
     @property
     def decisions(self) -> pd.DataFrame:
         """The chunk's decision log (its parts joined, once)."""
         if self._decisions is None:
-            self._decisions = concat_frames(list(self._parts), DECISION_COLUMNS)
+            self._decisions = concat_frames(list(self.decision_parts), DECISION_COLUMNS)
             self._parts = ()
         return self._decisions
 
     @property
     def decision_parts(self) -> tuple[pd.DataFrame, ...]:
         """The decision log as it was given: its parts, or the joined log alone."""
-        return self._parts if self._decisions is None else (self._decisions,)
+        if self._decisions is not None:
+            return (self._decisions,)
+        if not self._parts:
+            self._parts = tuple(part.frame() for part in self.coded)
+        return self._parts
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled with the log's DataFrames, not the engine's arrays it was coded from."""
+        parts = self.decision_parts
+        state = dict(self.__dict__)
+        state["_parts"] = parts if self._decisions is None else ()
+        state["coded"] = ()
+        return state
 
 
 def run_chunk(task: ChunkTask) -> ChunkFrames:
@@ -321,26 +345,29 @@ def play_chunk(
 ) -> ChunkFrames:
     """Play a chunk of device worlds (drawn, or scripted from a tenant's exports) against
     every variant with ``engine``; ``users`` is what the frames count (default: devices)."""
-    tables: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
     if engine == "compiled":
-        from simulator.sim.engine.compiled import simulate_variants_compiled
+        from simulator.sim.engine.compiled import play_variants_coded
 
-        tables.extend(
-            simulate_variants_compiled(
-                devices, variants, connector, horizon, settings, explain=explain
+        played = play_variants_coded(
+            devices, variants, connector, horizon, settings, explain=explain
+        )
+        return ChunkFrames(
+            users=len(devices) if users is None else users,
+            coded=[p[0] for p in played],
+            episodes=concat_frames([p[1] for p in played], EPISODE_COLUMNS),
+            devices=concat_frames([p[2] for p in played], DEVICE_COLUMNS),
+        )
+    tables: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
+    play = _engine(engine)
+    for name, policies in variants.items():
+        part = play(devices, policies, name, connector, horizon, settings)
+        tables.append(
+            (
+                to_frame(part.decisions, DECISION_COLUMNS),
+                to_frame(part.episodes, EPISODE_COLUMNS),
+                to_frame(part.devices, DEVICE_COLUMNS),
             )
         )
-    else:
-        play = _engine(engine)
-        for name, policies in variants.items():
-            part = play(devices, policies, name, connector, horizon, settings)
-            tables.append(
-                (
-                    to_frame(part.decisions, DECISION_COLUMNS),
-                    to_frame(part.episodes, EPISODE_COLUMNS),
-                    to_frame(part.devices, DEVICE_COLUMNS),
-                )
-            )
     return ChunkFrames(
         users=len(devices) if users is None else users,
         decision_parts=[t[0] for t in tables],
@@ -363,15 +390,16 @@ def _engine(name: str) -> Callable[..., ChunkResult]:
     raise ValueError(f"unknown engine {name!r}; expected one of " + ", ".join(ENGINES))
 
 
-def check_engine(name: str) -> None:
+def check_engine(name: str, *, also: Sequence[str] = ()) -> None:
     """Fail fast on an unknown engine name; for the compiled engine, load it (it needs
     Numba) and compile its functions now if they are not cached yet, on both cores and
-    before any worker starts (:func:`simulator.sim.jit.ensure_compiled`)."""
+    before any worker starts (:func:`simulator.sim.jit.ensure_compiled`; ``also``: the
+    registered parts the caller uses too, such as ``"metrics"``)."""
     if name == "compiled":
         from simulator.sim.engine import compiled  # noqa: F401
         from simulator.sim.jit import ensure_compiled
 
-        ensure_compiled()
+        ensure_compiled(also=also)
     else:
         _engine(name)
 

@@ -328,7 +328,7 @@ def _play(
     progress: ProgressCallback | None,
 ) -> list[Any]:
     """Every chunk's result (in the order chunks finish)."""
-    check_engine(context.engine)
+    check_engine(context.engine, also=("metrics",))
     chunks = replay_chunks(tenant, chunk_size)
     runner = as_executor(executor, min(workers, max(1, len(chunks))))
     total, done = len(tenant.devices), 0

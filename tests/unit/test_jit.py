@@ -23,6 +23,8 @@ from simulator.sim import _sessions
 from simulator.sim.engine import _kernel
 from simulator.scenario.load import scenario_from_data
 from simulator.sim.run import simulate
+from simulator.analysis import _counts_kernel
+from simulator.analysis.sweep import SweepSettings, run_sweep
 cold = jit.cold_functions()
 spent = jit.ensure_compiled()
 scenario = scenario_from_data({
@@ -32,10 +34,12 @@ scenario = scenario_from_data({
                   "checkin_interval": "30m"}],
 })
 rows = len(simulate(scenario, workers=1).decisions)
-misses = {f.__name__: sum(f.stats.cache_misses.values())
-          for f in (_kernel.run_chunk, _sessions.device_launches, _sessions.sessions)}
-hits = {f.__name__: sum(f.stats.cache_hits.values())
-        for f in (_kernel.run_chunk, _sessions.device_launches, _sessions.sessions)}
+swept = run_sweep(scenario, SweepSettings(replications=1, keep_log=False), workers=1)
+rows = min(rows, int(swept.results["launches"].sum()))
+entry = (_kernel.run_chunk, _sessions.device_launches, _sessions.sessions,
+         _counts_kernel.row_figures)
+misses = {f.__name__: sum(f.stats.cache_misses.values()) for f in entry}
+hits = {f.__name__: sum(f.stats.cache_hits.values()) for f in entry}
 print(json.dumps({"cold": cold, "spent": spent, "rows": rows, "misses": misses, "hits": hits}))
 """
 
@@ -51,26 +55,28 @@ def _python(code: str, cache: Path) -> dict[str, object]:
 
 
 def test_a_run_after_the_warm_up_compiles_nothing(tmp_path: Path) -> None:
-    """From an empty cache, ensure_compiled compiles the world (in a second process) and
-    the loop (on a scripted world); a new process drawing and playing a random world then
-    loads every entry point from the cache: had the scripted world packed into arrays of
-    other types, the loop would be compiled again here (a cache miss)."""
+    """From an empty cache, ensure_compiled compiles the world and the compiled metrics
+    (in a second process) and the loop (on a scripted world); a new process drawing,
+    playing and sweeping a random world then loads every entry point from the cache: had
+    the scripted world packed into arrays of other types, or the metrics' warm-up passed
+    other types than a sweep's chunks, they would compile again here (a cache miss)."""
     cache = tmp_path / "numba"
     first = _python(
-        "import json\nfrom simulator.sim import jit\n"
-        "cold = jit.cold_functions()\nspent = jit.ensure_compiled()\n"
+        "import json\nfrom simulator.sim import jit\nimport simulator.analysis.metrics\n"
+        "cold = jit.cold_functions()\nspent = jit.ensure_compiled(also=('metrics',))\n"
         "print(json.dumps({'cold': cold, 'spent': spent, 'after': jit.cold_functions()}))",
         cache,
     )
-    assert first["cold"] == ["world", "engine"]
+    assert first["cold"] == ["world", "engine", "metrics"]
     assert isinstance(first["spent"], float) and first["spent"] > 0
     assert first["after"] == []
     second = _python(_AFTER, cache)
     assert second["cold"] == []
     assert second["spent"] is None
     assert second["rows"] > 0
-    assert second["misses"] == {"run_chunk": 0, "device_launches": 0, "sessions": 0}
-    assert second["hits"] == {"run_chunk": 1, "device_launches": 1, "sessions": 1}
+    zero = {"run_chunk": 0, "device_launches": 0, "sessions": 0, "row_figures": 0}
+    assert second["misses"] == zero
+    assert second["hits"] == {name: 1 for name in zero}
 
 
 def test_this_session_finds_the_cache_warm() -> None:
@@ -94,7 +100,7 @@ def test_the_cli_says_when_it_compiles(
     """A compiling first run prints a line before and the seconds after, on stderr; a
     cached one and the other engines print nothing."""
 
-    def compiling(notify: object = None) -> float:
+    def compiling(notify: object = None, also: object = ()) -> float:
         assert callable(notify)
         notify("compiling the simulation engine")
         return 12.25
@@ -107,7 +113,7 @@ def test_the_cli_says_when_it_compiles(
         "condlaunch: compiling the simulation engine...",
         "condlaunch: engine compiled in 12.2 s",
     ]
-    monkeypatch.setattr(jit, "ensure_compiled", lambda notify=None: None)
+    monkeypatch.setattr(jit, "ensure_compiled", lambda notify=None, also=(): None)
     _common.compile_engine_first("compiled")
     _common.compile_engine_first("reference")
     assert capsys.readouterr().err == ""
@@ -120,15 +126,28 @@ def test_a_stuck_helper_is_killed_and_the_world_compiles_here(
     world's functions are loaded (here: from the warm cache) in this process."""
     helpers: list[subprocess.Popen[bytes]] = []
 
-    def stuck() -> subprocess.Popen[bytes]:
+    def stuck(parts: list[str]) -> subprocess.Popen[bytes]:
         helpers.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]))
         return helpers[0]
 
-    monkeypatch.setattr(jit, "_done", False)
-    monkeypatch.setattr(jit, "cold_functions", lambda: ["world", "engine"])
-    monkeypatch.setattr(jit, "_start_world_compile", stuck)
+    monkeypatch.setattr(jit, "_checked", set())
+    monkeypatch.setattr(jit, "cold_functions", lambda parts=None: ["world", "engine"])
+    monkeypatch.setattr(jit, "_start_helper", stuck)
     monkeypatch.setattr(jit, "_HELPER_TIMEOUT", 0.5)
     spent = jit.ensure_compiled()
     assert spent is not None and spent < 30
     assert helpers[0].poll() is not None  # killed, not left running
     assert helpers[0].returncode != 0
+
+
+def test_an_unknown_part_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asking for a part nobody registered is a programming error, said at once."""
+    monkeypatch.setattr(jit, "_checked", set())
+    with pytest.raises(ValueError, match="no compiled part named 'nope'"):
+        jit.ensure_compiled(also=("nope",))
+
+
+def test_built_in_parts_cannot_be_replaced() -> None:
+    """A higher layer registers new parts; the world and the engine stay this module's."""
+    with pytest.raises(ValueError, match="built-in"):
+        jit.register("engine", lambda: (), "simulator.analysis._counts_kernel")

@@ -25,7 +25,10 @@ How
    expressions, same tie order.
 4. **Frames**: the decision log as categoricals and numbers straight from the output
    codes; explanations are computed once per distinct (protection, state, age, offline)
-   by the same pure function, then mapped back to rows.
+   by the same pure function, then mapped back to rows. :func:`play_variants_coded`
+   hands each variant's rows over as :class:`CodedDecisions` and builds the log only
+   when it is read: a sweep's chunk metrics read the codes
+   (:func:`simulator.analysis.metrics.coded_counts_and_outcomes`) and never build it.
 """
 
 from __future__ import annotations
@@ -548,20 +551,98 @@ def simulate_variants_compiled(
 ) -> list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]:
     """:func:`simulate_chunk_compiled` under each variant, in order: the chunk is packed
     into arrays, and its per-device columns built, once for all of them."""
+    return [
+        (coded.frame(), episodes, devices_frame)
+        for coded, episodes, devices_frame in play_variants_coded(
+            devices, variants, connector, horizon, settings, explain=explain
+        )
+    ]
+
+
+def play_variants_coded(
+    devices: Sequence[DeviceWorld],
+    variants: Mapping[str, Sequence[Policy]],
+    connector: ConnectorTimeline,
+    horizon: Minutes,
+    settings: EngineSettings,
+    *,
+    explain: bool = True,
+) -> list[tuple[CodedDecisions, pd.DataFrame, pd.DataFrame]]:
+    """Per variant, in order: its decision rows as codes (the log's DataFrame is built
+    only when asked for: :meth:`CodedDecisions.frame`), its episodes and its devices."""
     world = _pack_world(devices, horizon)
+    app_codes, apps = _factorized(world.process_app)
     out = []
     for variant, policies in variants.items():
         protections = _Protections(tuple(policies), settings.behavior)
         packed = _pack(world, protections)
         arrays = _run(packed, protections, connector, horizon, settings)
-        out.append(
-            (
-                _decision_frame(arrays, packed, protections, variant, explain),
-                _episode_frame(arrays, world, variant),
-                _device_frame(arrays, world, variant),
-            )
+        coded = CodedDecisions(
+            variant=variant,
+            arrays=arrays,
+            packed=packed,
+            protections=protections,
+            explain=explain,
+            app_codes=app_codes,
+            apps=tuple(apps),
         )
+        episodes = _episode_frame(arrays, world, variant)
+        out.append((coded, episodes, _device_frame(arrays, world, variant)))
     return out
+
+
+_LEVEL_RANK: Final = {level.label: rank for rank, level in enumerate(ThreatLevel)}
+_LAYOUT: Final = np.array(
+    [
+        *(k.I_DEVICE, k.I_PROCESS, k.I_TRIGGER, k.I_OUTCOME, k.I_REASON, k.I_TRUE),
+        *(k.SECURED, k.F_TIME, k.F_END),
+    ],
+    dtype=np.int64,
+)
+"""Where :class:`CodedDecisions`' readers find each column (see its ``layout``)."""
+
+
+class CodedDecisions:
+    """One variant's decision rows of a chunk as the kernel wrote them, for metrics that
+    read codes (:func:`simulator.analysis.metrics.coded_counts_and_outcomes`) and for the
+    decision log's DataFrame, built from them on first use of :meth:`frame`.
+
+    ``rows_i``/``rows_f`` are the kernel's row tables; ``layout`` gives their columns
+    (device position, process, trigger, outcome, reason, true level; the true level's
+    code for secured; time, session end); ``process_app`` (index into ``apps``) and
+    ``process_max_rank`` (-1: no threat check) are per process.
+    """
+
+    def __init__(
+        self,
+        *,
+        variant: str,
+        arrays: ChunkArrays,
+        packed: _Packed,
+        protections: _Protections,
+        explain: bool,
+        app_codes: np.ndarray,
+        apps: tuple[str, ...],
+    ) -> None:
+        self.variant = variant
+        self.apps = apps
+        self.rows_i, self.rows_f = arrays.rows_i, arrays.rows_f
+        self.layout = _LAYOUT
+        self.process_app = app_codes
+        ranks = [_LEVEL_RANK.get(p.max_allowed, -1) for p in protections.items]
+        self.process_max_rank = np.array(ranks or [-1], dtype=np.int64)[packed.processes[1]]
+        self._arrays, self._packed, self._protections = arrays, packed, protections
+        self._explain = explain
+        self._frame: pd.DataFrame | None = None
+
+    def frame(self) -> pd.DataFrame:
+        """The decision log of these rows (:data:`~simulator.sim.log.DECISION_COLUMNS`),
+        built once."""
+        if self._frame is None:
+            self._frame = _decision_frame(
+                self._arrays, self._packed, self._protections, self.variant, self._explain
+            )
+        return self._frame
 
 
 # -- frames ----------------------------------------------------------------------------------
