@@ -9,7 +9,10 @@ folder) and times, inside it:
 * ``serial`` — the same two warm-ups one after the other in one process, which is what a
   run paid before ``ensure_compiled`` (Numba compiles lazily, one function at a time);
 * ``cached`` — ``ensure_compiled`` plus both warm-ups again in a new process on the
-  cache the parallel trial left: what every later run pays.
+  cache the parallel trial left: what every later run pays;
+* ``sweep parallel`` / ``sweep serial`` — the same with the compiled metrics, which a
+  sweep (and a replay or streamed run) also compiles: in the helper process after the
+  world's draws, or last in one process.
 
 The modes alternate, ``--repeat`` times each (the machine is shared and noisy: compare
 figures from one run), and the machine's load average is printed with them.
@@ -34,16 +37,27 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+_SERIAL = (
+    "from simulator.sim import jit; import simulator.analysis.metrics; "
+    "jit._checked.update(('world', 'engine', 'metrics')); "
+    "jit.compile_engine(); jit.compile_world()"
+)
 _CODE = {
     "parallel": "from simulator.sim.jit import ensure_compiled as f; f()",
-    "serial": (
-        "from simulator.sim import jit; jit._done = True; jit.compile_engine(); jit.compile_world()"
-    ),
+    "serial": _SERIAL,
     "cached": (
         "from simulator.sim import jit; jit.ensure_compiled(); "
         "jit.compile_engine(); jit.compile_world()"
     ),
+    "sweep parallel": (
+        "import simulator.analysis.metrics; from simulator.sim import jit; "
+        "jit.ensure_compiled(also=('metrics',))"
+    ),
+    "sweep serial": _SERIAL + "; import simulator.analysis._counts_kernel as m; m.warm()",
 }
+"""What each mode runs: ``parallel`` is what ``condlaunch run`` does (the engine's loop
+here, the world's draws in a helper process), ``serial`` the lazy order without the
+helper; the ``sweep`` modes add the compiled metrics, which a sweep also needs."""
 
 
 def trial(mode: str, cache: str) -> float:
@@ -74,13 +88,16 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="condlaunch-jit-") as cache:
             times["parallel"].append(trial("parallel", cache))
             times["cached"].append(trial("cached", cache))
-        with tempfile.TemporaryDirectory(prefix="condlaunch-jit-") as cache:
-            times["serial"].append(trial("serial", cache))
+        for mode in ("serial", "sweep parallel", "sweep serial"):
+            with tempfile.TemporaryDirectory(prefix="condlaunch-jit-") as cache:
+                times[mode].append(trial(mode, cache))
     for mode, values in times.items():
         shown = ", ".join(f"{v:.1f}" for v in values)
-        print(f"  {mode:>8}: median {statistics.median(values):5.1f} s   ({shown})")
+        print(f"  {mode:>14}: median {statistics.median(values):5.1f} s   ({shown})")
     ratio = statistics.median(times["serial"]) / statistics.median(times["parallel"])
     print(f"serial / parallel: {ratio:.2f}x")
+    ratio = statistics.median(times["sweep serial"]) / statistics.median(times["sweep parallel"])
+    print(f"sweep serial / sweep parallel: {ratio:.2f}x")
 
 
 if __name__ == "__main__":
