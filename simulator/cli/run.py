@@ -305,21 +305,29 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress=progress,
         )
     elapsed = time.perf_counter() - started
-    metrics, outcomes = run_metrics(result)
     if preload.is_alive() or preload.ident is not None:
         preload.join()  # before the fork: no thread is mid-import in the child
-
-    def draw(folder: Path) -> list[str]:
-        return _write_plots(result, metrics, outcomes, folder)
-
     problems: list[str] = []
 
     def check() -> None:
         problems.extend(check_consistency(result, metrics))
 
     with contextlib.ExitStack() as stack:
-        # the figures draw on the other core while tables are written and invariants checked
-        figures = None if args.no_plots else stack.enter_context(figures_in_background(draw, check))
+        # the figures draw on the other core: the device timeline (it needs only the
+        # simulation) while the metrics are computed, the others while the tables are
+        # written and the invariants checked
+        figures = (
+            None
+            if args.no_plots
+            else stack.enter_context(
+                figures_in_background(_draw_metric_figures, check, lambda: _timeline(result))
+            )
+        )
+        if figures is not None:
+            figures.start()
+        metrics, outcomes = run_metrics(result)
+        if figures is not None:
+            figures.give((metrics, outcomes))
         written = write_run(
             result,
             out,
@@ -552,11 +560,10 @@ def _import_plots() -> None:
     importlib.import_module("simulator.plots.frontier")
 
 
-def _write_plots(
-    result: Any, metrics: pd.DataFrame, outcomes: pd.DataFrame, folder: Path
-) -> list[str]:
-    """The three figures of a run held in memory (a :class:`~simulator.sim.run.RunResult`)."""
-    from simulator.plots.run import pick_interesting_device
+def _timeline(result: Any) -> dict[str, bytes]:
+    """The device timeline of a run held in memory (a :class:`~simulator.sim.run.RunResult`),
+    rendered: it needs no metrics, so it is drawn while they are computed."""
+    from simulator.plots.run import pick_interesting_device, png_bytes
 
     first = next(iter(result.variants))
     rows = result.decisions
@@ -565,7 +572,23 @@ def _write_plots(
         if (rows["variant"].astype(str) == first).any()
         else None
     )
-    return _draw_figures(result.scenario, rows, result.episodes, metrics, outcomes, folder, device)
+    figure = _timeline_figure(result.scenario, rows, result.episodes, device)
+    return {TIMELINE_PNG: png_bytes(figure)}
+
+
+TIMELINE_PNG = "device_timeline.png"
+
+
+def _write_plots(
+    result: Any, metrics: pd.DataFrame, outcomes: pd.DataFrame, folder: Path
+) -> list[str]:
+    """The three figures of a run held in memory, drawn here (``tenant replay``)."""
+    from simulator.plots.run import save_figure
+
+    written = _draw_metric_figures(folder, (metrics, outcomes))
+    for name, png in _timeline(result).items():
+        save_figure(png, folder / name)
+    return [*written, TIMELINE_PNG]
 
 
 def _draw_figures(
@@ -579,26 +602,36 @@ def _draw_figures(
 ) -> list[str]:
     """The run's three figures; ``decisions`` needs only ``device``'s rows, the device the
     timeline shows (None: no decisions in the run)."""
+    from simulator.plots.run import save_figure
+
+    written = _draw_metric_figures(folder, (metrics, outcomes))
+    save_figure(_timeline_figure(scenario, decisions, episodes, device), folder / TIMELINE_PNG)
+    return [*written, TIMELINE_PNG]
+
+
+def _draw_metric_figures(folder: Path, inputs: tuple[pd.DataFrame, pd.DataFrame]) -> list[str]:
+    """The two figures drawn from a run's metrics and episode outcomes."""
     from simulator.plots import run as plots
     from simulator.plots.frontier import frontier
 
-    written = []
-    figure = frontier(metrics)
-    plots.save_figure(figure, folder / "exposure_friction.png")
-    written.append("exposure_friction.png")
-    figure = plots.time_to_protect(outcomes)
-    plots.save_figure(figure, folder / "time_to_protect.png")
-    written.append("time_to_protect.png")
+    metrics, outcomes = inputs
+    plots.save_figure(frontier(metrics), folder / "exposure_friction.png")
+    plots.save_figure(plots.time_to_protect(outcomes), folder / "time_to_protect.png")
+    return ["exposure_friction.png", "time_to_protect.png"]
+
+
+def _timeline_figure(
+    scenario: Scenario, decisions: pd.DataFrame | None, episodes: pd.DataFrame, device: str | None
+) -> Any:
+    """The device timeline under the first variant, or a note when nothing was decided."""
+    from simulator.plots import run as plots
+
     first = next(iter(variant_policies(scenario)))
     if device is not None and decisions is not None:
-        figure = plots.device_timeline(
+        return plots.device_timeline(
             decisions, episodes, device, first, horizon_min=scenario.model.horizon
         )
-    else:
-        figure = plots.note_figure(
-            f"Device timeline — {first}",
-            "no launches in this run, so no decisions to show",
-        )
-    plots.save_figure(figure, folder / "device_timeline.png")
-    written.append("device_timeline.png")
-    return written
+    return plots.note_figure(
+        f"Device timeline — {first}",
+        "no launches in this run, so no decisions to show",
+    )

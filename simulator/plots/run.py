@@ -17,6 +17,7 @@ show them as minutes, hours or days and say which.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import tempfile
@@ -145,7 +146,16 @@ def variant_colors(variants: Iterable[str]) -> dict[str, Color]:
     }
 
 
-def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = DEFAULT_DPI) -> Path:
+def png_bytes(fig: Figure, *, dpi: int = DEFAULT_DPI) -> bytes:
+    """``fig`` rendered as a PNG in memory (what :func:`save_figure` would write)."""
+    stream = io.BytesIO()
+    fig.savefig(stream, format="png", dpi=dpi)
+    return stream.getvalue()
+
+
+def save_figure(
+    fig: Figure | bytes, path: str | os.PathLike[str], *, dpi: int = DEFAULT_DPI
+) -> Path:
     """Write ``fig`` as a PNG, atomically.
 
     The image goes to a temporary file in the target folder first and is renamed over
@@ -154,7 +164,8 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = DEFAULT
     Parameters
     ----------
     fig
-        The figure (from this module or any :class:`~matplotlib.figure.Figure`).
+        The figure (from this module or any :class:`~matplotlib.figure.Figure`), or a PNG
+        already rendered (:func:`png_bytes`), written as it is.
     path
         Target file; its folder is created if missing. Written as PNG whatever the suffix.
     dpi
@@ -172,7 +183,10 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = DEFAULT
     )
     try:
         with os.fdopen(handle, "wb") as stream:
-            fig.savefig(stream, format="png", dpi=dpi)
+            if isinstance(fig, bytes):
+                stream.write(fig)
+            else:
+                fig.savefig(stream, format="png", dpi=dpi)
         os.chmod(temp_name, 0o644)  # mkstemp makes it owner-only; a figure is for sharing
         os.replace(temp_name, target)
     except BaseException:
