@@ -560,35 +560,40 @@ def _import_plots() -> None:
     importlib.import_module("simulator.plots.frontier")
 
 
-def _timeline(result: Any) -> dict[str, bytes]:
-    """The device timeline of a run held in memory (a :class:`~simulator.sim.run.RunResult`),
-    rendered: it needs no metrics, so it is drawn while they are computed."""
-    from simulator.plots.run import pick_interesting_device, png_bytes
+TIMELINE_PNG = "device_timeline.png"
+
+
+def _timeline_device(result: Any) -> str | None:
+    """The device the timeline of a run held in memory (a
+    :class:`~simulator.sim.run.RunResult`) shows; None when its first variant decided
+    nothing."""
+    from simulator.plots.run import pick_interesting_device
 
     first = next(iter(result.variants))
     rows = result.decisions
-    device = (
-        pick_interesting_device(rows, result.episodes, first)
-        if (rows["variant"].astype(str) == first).any()
-        else None
-    )
-    figure = _timeline_figure(result.scenario, rows, result.episodes, device)
+    if not (rows["variant"].astype(str) == first).any():
+        return None
+    return pick_interesting_device(rows, result.episodes, first)
+
+
+def _timeline(result: Any) -> dict[str, bytes]:
+    """The device timeline of a run held in memory, rendered: it needs no metrics, so it
+    is drawn while they are computed."""
+    from simulator.plots.run import png_bytes
+
+    device = _timeline_device(result)
+    figure = _timeline_figure(result.scenario, result.decisions, result.episodes, device)
     return {TIMELINE_PNG: png_bytes(figure)}
-
-
-TIMELINE_PNG = "device_timeline.png"
 
 
 def _write_plots(
     result: Any, metrics: pd.DataFrame, outcomes: pd.DataFrame, folder: Path
 ) -> list[str]:
     """The three figures of a run held in memory, drawn here (``tenant replay``)."""
-    from simulator.plots.run import save_figure
-
-    written = _draw_metric_figures(folder, (metrics, outcomes))
-    for name, png in _timeline(result).items():
-        save_figure(png, folder / name)
-    return [*written, TIMELINE_PNG]
+    device = _timeline_device(result)
+    return _draw_figures(
+        result.scenario, result.decisions, result.episodes, metrics, outcomes, folder, device
+    )
 
 
 def _draw_figures(
