@@ -303,7 +303,7 @@ def concat_frames(
     return frame()
 
 
-def _code_dtype(categories: int) -> np.dtype[Any]:
+def code_dtype(categories: int) -> np.dtype[Any]:
     """The smallest signed integer type for codes of ``categories`` categories and -1
     (what pandas itself stores), so that joining and reordering move fewer bytes."""
     for dtype in (np.int8, np.int16, np.int32):
@@ -315,7 +315,7 @@ def _code_dtype(categories: int) -> np.dtype[Any]:
 def _codes_on(column: pd.Series, dtype: pd.CategoricalDtype, name: str) -> np.ndarray:
     """The codes of ``column`` on ``dtype``'s categories (which hold all its values)."""
     categories = dtype.categories
-    code_type = _code_dtype(len(categories))
+    code_type = code_dtype(len(categories))
     if isinstance(column.dtype, pd.CategoricalDtype):
         own = np.asarray(column.cat.codes.to_numpy())
         if column.cat.categories.equals(categories):
@@ -356,12 +356,26 @@ def sort_decisions(frame: pd.DataFrame) -> pd.DataFrame:
 def decision_order(frame: pd.DataFrame, first: np.ndarray | None = None) -> np.ndarray:
     """The row permutation of :func:`sort_decisions` (stable), optionally after a more
     significant integer key ``first`` (one value per row)."""
-    keys = [
+    return order_of(
         np.asarray(frame["trigger"] != "launch"),
         _sort_key(frame["app"]),
         frame["device_index"].to_numpy(),
         frame["time_min"].to_numpy(),
-    ]
+        first,
+    )
+
+
+def order_of(
+    checkin: np.ndarray,
+    app: np.ndarray,
+    device_index: np.ndarray,
+    time_min: np.ndarray,
+    first: np.ndarray | None = None,
+) -> np.ndarray:
+    """The canonical row permutation from the key columns: ``first`` (when given), then
+    time, device, app (values that sort as the names do) and launch before check-in
+    (``checkin``: whether the row is a check-in); stable."""
+    keys = [checkin, app, device_index, time_min]
     if first is not None:
         keys.append(first)
     return np.lexsort(tuple(keys))

@@ -299,6 +299,11 @@ class ChunkFrames:
         return self._decisions
 
     @property
+    def coded_only(self) -> bool:
+        """Whether the log is held as coded rows alone (no frame of it built yet)."""
+        return bool(self.coded) and self._decisions is None and not self._parts
+
+    @property
     def decision_parts(self) -> tuple[pd.DataFrame, ...]:
         """The decision log as it was given: its parts, or the joined log alone."""
         if self._decisions is not None:
@@ -477,12 +482,24 @@ def assemble(
     variants: dict[str, tuple[Policy, ...]],
     parts: Sequence[ChunkFrames],
 ) -> RunResult:
-    """Concatenate chunk results into one :class:`RunResult` in canonical order."""
-    decisions = concat_frames(
-        [frame for p in parts for frame in p.decision_parts],
-        DECISION_COLUMNS,
-        order=lambda frame: decision_order(frame, first=_variant_rank(frame, variants)),
-    )
+    """Concatenate chunk results into one :class:`RunResult` in canonical order.
+
+    When every chunk still holds the compiled engine's coded rows (it ran in this
+    process), the log is built once from the codes
+    (:func:`~simulator.sim.engine.compiled.joined_decision_frame`), not from each part's
+    frame: the same log, without building and joining a frame per chunk and variant.
+    """
+    if parts and all(p.coded_only for p in parts):
+        from simulator.sim.engine.compiled import joined_decision_frame
+
+        rank = {name: i for i, name in enumerate(variants)}
+        decisions = joined_decision_frame([c for p in parts for c in p.coded], rank)
+    else:
+        decisions = concat_frames(
+            [frame for p in parts for frame in p.decision_parts],
+            DECISION_COLUMNS,
+            order=lambda frame: decision_order(frame, first=_variant_rank(frame, variants)),
+        )
     episodes, devices = order_tables(
         scenario, variants, [p.episodes for p in parts], [p.devices for p in parts]
     )

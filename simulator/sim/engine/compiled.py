@@ -69,7 +69,10 @@ from simulator.sim.log import (
     DECISION_COLUMNS,
     DEVICE_COLUMNS,
     EPISODE_COLUMNS,
+    code_dtype,
     fixed_dtype,
+    order_of,
+    to_frame,
 )
 from simulator.sim.world import ConnectorTimeline, DeviceWorld, Launch, LaunchTable
 
@@ -644,16 +647,40 @@ class CodedDecisions:
             )
         return self._frame
 
+    def columns(self) -> dict[str, Column]:
+        """The decision log's columns, categoricals as codes
+        (:func:`joined_decision_frame` joins several parts' without building theirs)."""
+        return _decision_columns(
+            self._arrays, self._packed, self._protections, self.variant, self._explain
+        )
+
 
 # -- frames ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Coded:
+    """A categorical column as codes: into ``categories`` (distinct strings), or, when
+    that is None, into the column's canonical type (:func:`~simulator.sim.log.fixed_dtype`:
+    a level or enum column, whose categories are the enum's values in the kernel's order)."""
+
+    codes: np.ndarray
+    categories: Sequence[str] | None = None
+
+
+Column = np.ndarray | _Coded
+"""A decision-log column before it is a pandas column: numbers, or codes."""
+
+
 def _categorical(codes: np.ndarray, categories: Sequence[str], ordered: bool = False) -> Any:
     return pd.Categorical.from_codes(codes, categories=pd.Index(list(categories)), ordered=ordered)
 
 
-def _fixed(name: str, codes: np.ndarray) -> Any:
-    """A level or enum column on its canonical type (:func:`~simulator.sim.log.fixed_dtype`),
-    whose categories are the enum's values in the order of the kernel's codes."""
-    return pd.Categorical.from_codes(codes, dtype=fixed_dtype(name), validate=False)
+def _pandas(name: str, column: Column) -> Any:
+    """``column`` as the log's pandas column ``name``."""
+    if not isinstance(column, _Coded):
+        return column
+    if column.categories is None:
+        return pd.Categorical.from_codes(column.codes, dtype=fixed_dtype(name), validate=False)
+    return _categorical(column.codes, column.categories)
 
 
 def _factorized(values: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -662,15 +689,21 @@ def _factorized(values: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     return np.asarray(codes, dtype=np.int64), list(uniques)
 
 
-def _by_code(values: Sequence[str], index: np.ndarray) -> Any:
-    """A categorical of ``values[index]`` (values may repeat)."""
+def _narrow(codes: np.ndarray, categories: Sequence[str]) -> np.ndarray:
+    """``codes`` in the smallest integer type for ``categories`` (pandas' own): a lookup
+    cast before it is gathered row by row, so the rows' codes take 1–2 bytes, not 8."""
+    return codes.astype(code_dtype(len(categories)), copy=False)
+
+
+def _by_code(values: Sequence[str], index: np.ndarray) -> _Coded:
+    """The column of ``values[index]`` (values may repeat)."""
     codes, uniques = _factorized(values)
-    return _categorical(codes[index], uniques)
+    return _Coded(_narrow(codes, uniques)[index], uniques)
 
 
 def _explanations(
     rows_i: np.ndarray, rows_f: np.ndarray, prot: np.ndarray, protections: _Protections
-) -> Any:
+) -> _Coded:
     """Each row's explanation, computed once per distinct decision and mapped back."""
     kind = rows_i[:, k.I_KIND]
     codes = np.zeros(kind.size, dtype=np.int64)  # 0: the previous allow stands
@@ -686,8 +719,9 @@ def _explanations(
     evaluated = np.flatnonzero(kind == k.KIND_EVALUATED)
     if evaluated.size:
         _explain_evaluated(rows_i, rows_f, prot, protections, evaluated, codes, texts)
-    text_codes, categories = pd.factorize(pd.Series(texts, dtype=object))
-    return _categorical(np.asarray(text_codes, dtype=np.int64)[codes], list(categories))
+    text_codes, uniques = pd.factorize(pd.Series(texts, dtype=object))
+    categories = list(uniques)
+    return _Coded(_narrow(np.asarray(text_codes), categories)[codes], categories)
 
 
 def _first_seen(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -762,14 +796,15 @@ def _explain_evaluated(
         texts.append(text)
 
 
-def _decision_frame(
+def _decision_columns(
     arrays: ChunkArrays,
     packed: _Packed,
     protections: _Protections,
     variant: str,
     explain: bool = True,
-) -> pd.DataFrame:
-    """The decision log of the chunk, columns as :data:`~simulator.sim.log.DECISION_COLUMNS`."""
+) -> dict[str, Column]:
+    """The chunk's decision-log columns (:data:`~simulator.sim.log.DECISION_COLUMNS`), the
+    categorical ones as codes."""
     ri, rf = arrays.rows_i, arrays.rows_f
     world = packed.world
     dev = ri[:, k.I_DEVICE]
@@ -779,35 +814,120 @@ def _decision_frame(
     levels = ri[:, [k.I_KNOWN, k.I_INTUNE, k.I_DEFENDER_LEVEL, k.I_TRUE]] - 1
     device_codes, devices = world.device_codes
     user_codes, users = world.user_codes
-    columns: dict[str, Any] = {
+    return {
         "time_min": rf[:, k.F_TIME],
         "device_index": world.device_index[dev],
-        "device": _categorical(device_codes[dev], devices),
-        "user": _categorical(user_codes[dev], users),
+        "device": _Coded(_narrow(device_codes, devices)[dev], devices),
+        "user": _Coded(_narrow(user_codes, users)[dev], users),
         "app": _by_code(world.process_app, proc),
-        "management": _fixed("management", world.management_codes[dev]),
-        "trigger": _fixed("trigger", ri[:, k.I_TRIGGER]),
-        "outcome": _fixed("outcome", ri[:, k.I_OUTCOME]),
-        "reason": _fixed("reason", ri[:, k.I_REASON]),
-        "variant": _categorical(np.zeros(len(ri), dtype=np.int64), [variant]),
+        "management": _Coded(world.management_codes[dev]),
+        "trigger": _Coded(ri[:, k.I_TRIGGER]),
+        "outcome": _Coded(ri[:, k.I_OUTCOME]),
+        "reason": _Coded(ri[:, k.I_REASON]),
+        "variant": _Coded(np.zeros(len(ri), dtype=np.int8), [variant]),
         "policy": _by_code([p.policy for p in items], prot),
         "max_allowed": _by_code([p.max_allowed for p in items], prot),
         "action": _by_code([p.action for p in items], prot),
-        "known_level": _fixed("known_level", levels[:, 0]),
+        "known_level": _Coded(levels[:, 0]),
         "known_level_age_min": rf[:, k.F_AGE],
-        "intune_level": _fixed("intune_level", levels[:, 1]),
-        "defender_level": _fixed("defender_level", levels[:, 2]),
-        "true_level": _fixed("true_level", levels[:, 3]),
-        "defender_state": _fixed("defender_state", ri[:, k.I_DEFENDER]),
-        "connector": _fixed("connector", ri[:, k.I_CONNECTOR]),
+        "intune_level": _Coded(levels[:, 1]),
+        "defender_level": _Coded(levels[:, 2]),
+        "true_level": _Coded(levels[:, 3]),
+        "defender_state": _Coded(ri[:, k.I_DEFENDER]),
+        "connector": _Coded(ri[:, k.I_CONNECTOR]),
         "offline_min": rf[:, k.F_OFFLINE],
         "fetched": ri[:, k.I_FETCHED].astype(np.bool_),
         "session_end_min": rf[:, k.F_END],
         "explanation": _explanations(ri, rf, prot, protections)
         if explain
-        else _categorical(np.zeros(len(ri), dtype=np.int64), [""]),
+        else _Coded(np.zeros(len(ri), dtype=np.int8), [""]),
     }
-    return pd.DataFrame({name: columns[name] for name in DECISION_COLUMNS})
+
+
+def _decision_frame(
+    arrays: ChunkArrays,
+    packed: _Packed,
+    protections: _Protections,
+    variant: str,
+    explain: bool = True,
+) -> pd.DataFrame:
+    """The decision log of the chunk, columns as :data:`~simulator.sim.log.DECISION_COLUMNS`."""
+    columns = _decision_columns(arrays, packed, protections, variant, explain)
+    return pd.DataFrame({name: _pandas(name, columns[name]) for name in DECISION_COLUMNS})
+
+
+_LAUNCH: Final = _TRIGGERS.index("launch")
+"""The trigger code of a launch (check-ins sort after launches at the same moment)."""
+
+
+def joined_decision_frame(parts: Sequence[CodedDecisions], rank: Mapping[str, int]) -> pd.DataFrame:
+    """The decision log of coded parts (a run's chunks × variants, in that order) joined
+    in canonical order: variant in ``rank``'s order, then time, device, app, and launch
+    before check-in.
+
+    The same frame, categories and row order as joining the parts' own frames
+    (:func:`~simulator.sim.log.concat_frames` ordered by
+    :func:`~simulator.sim.log.decision_order` after the variant's rank), built once from
+    the codes: each categorical's categories are the sorted values the parts use, and its
+    codes are remapped, joined and reordered as integers, so no per-part frame exists.
+    """
+    if not any(len(part.rows_i) for part in parts):
+        return to_frame([], DECISION_COLUMNS)  # as joining no rows gives
+    columns = [part.columns() for part in parts]
+    arrays: dict[str, np.ndarray] = {}
+    dtypes: dict[str, pd.CategoricalDtype] = {}
+    for name in DECISION_COLUMNS:
+        given = [c[name] for c in columns]
+        first = given[0]
+        if not isinstance(first, _Coded):
+            arrays[name] = np.concatenate(given)  # type: ignore[arg-type]
+            continue
+        coded = [c for c in given if isinstance(c, _Coded)]
+        fixed = fixed_dtype(name) if first.categories is None else None
+        if fixed is not None:
+            dtypes[name] = fixed
+            arrays[name] = np.concatenate([c.codes for c in coded], dtype=np.int8)
+        else:
+            dtypes[name], arrays[name] = _joined_codes(coded)
+    variant = np.repeat(
+        np.array([rank[part.variant] for part in parts], dtype=np.int64),
+        [len(part.rows_i) for part in parts],
+    )
+    order = order_of(
+        arrays["trigger"] != _LAUNCH,
+        arrays["app"],  # codes of sorted categories: the names' order
+        arrays["device_index"],
+        arrays["time_min"],
+        variant,
+    )
+    return pd.DataFrame(
+        {
+            name: pd.Categorical.from_codes(values[order], dtype=dtypes[name], validate=False)
+            if name in dtypes
+            else values[order]
+            for name, values in arrays.items()
+        },
+        columns=DECISION_COLUMNS,
+    )
+
+
+def _joined_codes(columns: Sequence[_Coded]) -> tuple[pd.CategoricalDtype, np.ndarray]:
+    """One type for several parts' coded columns, the sorted values they use (as
+    :func:`~simulator.sim.log.concat_frames` gives), and the parts' codes on it, joined."""
+    used: set[str] = set()
+    for column in columns:
+        assert column.categories is not None
+        counts = np.bincount(column.codes, minlength=len(column.categories))
+        used.update(np.asarray(column.categories, dtype=object)[counts > 0].tolist())
+    categories = pd.Index(sorted(used))
+    code_type = code_dtype(len(categories))
+    joined = [
+        categories.get_indexer(pd.Index(list(column.categories or ()))).astype(code_type)[
+            column.codes
+        ]
+        for column in columns
+    ]
+    return pd.CategoricalDtype(categories), np.concatenate(joined)
 
 
 def _episode_frame(arrays: ChunkArrays, world: _World, variant: str) -> pd.DataFrame:
