@@ -296,7 +296,7 @@ class _World:
 
     @cached_property
     def management_codes(self) -> np.ndarray:
-        return np.array([_MANAGEMENTS.index(w.management) for w in self.worlds], dtype=np.int64)
+        return np.array([_MANAGEMENTS.index(w.management) for w in self.worlds], dtype=np.int8)
 
     @cached_property
     def episode_columns(self) -> dict[str, Any]:
@@ -706,7 +706,7 @@ def _explanations(
 ) -> _Coded:
     """Each row's explanation, computed once per distinct decision and mapped back."""
     kind = rows_i[:, k.I_KIND]
-    codes = np.zeros(kind.size, dtype=np.int64)  # 0: the previous allow stands
+    codes = np.zeros(kind.size, dtype=np.int32)  # 0: the previous allow stands
     texts = [PREVIOUS_ALLOW_TEXT]
     repeat = kind == k.KIND_REPEAT
     if repeat.any():
@@ -796,6 +796,14 @@ def _explain_evaluated(
         texts.append(text)
 
 
+def _level_codes(levels: np.ndarray) -> np.ndarray:
+    """The kernel's level codes (``ThreatLevel`` values, 1-4) as the level type's codes
+    (0-3), one byte each."""
+    codes = np.empty(levels.shape, np.int8)
+    np.subtract(levels, 1, out=codes, casting="unsafe")
+    return codes
+
+
 def _decision_columns(
     arrays: ChunkArrays,
     packed: _Packed,
@@ -811,7 +819,6 @@ def _decision_columns(
     proc = ri[:, k.I_PROCESS]
     prot = packed.processes[1][proc]
     items = protections.items
-    levels = ri[:, [k.I_KNOWN, k.I_INTUNE, k.I_DEFENDER_LEVEL, k.I_TRUE]] - 1
     device_codes, devices = world.device_codes
     user_codes, users = world.user_codes
     return {
@@ -828,11 +835,11 @@ def _decision_columns(
         "policy": _by_code([p.policy for p in items], prot),
         "max_allowed": _by_code([p.max_allowed for p in items], prot),
         "action": _by_code([p.action for p in items], prot),
-        "known_level": _Coded(levels[:, 0]),
+        "known_level": _Coded(_level_codes(ri[:, k.I_KNOWN])),
         "known_level_age_min": rf[:, k.F_AGE],
-        "intune_level": _Coded(levels[:, 1]),
-        "defender_level": _Coded(levels[:, 2]),
-        "true_level": _Coded(levels[:, 3]),
+        "intune_level": _Coded(_level_codes(ri[:, k.I_INTUNE])),
+        "defender_level": _Coded(_level_codes(ri[:, k.I_DEFENDER_LEVEL])),
+        "true_level": _Coded(_level_codes(ri[:, k.I_TRUE])),
         "defender_state": _Coded(ri[:, k.I_DEFENDER]),
         "connector": _Coded(ri[:, k.I_CONNECTOR]),
         "offline_min": rf[:, k.F_OFFLINE],
@@ -869,51 +876,80 @@ def joined_decision_frame(parts: Sequence[CodedDecisions], rank: Mapping[str, in
     (:func:`~simulator.sim.log.concat_frames` ordered by
     :func:`~simulator.sim.log.decision_order` after the variant's rank), built once from
     the codes: each categorical's categories are the sorted values the parts use, and its
-    codes are remapped, joined and reordered as integers, so no per-part frame exists.
+    codes are remapped as integers, so no per-part frame exists. Only the sort keys are
+    joined and reordered; every other column is written by each part straight to its
+    rows' places in the finished array (:func:`_placed`), so no joined copy of it is
+    made, and the frame takes the arrays as they are (``copy=False``).
     """
-    if not any(len(part.rows_i) for part in parts):
+    sizes = [len(part.rows_i) for part in parts]
+    if not any(sizes):
         return to_frame([], DECISION_COLUMNS)  # as joining no rows gives
     columns = [part.columns() for part in parts]
-    arrays: dict[str, np.ndarray] = {}
+    given: dict[str, list[np.ndarray]] = {}
     dtypes: dict[str, pd.CategoricalDtype] = {}
     for name in DECISION_COLUMNS:
-        given = [c[name] for c in columns]
-        first = given[0]
+        values = [c[name] for c in columns]
+        first = values[0]
         if not isinstance(first, _Coded):
-            arrays[name] = np.concatenate(given)  # type: ignore[arg-type]
+            given[name] = values  # type: ignore[assignment]
             continue
-        coded = [c for c in given if isinstance(c, _Coded)]
+        coded = [c for c in values if isinstance(c, _Coded)]
         fixed = fixed_dtype(name) if first.categories is None else None
         if fixed is not None:
-            dtypes[name] = fixed
-            arrays[name] = np.concatenate([c.codes for c in coded], dtype=np.int8)
+            dtypes[name], given[name] = fixed, [c.codes for c in coded]
         else:
-            dtypes[name], arrays[name] = _joined_codes(coded)
+            dtypes[name], given[name] = _joined_codes(coded)
+    keys = {
+        name: np.concatenate(given[name], dtype=np.int8 if name == "trigger" else None)
+        for name in _KEYS
+    }
     variant = np.repeat(
-        np.array([rank[part.variant] for part in parts], dtype=np.int64),
-        [len(part.rows_i) for part in parts],
-    )
+        np.array([rank[part.variant] for part in parts], dtype=code_dtype(len(rank))), sizes
+    )  # a narrow key: NumPy sorts it by radix
     order = order_of(
-        arrays["trigger"] != _LAUNCH,
-        arrays["app"],  # codes of sorted categories: the names' order
-        arrays["device_index"],
-        arrays["time_min"],
+        keys["trigger"] != _LAUNCH,
+        keys["app"],  # codes of sorted categories: the names' order
+        keys["device_index"],
+        keys["time_min"],
         variant,
     )
-    return pd.DataFrame(
-        {
-            name: pd.Categorical.from_codes(values[order], dtype=dtypes[name], validate=False)
+    position = np.empty(order.size, dtype=np.intp)
+    position[order] = np.arange(order.size)
+    out: dict[str, Any] = {}
+    for name in DECISION_COLUMNS:
+        if name in keys:
+            column = keys[name][order]
+        else:
+            dtype = np.int8 if name in dtypes and fixed_dtype(name) is not None else None
+            column = _placed(given[name], position, sizes, dtype)
+        out[name] = (
+            pd.Categorical.from_codes(column, dtype=dtypes[name], validate=False)
             if name in dtypes
-            else values[order]
-            for name, values in arrays.items()
-        },
-        columns=DECISION_COLUMNS,
-    )
+            else column
+        )
+    return pd.DataFrame(out, columns=DECISION_COLUMNS, copy=False)
 
 
-def _joined_codes(columns: Sequence[_Coded]) -> tuple[pd.CategoricalDtype, np.ndarray]:
+_KEYS: Final = ("trigger", "app", "device_index", "time_min")
+"""The sort keys of :func:`joined_decision_frame` (with the variant's rank)."""
+
+
+def _placed(
+    parts: Sequence[np.ndarray], position: np.ndarray, sizes: Sequence[int], dtype: Any = None
+) -> np.ndarray:
+    """One array of the parts' values, each joined row at ``position[row]``: a scatter
+    per part into the finished array (in ``dtype``, default the first part's)."""
+    out = np.empty(position.size, dtype=parts[0].dtype if dtype is None else dtype)
+    start = 0
+    for size, values in zip(sizes, parts, strict=True):
+        out[position[start : start + size]] = values
+        start += size
+    return out
+
+
+def _joined_codes(columns: Sequence[_Coded]) -> tuple[pd.CategoricalDtype, list[np.ndarray]]:
     """One type for several parts' coded columns, the sorted values they use (as
-    :func:`~simulator.sim.log.concat_frames` gives), and the parts' codes on it, joined."""
+    :func:`~simulator.sim.log.concat_frames` gives), and each part's codes on it."""
     used: set[str] = set()
     for column in columns:
         assert column.categories is not None
@@ -921,13 +957,13 @@ def _joined_codes(columns: Sequence[_Coded]) -> tuple[pd.CategoricalDtype, np.nd
         used.update(np.asarray(column.categories, dtype=object)[counts > 0].tolist())
     categories = pd.Index(sorted(used))
     code_type = code_dtype(len(categories))
-    joined = [
+    codes = [
         categories.get_indexer(pd.Index(list(column.categories or ()))).astype(code_type)[
             column.codes
         ]
         for column in columns
     ]
-    return pd.CategoricalDtype(categories), np.concatenate(joined)
+    return pd.CategoricalDtype(categories), codes
 
 
 def _episode_frame(arrays: ChunkArrays, world: _World, variant: str) -> pd.DataFrame:
