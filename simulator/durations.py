@@ -216,6 +216,28 @@ def humanize_codes(minutes: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """:func:`humanize_minutes` of an array, as (codes, texts): ``texts[codes[i]]`` is
     ``humanize_minutes(minutes[i])``, or ``""`` where it is nan; each text once.
 
+    Mostly zero spans (a decision log's offline minutes: zero while online) are written
+    from the others alone, every exact zero sharing the text of ``0.0``
+    (:func:`_humanize_codes` does the work).
+    """
+    values = np.asarray(minutes, dtype=np.float64).ravel()
+    zero = values.view(np.int64) == 0  # +0.0 only: -0.0 is written "-0 min"
+    zeros = int(np.count_nonzero(zero))
+    if zeros * 4 < values.size:  # splitting pays when a quarter or more are zero
+        return _humanize_codes(values)
+    rest = ~zero
+    some, texts = _humanize_codes(values[rest])
+    zero_text = humanize_minutes(0.0)
+    if zero_text not in texts:
+        texts.append(zero_text)
+    codes = np.full(values.size, texts.index(zero_text), dtype=np.int64)
+    codes[rest] = some
+    return codes, texts
+
+
+def _humanize_codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """:func:`humanize_codes` of a flat float array, in whole-array operations.
+
     The text depends on a span only through its band (minutes below 90, hours below two
     days, days) and its value rounded half-even to 0 or 1 decimal, which NumPy computes
     for the whole array; the distinct (band, rounded value) keys are small integers,
@@ -224,7 +246,6 @@ def humanize_codes(minutes: np.ndarray) -> tuple[np.ndarray, list[str]]:
     could round the other way) is formatted by :func:`humanize_minutes` itself, as are
     negative, infinite and huge values.
     """
-    values = np.asarray(minutes, dtype=np.float64).ravel()
     nan = np.isnan(values)
     band = (values >= 90).view(np.int8) + (values >= 2 * MINUTES_PER_DAY).view(np.int8)
     band += 1
@@ -233,7 +254,8 @@ def humanize_codes(minutes: np.ndarray) -> tuple[np.ndarray, list[str]]:
     scaled = values / _HUMAN_DIVISOR[band]
     scaled *= _HUMAN_TENTHS[band]
     scaled[nan] = 0.0
-    with np.errstate(invalid="ignore"):  # inf - inf: such a value is formatted alone
+    # inf - inf, and the spacing of the largest float: such values are formatted alone
+    with np.errstate(invalid="ignore", over="ignore"):
         distance = scaled - np.floor(scaled)
         distance -= 0.5
         np.abs(distance, out=distance)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -240,3 +241,35 @@ def test_humanize_codes_exact_cases() -> None:
         "inf d",
     ]
     assert _humanized([]) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, -0.0])),
+        max_size=30,
+    ),
+    st.integers(0, 90),
+    st.randoms(use_true_random=False),
+)
+def test_humanize_codes_of_mostly_zero_spans(values: list[float], zeros: int, rnd: Any) -> None:
+    """Mostly zero spans (written from the others alone) get the same texts as one by
+    one; negative zero keeps its own "-0 min"."""
+    mixed = values + [0.0] * zeros
+    rnd.shuffle(mixed)
+    assert _humanized(mixed) == _one_by_one(mixed)
+
+
+def test_humanize_codes_all_zero_and_empty() -> None:
+    """Only zeros: one text; no spans: no codes."""
+    assert _humanized([0.0, 0.0, 0.0]) == ["0 min"] * 3
+    codes, texts = humanize_codes(np.array([0.0, 0.0]))
+    assert texts == ["0 min"] and codes.tolist() == [0, 0]
+    assert humanize_codes(np.empty(0))[0].size == 0
+
+
+def test_humanize_codes_of_the_largest_floats() -> None:
+    """The largest floats are written one by one, without a warning (the suite turns
+    warnings into errors; the spacing of the largest float overflows)."""
+    values = [-1.7976931348623157e308, 1.7976931348623157e308]
+    assert _humanized(values) == _one_by_one(values)

@@ -815,8 +815,9 @@ def _decision_columns(
     categorical ones as codes."""
     ri, rf = arrays.rows_i, arrays.rows_f
     world = packed.world
-    dev = ri[:, k.I_DEVICE]
-    proc = ri[:, k.I_PROCESS]
+    # converted once: NumPy would turn the int32 column into a fresh index at every gather
+    dev = ri[:, k.I_DEVICE].astype(np.intp)
+    proc = ri[:, k.I_PROCESS].astype(np.intp)
     prot = packed.processes[1][proc]
     items = protections.items
     device_codes, devices = world.device_codes
